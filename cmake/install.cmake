@@ -1,0 +1,23 @@
+include(CMakePackageConfigHelpers)
+
+install(DIRECTORY include/prescient DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
+set(PRESCIENT_INSTALL_TARGETS prescient_core)
+if(TARGET prescient)
+  list(APPEND PRESCIENT_INSTALL_TARGETS prescient)
+endif()
+install(TARGETS ${PRESCIENT_INSTALL_TARGETS} EXPORT prescientTargets
+  ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
+  LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
+  INCLUDES DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
+set(PRESCIENT_CMAKE_DIR ${CMAKE_INSTALL_LIBDIR}/cmake/prescient)
+install(EXPORT prescientTargets NAMESPACE prescient:: DESTINATION ${PRESCIENT_CMAKE_DIR})
+set(PRESCIENT_HAS_COMPILED_LIBRARY OFF)
+if(TARGET prescient)
+  set(PRESCIENT_HAS_COMPILED_LIBRARY ON)
+endif()
+configure_package_config_file(${CMAKE_CURRENT_LIST_DIR}/prescientConfig.cmake.in
+  ${CMAKE_CURRENT_BINARY_DIR}/prescientConfig.cmake INSTALL_DESTINATION ${PRESCIENT_CMAKE_DIR})
+write_basic_package_version_file(${CMAKE_CURRENT_BINARY_DIR}/prescientConfigVersion.cmake
+  COMPATIBILITY SameMinorVersion)
+install(FILES ${CMAKE_CURRENT_BINARY_DIR}/prescientConfig.cmake
+  ${CMAKE_CURRENT_BINARY_DIR}/prescientConfigVersion.cmake DESTINATION ${PRESCIENT_CMAKE_DIR})

@@ -1,0 +1,409 @@
+// prescient/cache.hpp — the cache core: `prescient::cache<Key, Value, Policy, ...>`.
+//
+// Layout (the design's "slots, not pointers"):
+//
+//   index  : key hash → slot id          detail::slot_index, open addressing, 8 B/bucket
+//   slab   : slot id → {key, value, hash, weight}   a vector; ids are stable while the
+//            entry lives; freed ids go on a free list and are reused first
+//   policy : its own arrays indexed by slot id (see policy/policy.hpp)
+//
+// A request hashes the key once, probes the index, and on a hit tells the policy
+// `on_access(slot, access)`: no allocation and no virtual call. On a miss that inserts,
+// the policy names victims until the new entry fits (`victim`, optionally `admit`).
+//
+// Capacity is a total weight. With the default `unit_weigher` every entry weighs 1 and
+// capacity counts entries; with a weigher (the value's bytes, say) it is a budget.
+// Invariants, after every call returns:
+//   * weight() ≤ capacity();                        (capacity 0 is valid: nothing is cached)
+//   * every key in the index has exactly one slot and the policy tracks exactly the
+//     live slots;
+//   * an entry heavier than the whole capacity is never inserted: `put` answers
+//     `put_outcome::too_heavy` and counts a rejection.
+//
+// Values come back by copy (`get` → std::optional<Value>) or through `visit`, never as
+// a reference into the slab that a later `put` could invalidate.
+//
+// The eviction listener is called exactly once for every entry that leaves because the
+// policy evicted it (`removal_cause::capacity`), or because an assignment made it
+// heavier than the whole capacity (`removal_cause::too_heavy`). Explicit `erase` and
+// `clear` do not call it: the host asked for those. The listener runs after the cache
+// is consistent again; it must not call back into this cache.
+//
+// Not thread-safe: see concurrent_cache.hpp for the sharded, locked version.
+#pragma once
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include "prescient/detail/slot_index.hpp"
+#include "prescient/hash.hpp"
+#include "prescient/policy/lru.hpp"
+#include "prescient/policy/policy.hpp"
+
+namespace prescient {
+
+/// Every entry weighs 1: capacity counts entries.
+struct unit_weigher {
+  template <class K, class V>
+  constexpr std::uint64_t operator()(const K&, const V&) const noexcept { return 1; }
+};
+
+/// Why an entry left the cache (given to the eviction listener).
+enum class removal_cause {
+  capacity,   ///< the policy chose it to make room
+  too_heavy,  ///< an assignment made it heavier than the whole capacity
+};
+
+/// What `put` did.
+enum class put_outcome {
+  inserted,   ///< a new entry is cached
+  assigned,   ///< an existing entry got the new value (and is still cached)
+  too_heavy,  ///< heavier than the whole capacity: not cached (an old entry is removed)
+  bypassed,   ///< the policy's admission refused it: not cached, nothing evicted
+  evicted,    ///< assigned, but making room evicted the entry itself
+};
+
+/// `put`'s answer: what happened, and whether the key is now cached.
+struct put_result {
+  put_outcome outcome;
+  [[nodiscard]] constexpr bool cached() const noexcept {
+    return outcome == put_outcome::inserted || outcome == put_outcome::assigned;
+  }
+  constexpr explicit operator bool() const noexcept { return cached(); }
+  friend constexpr bool operator==(put_result, put_result) = default;
+};
+
+/// Counters; merged across shards by concurrent_cache.
+struct cache_stats {
+  std::uint64_t hits = 0;
+  std::uint64_t misses = 0;
+  std::uint64_t inserts = 0;
+  std::uint64_t updates = 0;
+  std::uint64_t evictions = 0;
+  std::uint64_t rejections = 0;  ///< too heavy or bypassed by admission
+
+  [[nodiscard]] double hit_ratio() const noexcept {
+    const auto n = hits + misses;
+    return n == 0 ? 0.0 : static_cast<double>(hits) / static_cast<double>(n);
+  }
+  [[nodiscard]] double miss_ratio() const noexcept {
+    const auto n = hits + misses;
+    return n == 0 ? 0.0 : static_cast<double>(misses) / static_cast<double>(n);
+  }
+  cache_stats& operator+=(const cache_stats& o) noexcept {
+    hits += o.hits; misses += o.misses; inserts += o.inserts;
+    updates += o.updates; evictions += o.evictions; rejections += o.rejections;
+    return *this;
+  }
+  friend bool operator==(const cache_stats&, const cache_stats&) = default;
+};
+
+template <class Key, class Value, class Policy, class Hash, class KeyEqual, class Weigher, class Mutex>
+class concurrent_cache;
+
+template <class Key, class Value, policy::eviction_policy Policy = policy::lru,
+          class Hash = prescient::hash<Key>, class KeyEqual = std::equal_to<Key>,
+          class Weigher = unit_weigher>
+class cache {
+ public:
+  using key_type = Key;
+  using mapped_type = Value;
+  using policy_type = Policy;
+  using policy_config = typename Policy::config;
+  using eviction_listener = std::function<void(const Key&, const Value&, removal_cause)>;
+
+  /// `capacity`: total weight (entries, with the default weigher). When it counts
+  /// entries the slab, index and policy arrays are sized for it up front (up to 2^20
+  /// entries; beyond that they grow geometrically), so steady state never allocates.
+  explicit cache(std::uint64_t capacity, policy_config config = {}, Hash hash = {},
+                 KeyEqual equal = {}, Weigher weigher = {})
+      : capacity_(capacity), policy_(capacity, std::move(config)), hash_(std::move(hash)),
+        equal_(std::move(equal)), weigher_(std::move(weigher)) {
+    if constexpr (std::is_same_v<Weigher, unit_weigher>) {
+      reserve(static_cast<std::size_t>(std::min<std::uint64_t>(capacity, std::uint64_t{1} << 20)));
+    }
+  }
+
+  cache(const cache&) = delete;
+  cache& operator=(const cache&) = delete;
+  cache(cache&&) noexcept = default;
+  cache& operator=(cache&&) noexcept = default;
+
+  /// The value of `key`, copied out, and a policy update; nullopt on a miss.
+  [[nodiscard]] std::optional<Value> get(const Key& key) { return get_hashed(key, hash_key(key)); }
+
+  /// Calls `f(const Value&)` on a hit (with a policy update) and returns true; no copy.
+  template <class F>
+  bool visit(const Key& key, F&& f) {
+    const std::uint64_t h = hash_key(key);
+    const slot_id s = lookup(key, h);
+    if (s == no_slot) {
+      record_miss(h);
+      return false;
+    }
+    record_hit(s);
+    std::forward<F>(f)(std::as_const(slab_[s]->value));
+    return true;
+  }
+
+  /// The value of `key` without touching the policy, the statistics or the clock.
+  [[nodiscard]] std::optional<Value> peek(const Key& key) const {
+    const slot_id s = lookup(key, hash_key(key));
+    if (s == no_slot) return std::nullopt;
+    return slab_[s]->value;
+  }
+
+  [[nodiscard]] bool contains(const Key& key) const { return lookup(key, hash_key(key)) != no_slot; }
+
+  /// Inserts or assigns. See put_outcome for the answers.
+  put_result put(const Key& key, Value value) { return put_hashed(key, std::move(value), hash_key(key)); }
+  put_result put(Key&& key, Value value) {
+    const std::uint64_t h = hash_key(key);
+    return put_hashed(std::move(key), std::move(value), h);
+  }
+
+  /// One request of a replay: a hit updates the policy; a miss inserts `make()`
+  /// (subject to admission). `next_access` is an oracle's answer (Belady) or
+  /// access::unknown. Returns whether it was a hit. One index probe on a hit.
+  template <class Make>
+  bool get_or_insert(const Key& key, Make&& make, std::uint64_t next_access = access::unknown) {
+    const std::uint64_t h = hash_key(key);
+    const slot_id s = lookup(key, h);
+    if (s != no_slot) {
+      record_hit(s, next_access);
+      return true;
+    }
+    record_miss(h, next_access);
+    insert_new(Key(key), std::forward<Make>(make)(), h, next_access);
+    return false;
+  }
+
+  /// Removes `key`; false when it was not cached. The listener is not called.
+  bool erase(const Key& key) {
+    const std::uint64_t h = hash_key(key);
+    const slot_id s = lookup(key, h);
+    if (s == no_slot) return false;
+    policy_.on_erase(s);
+    release(s);
+    return true;
+  }
+
+  /// Removes every entry (the listener is not called) and resets the policy's state,
+  /// ghosts included. Statistics are kept; see reset_stats.
+  void clear() {
+    policy_.clear();
+    index_.clear();
+    free_.clear();
+    for (std::size_t s = slab_.size(); s-- > 0;) {
+      slab_[s].reset();
+      free_.push_back(static_cast<slot_id>(s));
+    }
+    weight_ = 0;
+  }
+
+  [[nodiscard]] std::size_t size() const noexcept { return index_.size(); }
+  [[nodiscard]] bool empty() const noexcept { return size() == 0; }
+  [[nodiscard]] std::uint64_t weight() const noexcept { return weight_; }
+  [[nodiscard]] std::uint64_t capacity() const noexcept { return capacity_; }
+  [[nodiscard]] const cache_stats& stats() const noexcept { return stats_; }
+  void reset_stats() noexcept { stats_ = {}; }
+  [[nodiscard]] const Policy& policy() const noexcept { return policy_; }
+  [[nodiscard]] Policy& policy() noexcept { return policy_; }
+
+  void set_eviction_listener(eviction_listener listener) { listener_ = std::move(listener); }
+
+  /// Bytes the core spends per entry beside the key and value themselves (slab
+  /// bookkeeping and index buckets at the current load), plus the policy's own.
+  [[nodiscard]] std::size_t metadata_bytes_per_entry() const {
+    const std::size_t n = std::max<std::size_t>(1, size());
+    return 2 * sizeof(std::uint64_t) /* hash, weight */ +
+           index_.bucket_count() * detail::slot_index::bytes_per_bucket / n +
+           policy_.metadata_bytes_per_entry();
+  }
+
+  /// Calls `f(const Key&, const Value&)` for every entry, in slot order.
+  template <class F>
+  void for_each(F&& f) const {
+    for (const auto& e : slab_)
+      if (e) f(std::as_const(e->key), std::as_const(e->value));
+  }
+
+  /// Makes room for `n` entries in the slab, index and policy without reallocation.
+  void reserve(std::size_t n) {
+    if (n > slab_.capacity()) {
+      slab_.reserve(n);
+      free_.reserve(n);
+    }
+    index_.reserve(n);
+  }
+
+ private:
+  template <class, class, class, class, class, class, class>
+  friend class concurrent_cache;
+
+  struct entry {
+    Key key;
+    Value value;
+    std::uint64_t hash;
+    std::uint64_t weight;
+  };
+
+  [[nodiscard]] std::uint64_t hash_key(const Key& key) const {
+    // prescient::hash is mixed already; any other hash is mixed here (policies and the
+    // index rely on every bit being good).
+    if constexpr (std::is_same_v<Hash, prescient::hash<Key>>) {
+      return hash_(key);
+    } else {
+      return mix64(static_cast<std::uint64_t>(hash_(key)));
+    }
+  }
+
+  [[nodiscard]] slot_id lookup(const Key& key, std::uint64_t h) const {
+    return index_.find(h, [&](slot_id s) { return equal_(slab_[s]->key, key); });
+  }
+
+  [[nodiscard]] std::optional<Value> get_hashed(const Key& key, std::uint64_t h) {
+    const slot_id s = lookup(key, h);
+    if (s == no_slot) {
+      record_miss(h);
+      return std::nullopt;
+    }
+    record_hit(s);
+    return slab_[s]->value;
+  }
+
+  void record_hit(slot_id s, std::uint64_t next_access = access::unknown) {
+    ++stats_.hits;
+    policy_.on_access(s, access{slab_[s]->hash, ++clock_, slab_[s]->weight, next_access});
+  }
+
+  void record_miss(std::uint64_t h, std::uint64_t next_access = access::unknown) {
+    ++stats_.misses;
+    ++clock_;
+    if constexpr (policy::has_miss_hook<Policy>) policy_.on_miss(access{h, clock_, 0, next_access});
+  }
+
+  [[nodiscard]] std::uint64_t weigh(const Key& key, const Value& value) const {
+    // A weight of 0 would let entries escape the budget forever; count it as 1.
+    return std::max<std::uint64_t>(1, static_cast<std::uint64_t>(weigher_(key, value)));
+  }
+
+  // Takes the key by forwarding reference so that an assignment never copies it.
+  template <class K>
+  put_result put_hashed(K&& key, Value&& value, std::uint64_t h) {
+    const slot_id s = lookup(key, h);
+    if (s == no_slot) return insert_new(Key(std::forward<K>(key)), std::move(value), h, access::unknown);
+    return assign(s, std::move(value));
+  }
+
+  put_result assign(slot_id s, Value&& value) {
+    entry& e = *slab_[s];
+    const std::uint64_t w = weigh(e.key, value);
+    if (w > capacity_) {
+      ++stats_.rejections;
+      policy_.on_erase(s);
+      entry gone = std::move(e);
+      release(s);
+      if (listener_) listener_(gone.key, gone.value, removal_cause::too_heavy);
+      return {put_outcome::too_heavy};
+    }
+    weight_ = weight_ - e.weight + w;
+    e.value = std::move(value);
+    e.weight = w;
+    ++stats_.updates;
+    policy_.on_access(s, access{e.hash, ++clock_, w, access::unknown});
+    // A heavier value may push the total over: evict others (or, if the policy says
+    // so, this entry itself) until it fits.
+    bool self_evicted = false;
+    while (weight_ > capacity_) {
+      const slot_id v = policy_.victim(access{slab_[s] ? slab_[s]->hash : 0, clock_, w, access::unknown});
+      if (v == s) self_evicted = true;
+      evict(v);
+    }
+    return {self_evicted ? put_outcome::evicted : put_outcome::assigned};
+  }
+
+  put_result insert_new(Key&& key, Value&& value, std::uint64_t h, std::uint64_t next_access) {
+    const std::uint64_t w = weigh(key, value);
+    if (w > capacity_) {
+      ++stats_.rejections;
+      return {put_outcome::too_heavy};
+    }
+    const access incoming{h, clock_, w, next_access};
+    if (weight_ + w > capacity_) {
+      slot_id v = policy_.victim(incoming);
+      if constexpr (policy::has_admission<Policy>) {
+        if (!policy_.admit(incoming, v)) {
+          ++stats_.rejections;
+          return {put_outcome::bypassed};
+        }
+      }
+      for (;;) {
+        evict(v);
+        if (weight_ + w <= capacity_) break;
+        v = policy_.victim(incoming);
+      }
+    }
+    const slot_id s = allocate_slot();
+    slab_[s].emplace(entry{std::move(key), std::move(value), h, w});
+    index_.insert(h, s);
+    weight_ += w;
+    ++stats_.inserts;
+    policy_.on_insert(s, incoming);
+    return {put_outcome::inserted};
+  }
+
+  void evict(slot_id s) {
+    policy_.on_evict(s);
+    ++stats_.evictions;
+    if (listener_) {
+      entry gone = std::move(*slab_[s]);
+      release(s);
+      listener_(gone.key, gone.value, removal_cause::capacity);
+    } else {
+      release(s);
+    }
+  }
+
+  /// Frees a slot the policy has already forgotten.
+  void release(slot_id s) {
+    index_.erase(slab_[s]->hash, s);
+    weight_ -= slab_[s]->weight;
+    slab_[s].reset();
+    free_.push_back(s);  // capacity ≥ slab size: never allocates
+  }
+
+  slot_id allocate_slot() {
+    if (!free_.empty()) {
+      const slot_id s = free_.back();
+      free_.pop_back();
+      return s;
+    }
+    const auto s = static_cast<slot_id>(slab_.size());
+    slab_.emplace_back();
+    if (free_.capacity() < slab_.capacity()) free_.reserve(slab_.capacity());
+    policy_.reserve_slots(slab_.capacity());
+    return s;
+  }
+
+  std::uint64_t capacity_;
+  std::uint64_t weight_ = 0;
+  std::uint64_t clock_ = 0;
+  Policy policy_;
+  [[no_unique_address]] Hash hash_;
+  [[no_unique_address]] KeyEqual equal_;
+  [[no_unique_address]] Weigher weigher_;
+  detail::slot_index index_;
+  std::vector<std::optional<entry>> slab_;
+  std::vector<slot_id> free_;
+  cache_stats stats_;
+  eviction_listener listener_;
+};
+
+}  // namespace prescient

@@ -1,0 +1,87 @@
+// prescient/policy/policy.hpp — the contract between the cache core and an eviction policy.
+//
+// The cache keeps its entries in a slab of stable slot ids (see cache.hpp). A policy
+// never sees a key or a value: it is told about slots, and each notification carries an
+// `access` record (the key's 64-bit hash, the logical time of the request, the entry's
+// weight and, when an oracle knows it, the logical time of the key's next request).
+// A policy keeps its own metadata in arrays indexed by slot id, sized through
+// `reserve_slots`, so that a request costs no allocation and no virtual call.
+//
+// Every policy has the same member set (the `eviction_policy` concept below):
+//
+//   explicit P(std::uint64_t capacity, config cfg = {});  // capacity in weight units
+//   void reserve_slots(std::size_t n);      // slot ids [0, n) may be used from now on
+//   void on_insert(slot_id, const access&); // a new entry now lives in the slot
+//   void on_access(slot_id, const access&); // a hit, or an assignment to a live entry
+//   void on_evict(slot_id);                 // the slot leaves because the policy chose it
+//   void on_erase(slot_id);                 // the slot leaves because the host removed it
+//   slot_id victim(const access& incoming); // which resident slot to evict next (the
+//                                           // cache then calls on_evict); never called
+//                                           // while the policy holds no slot
+//   void clear();                           // forget every slot (ghost state too)
+//   static constexpr std::string_view name;
+//   std::size_t metadata_bytes_per_entry() const; // the policy's bytes per resident entry
+//
+// and, optionally (detected with `requires`, so a policy without them pays nothing):
+//
+//   void on_miss(const access&);            // every lookup that missed (admission sketches
+//                                           // count these)
+//   bool admit(const access& incoming, slot_id victim);
+//                                           // the cache is full: should `incoming` replace
+//                                           // `victim`? false bypasses the new entry.
+//
+// `victim` may reorganise the policy's internal queues (S3-FIFO moves entries from its
+// small to its main queue, CLOCK-like policies clear bits as the hand moves) but must
+// return a slot that is resident; the cache evicts it and calls `on_evict` at once.
+#pragma once
+
+#include <concepts>
+#include <cstddef>
+#include <cstdint>
+#include <limits>
+#include <string_view>
+
+namespace prescient {
+
+/// Index of an entry in the cache's slab. Stable for the entry's lifetime.
+using slot_id = std::uint32_t;
+inline constexpr slot_id no_slot = std::numeric_limits<slot_id>::max();
+
+/// What a policy learns about one request.
+struct access {
+  /// Returned in `next_access` when nothing knows when the key comes again.
+  static constexpr std::uint64_t unknown = std::numeric_limits<std::uint64_t>::max() - 1;
+  /// The key is never requested again (an oracle's answer).
+  static constexpr std::uint64_t never = std::numeric_limits<std::uint64_t>::max();
+
+  std::uint64_t key_hash = 0;  ///< the cache's 64-bit hash of the key (well mixed)
+  std::uint64_t time = 0;      ///< logical time: the cache's request counter
+  std::uint64_t weight = 1;    ///< the entry's weight (1 when capacity counts entries)
+  std::uint64_t next_access = unknown;  ///< logical time of the key's next request, if known
+};
+
+namespace policy {
+
+template <class P>
+concept eviction_policy = requires(P p, const P cp, slot_id s, const access& a, std::size_t n) {
+  p.reserve_slots(n);
+  p.on_insert(s, a);
+  p.on_access(s, a);
+  p.on_evict(s);
+  p.on_erase(s);
+  { p.victim(a) } -> std::same_as<slot_id>;
+  p.clear();
+  { P::name } -> std::convertible_to<std::string_view>;
+  { cp.metadata_bytes_per_entry() } -> std::convertible_to<std::size_t>;
+};
+
+template <class P>
+concept has_miss_hook = requires(P p, const access& a) { p.on_miss(a); };
+
+template <class P>
+concept has_admission = requires(P p, const access& a, slot_id s) {
+  { p.admit(a, s) } -> std::convertible_to<bool>;
+};
+
+}  // namespace policy
+}  // namespace prescient

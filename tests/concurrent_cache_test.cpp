@@ -1,0 +1,88 @@
+// concurrent_cache under concurrent use: invariants hold and every value read is one
+// that some thread wrote for that key. Run it under the tsan preset as well.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <cstdint>
+#include <random>
+#include <thread>
+#include <vector>
+
+#include "prescient/concurrent_cache.hpp"
+#include "prescient/policy/fifo.hpp"
+#include "prescient/policy/lfu.hpp"
+#include "prescient/policy/lru.hpp"
+
+namespace {
+
+// Values encode their key: value = key * 1000 + writer, so a reader can check that the
+// value it got was written for that key.
+template <class Policy>
+void stress(std::size_t shards) {
+  constexpr std::uint64_t capacity = 512;
+  prescient::concurrent_cache<std::uint64_t, std::uint64_t, Policy> c(capacity, shards);
+  std::atomic<std::uint64_t> evictions{0};
+  c.set_eviction_listener([&](const std::uint64_t&, const std::uint64_t&, prescient::removal_cause) {
+    evictions.fetch_add(1, std::memory_order_relaxed);
+  });
+  constexpr int threads = 4;
+  constexpr int ops = 40'000;
+  std::atomic<int> bad{0};
+  std::atomic<std::uint64_t> gets{0}, erased{0};
+  std::vector<std::thread> pool;
+  for (int t = 0; t < threads; ++t) {
+    pool.emplace_back([&, t] {
+      std::mt19937_64 rng(static_cast<std::uint64_t>(t) + 17);
+      for (int i = 0; i < ops; ++i) {
+        const std::uint64_t key = rng() % 2048;
+        switch (rng() % 10) {
+          case 0:
+            if (c.erase(key)) erased.fetch_add(1);
+            break;
+          case 1: case 2: case 3: c.put(key, key * 1000 + static_cast<std::uint64_t>(t)); break;
+          default:
+            gets.fetch_add(1);
+            if (auto v = c.get(key); v && *v / 1000 != key) bad.fetch_add(1);
+        }
+      }
+    });
+  }
+  for (auto& th : pool) th.join();
+  EXPECT_EQ(bad.load(), 0);
+  EXPECT_LE(c.size(), capacity);
+  EXPECT_LE(c.weight(), capacity);
+  const auto s = c.stats();
+  EXPECT_EQ(s.evictions, evictions.load());
+  // Every entry that came in either left (evicted or erased) or is still there.
+  EXPECT_EQ(s.inserts, s.evictions + erased.load() + c.size());
+  EXPECT_EQ(s.hits + s.misses, gets.load());
+  EXPECT_GT(s.hits, 0u);
+  EXPECT_GT(s.misses, 0u);
+}
+
+TEST(ConcurrentCache, LruStress) { stress<prescient::policy::lru>(8); }
+TEST(ConcurrentCache, LfuStress) { stress<prescient::policy::lfu>(4); }
+TEST(ConcurrentCache, FifoSingleShardStress) { stress<prescient::policy::fifo>(1); }
+
+TEST(ConcurrentCache, CapacityIsSplitAcrossShards) {
+  prescient::concurrent_cache<int, int> c(1000, 8);
+  EXPECT_EQ(c.shard_count(), 8u);
+  for (int i = 0; i < 10'000; ++i) c.put(i, i);
+  EXPECT_LE(c.size(), 1000u);
+  EXPECT_GT(c.size(), 900u);  // hashing spreads keys; every shard is full
+  int found = 0;
+  for (int i = 0; i < 10'000; ++i) found += c.contains(i) ? 1 : 0;
+  EXPECT_EQ(static_cast<std::size_t>(found), c.size());
+}
+
+TEST(ConcurrentCache, DefaultShardCountKeepsShardsUseful) {
+  prescient::concurrent_cache<int, int> tiny(10);
+  EXPECT_EQ(tiny.shard_count(), 1u);
+  tiny.put(1, 1);
+  EXPECT_EQ(tiny.get(1), 1);
+  prescient::concurrent_cache<int, int> zero(0);
+  EXPECT_FALSE(zero.put(1, 1));
+  EXPECT_EQ(zero.size(), 0u);
+}
+
+}  // namespace
