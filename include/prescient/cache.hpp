@@ -218,6 +218,14 @@ class cache {
 
   void set_eviction_listener(eviction_listener listener) { listener_ = std::move(listener); }
 
+  /// Changes the capacity; a smaller one evicts (through the policy and the listener)
+  /// until the weight fits. The policy keeps the capacity it was built with for its
+  /// internal proportions (queue shares, sketch width).
+  void set_capacity(std::uint64_t capacity) {
+    capacity_ = capacity;
+    while (weight_ > capacity_) evict(policy_.victim(access{0, clock_, 0, access::unknown}));
+  }
+
   /// Bytes the core spends per entry beside the key and value themselves (slab
   /// bookkeeping and index buckets at the current load), plus the policy's own.
   [[nodiscard]] std::size_t metadata_bytes_per_entry() const {

@@ -1,0 +1,206 @@
+// prescient/policy/detail/ghost_lists.hpp — bounded "ghost" queues of key hashes.
+//
+// A ghost remembers that a key was recently evicted without keeping its value: S3-FIFO's
+// ghost FIFO and ARC's B1 and B2 are ghosts. A policy never sees keys, so a ghost is
+// keyed by the 64-bit `access::key_hash` (already well mixed; two keys that share all 64
+// bits are treated as one, an event of probability ~n²/2⁶⁵).
+//
+// Layout:
+//
+//   nodes_  [ {hash, weight, prev, next, list} ... ]  a pool with a free list; each live
+//                                                     node is in exactly one of the
+//                                                     `Lists` doubly-linked lists
+//   index_  [ node id | empty ] (power of two)       open addressing, linear probing on
+//                                                     the low bits of the hash, deletion
+//                                                     by backward shift (no tombstones)
+//   lists_  [ {head, tail, weight, count} × Lists ]  front = most recently added
+//
+// Invariants: every live node is in `index_` exactly once and in exactly one list; the
+// index is at most half full; a list's weight is the sum of its nodes' weights.
+//
+// Cost: every operation is O(1) expected. Memory is 32 bytes per node plus 8 to 16 bytes
+// of index per node (4-byte ids at load ≤ 1/2), so ~44 bytes per remembered key. Both
+// arrays only grow (doubling, amortised) up to the largest number of keys the policy
+// ever remembered at once — which the policy bounds by weight — and are reused after:
+// no allocation per request in steady state.
+#pragma once
+
+#include <algorithm>
+#include <array>
+#include <cassert>
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+namespace prescient::policy::detail {
+
+template <std::size_t Lists>
+class ghost_lists {
+  static_assert(Lists >= 1 && Lists <= 255);
+
+ public:
+  /// `find` / `erase` answer when the hash is in no list.
+  static constexpr int absent = -1;
+  static constexpr std::size_t bytes_per_entry = 32 + 12;  // node + index at mean load
+
+  ghost_lists() { rebuild_index(16); }
+
+  /// Which list holds `hash`, or `absent`.
+  [[nodiscard]] int find(std::uint64_t hash) const {
+    const std::uint32_t n = lookup(hash);
+    return n == npos ? absent : nodes_[n].list;
+  }
+
+  /// Forgets `hash`; returns the list it was in, or `absent`.
+  int erase(std::uint64_t hash) {
+    const std::size_t pos = position(hash);
+    if (index_[pos] == npos) return absent;
+    const std::uint32_t n = index_[pos];
+    const int list = nodes_[n].list;
+    unlink(n);
+    erase_position(pos);
+    release(n);
+    return list;
+  }
+
+  /// Remembers `hash` at the front (most recent end) of `list`. A hash already
+  /// remembered anywhere is moved.
+  void push_front(std::size_t list, std::uint64_t hash, std::uint64_t weight) {
+    assert(list < Lists);
+    erase(hash);
+    if ((live_ + 1) * 2 > index_.size()) rebuild_index(index_.size() * 2);
+    const std::uint32_t n = acquire();
+    nodes_[n] = node{hash, weight, npos, lists_[list].head, static_cast<std::uint8_t>(list)};
+    if (lists_[list].head != npos) nodes_[lists_[list].head].prev = n; else lists_[list].tail = n;
+    lists_[list].head = n;
+    lists_[list].weight += weight;
+    ++lists_[list].count;
+    std::size_t pos = position(hash);
+    assert(index_[pos] == npos);
+    index_[pos] = n;
+  }
+
+  /// Forgets the oldest hash of `list` (no-op on an empty list).
+  void pop_back(std::size_t list) {
+    const std::uint32_t n = lists_[list].tail;
+    if (n == npos) return;
+    erase(nodes_[n].hash);
+  }
+
+  [[nodiscard]] std::uint64_t weight(std::size_t list) const { return lists_[list].weight; }
+  [[nodiscard]] std::size_t size(std::size_t list) const { return lists_[list].count; }
+  [[nodiscard]] bool empty(std::size_t list) const { return lists_[list].count == 0; }
+  [[nodiscard]] std::size_t size() const { return live_; }
+  /// Oldest hash of `list` (the list must not be empty); for tests and debugging.
+  [[nodiscard]] std::uint64_t back(std::size_t list) const { return nodes_[lists_[list].tail].hash; }
+
+  /// Preallocates room for `n` remembered keys.
+  void reserve(std::size_t n) {
+    if (n > nodes_.capacity()) nodes_.reserve(n);
+    std::size_t cap = index_.size();
+    while (n * 2 > cap) cap *= 2;
+    if (cap != index_.size()) rebuild_index(cap);
+  }
+
+  /// Forgets everything; keeps the memory.
+  void clear() {
+    nodes_.clear();
+    free_ = npos;
+    live_ = 0;
+    for (auto& l : lists_) l = list_head{};
+    std::fill(index_.begin(), index_.end(), npos);
+  }
+
+  /// Bytes currently held (capacity of both arrays).
+  [[nodiscard]] std::size_t memory_bytes() const {
+    return nodes_.capacity() * sizeof(node) + index_.size() * sizeof(std::uint32_t);
+  }
+
+ private:
+  static constexpr std::uint32_t npos = 0xffffffffu;
+
+  struct node {
+    std::uint64_t hash;
+    std::uint64_t weight;
+    std::uint32_t prev;  // towards the front (more recent)
+    std::uint32_t next;  // towards the back (older); also the free-list link
+    std::uint8_t list;
+  };
+  struct list_head {
+    std::uint32_t head = npos;
+    std::uint32_t tail = npos;
+    std::uint64_t weight = 0;
+    std::size_t count = 0;
+  };
+
+  [[nodiscard]] std::size_t home(std::uint64_t hash) const {
+    // The hash is well mixed; fold the high half in anyway so that a table that is
+    // keyed by the same low bits elsewhere (the cache's own index) does not correlate.
+    return static_cast<std::size_t>(hash ^ (hash >> 32)) & (index_.size() - 1);
+  }
+
+  // The index position holding `hash`, or the empty position where it would go.
+  [[nodiscard]] std::size_t position(std::uint64_t hash) const {
+    const std::size_t mask = index_.size() - 1;
+    std::size_t pos = home(hash);
+    while (index_[pos] != npos && nodes_[index_[pos]].hash != hash) pos = (pos + 1) & mask;
+    return pos;
+  }
+  [[nodiscard]] std::uint32_t lookup(std::uint64_t hash) const { return index_[position(hash)]; }
+
+  // Backward-shift deletion: pull later members of the probe run into the hole.
+  void erase_position(std::size_t hole) {
+    const std::size_t mask = index_.size() - 1;
+    std::size_t pos = (hole + 1) & mask;
+    while (index_[pos] != npos) {
+      const std::size_t h = home(nodes_[index_[pos]].hash);
+      // Move the entry at `pos` into the hole if its home is not in (hole, pos].
+      if (((pos - h) & mask) >= ((pos - hole) & mask)) {
+        index_[hole] = index_[pos];
+        hole = pos;
+      }
+      pos = (pos + 1) & mask;
+    }
+    index_[hole] = npos;
+  }
+
+  void unlink(std::uint32_t n) {
+    node& x = nodes_[n];
+    list_head& l = lists_[x.list];
+    if (x.prev != npos) nodes_[x.prev].next = x.next; else l.head = x.next;
+    if (x.next != npos) nodes_[x.next].prev = x.prev; else l.tail = x.prev;
+    l.weight -= x.weight;
+    --l.count;
+  }
+
+  std::uint32_t acquire() {
+    ++live_;
+    if (free_ != npos) {
+      const std::uint32_t n = free_;
+      free_ = nodes_[n].next;
+      return n;
+    }
+    nodes_.push_back(node{});
+    return static_cast<std::uint32_t>(nodes_.size() - 1);
+  }
+  void release(std::uint32_t n) {
+    --live_;
+    nodes_[n].next = free_;
+    free_ = n;
+  }
+
+  void rebuild_index(std::size_t cap) {
+    index_.assign(cap, npos);
+    for (const auto& l : lists_) {
+      for (std::uint32_t n = l.head; n != npos; n = nodes_[n].next) index_[position(nodes_[n].hash)] = n;
+    }
+  }
+
+  std::vector<node> nodes_;
+  std::vector<std::uint32_t> index_;
+  std::array<list_head, Lists> lists_{};
+  std::uint32_t free_ = npos;
+  std::size_t live_ = 0;
+};
+
+}  // namespace prescient::policy::detail
