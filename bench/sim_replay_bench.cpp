@@ -1,0 +1,55 @@
+// Replay throughput of the simulator's engine, one core, trace decoded in memory:
+// cache2k-orm-busy (5M requests) at 1,500 objects through every policy.
+//
+//   build/release/bench/sim_replay_bench
+//
+// items_per_second is requests replayed per second (the target for lru: 30 M/s).
+#include <benchmark/benchmark.h>
+
+#include <string>
+#include <vector>
+
+#include "prescient/policy/registry.hpp"
+#include "prescient/sim/replay.hpp"
+#include "prescient/trace/next_access.hpp"
+#include "prescient/trace/reader.hpp"
+
+namespace {
+
+const std::vector<prescient::trace::request>& orm_busy() {
+  static const auto requests = [] {
+    auto r = prescient::trace::load(std::string(PRESCIENT_TRACE_DIR) + "/cache2k-orm-busy.trace.xz", "i32be");
+    prescient::trace::annotate_next_access(r);
+    return r;
+  }();
+  return requests;
+}
+
+void BM_Replay(benchmark::State& state, std::string policy) {
+  const auto& requests = orm_busy();
+  prescient::sim::replay_options opt;
+  opt.capacity = static_cast<std::uint64_t>(state.range(0));
+  opt.ignore_size = true;
+  double miss_ratio = 0;
+  for (auto _ : state) {
+    const auto r = prescient::sim::replay(policy, requests, opt);
+    miss_ratio = r.miss_ratio();
+    benchmark::DoNotOptimize(miss_ratio);
+  }
+  state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * requests.size()));
+  state.counters["miss_ratio"] = miss_ratio;
+}
+
+const bool registered = [] {
+  for (auto name : prescient::policy::policy_names()) {
+    benchmark::RegisterBenchmark(("BM_Replay/orm-busy/" + std::string(name)).c_str(), BM_Replay, std::string(name))
+        ->Arg(1500)
+        ->Unit(benchmark::kMillisecond)
+        ->MinTime(1.0);
+  }
+  return true;
+}();
+
+}  // namespace
+
+BENCHMARK_MAIN();

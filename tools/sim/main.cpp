@@ -1,0 +1,540 @@
+// prescient-sim — replays real traces through any set of policies and cache sizes.
+//
+//   prescient-sim --trace FILE --format NAME --policies lru,s3fifo,belady --sizes 1500,7500
+//                 [--sizes 2%,10%] [--ignore-size] [--limit N] [--json] [--plot FILE.svg]
+//                 [--param POLICY:key=value,...] [--threads N]
+//
+// The trace is decoded once into memory and every (policy, size) pair is replayed from
+// there, several at a time on the available cores. Sizes are objects with --ignore-size
+// and bytes otherwise (k, M, G suffixes accepted); N% is a share of the trace's unique
+// keys (or unique bytes).
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <exception>
+#include <filesystem>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+#include "prescient/advisor.hpp"
+#include "prescient/policy/registry.hpp"
+#include "prescient/sim/replay.hpp"
+#include "prescient/trace/next_access.hpp"
+#include "prescient/trace/reader.hpp"
+#include "svg_plot.hpp"
+
+namespace {
+
+using prescient::sim::replay_options;
+using prescient::sim::replay_result;
+
+struct size_spec {
+  double value = 0;
+  bool percent = false;
+};
+
+struct options {
+  std::vector<std::string> traces;
+  std::vector<std::string> formats;
+  std::vector<std::string> policies;
+  std::vector<size_spec> sizes;
+  std::map<std::string, std::string> params;
+  bool ignore_size = false;
+  bool json = false;
+  std::uint64_t limit = 0;
+  std::string plot;
+  unsigned threads = 0;
+  prescient::trace::format_options format_opts;
+  // --mrc: miniature simulation
+  bool mrc = false;
+  double sample = 0.01;
+  std::size_t sample_keys = 0;
+  bool exact = false;
+  std::optional<size_spec> at;
+  std::optional<double> target;
+};
+
+[[noreturn]] void usage(const std::string& error = {}) {
+  if (!error.empty()) std::fprintf(stderr, "prescient-sim: %s\n\n", error.c_str());
+  std::string names;
+  for (auto n : prescient::policy::policy_names()) {
+    if (!names.empty()) names.push_back(',');
+    names.append(n);
+  }
+  std::fprintf(stderr,
+               "usage: prescient-sim --trace FILE --format NAME --policies LIST --sizes LIST [options]\n"
+               "  --trace FILE        a trace (.xz, .gz, .zst or plain); repeat for several\n"
+               "  --format NAME       i32be, u32be, i64be, lines, time-key-size, oracle-general, csv\n"
+               "                      (once for all traces, or once per trace in order)\n"
+               "  --policies LIST     comma separated, of: %s (default: all)\n"
+               "  --sizes LIST        comma separated: objects (--ignore-size) or bytes (k/M/G), or N%%\n"
+               "                      of the unique keys (bytes); repeatable\n"
+               "  --param P:K=V,...   parameters of policy P (e.g. s3fifo:small=0.2)\n"
+               "  --ignore-size       every object weighs 1\n"
+               "  --limit N           replay only the first N requests\n"
+               "  --json              one JSON object per (trace, policy, size) on stdout\n"
+               "  --plot FILE.svg     draw the miss-ratio curves\n"
+               "  --threads N         replays run at once (default: the cores)\n"
+               "  --mrc               approximate miss-ratio curves by miniature simulation (SHARDS)\n"
+               "    --sample R        sampling rate (default 0.01)\n"
+               "    --sample-keys N   fixed-size SHARDS: track at most N sampled keys\n"
+               "    --exact           also replay in full and report the error of the estimate\n"
+               "    --at SIZE         recommend the best policy at this size (default: middle size)\n"
+               "    --target M        report the smallest size reaching miss ratio M\n"
+               "  csv: --csv-key COL --csv-size COL --csv-time COL --csv-delimiter C --csv-header\n",
+               names.c_str());
+  std::exit(error.empty() ? 0 : 2);
+}
+
+std::vector<std::string> split(std::string_view s, char sep) {
+  std::vector<std::string> out;
+  while (true) {
+    const auto i = s.find(sep);
+    if (!s.substr(0, i).empty()) out.emplace_back(s.substr(0, i));
+    if (i == std::string_view::npos) break;
+    s.remove_prefix(i + 1);
+  }
+  return out;
+}
+
+size_spec parse_size(const std::string& text) {
+  size_spec spec;
+  std::string t = text;
+  double mult = 1;
+  if (!t.empty() && t.back() == '%') {
+    spec.percent = true;
+    t.pop_back();
+  } else if (!t.empty() && std::string_view("kKmMgG").find(t.back()) != std::string_view::npos) {
+    const char c = static_cast<char>(std::tolower(t.back()));
+    mult = c == 'k' ? 1024.0 : c == 'm' ? 1024.0 * 1024 : 1024.0 * 1024 * 1024;
+    t.pop_back();
+  }
+  char* end = nullptr;
+  spec.value = std::strtod(t.c_str(), &end);
+  if (t.empty() || end != t.c_str() + t.size() || !(spec.value > 0) || !std::isfinite(spec.value))
+    usage("bad size '" + text + "'");
+  spec.value *= mult;
+  return spec;
+}
+
+std::uint64_t parse_count(const std::string& flag, const std::string& text) {
+  char* end = nullptr;
+  const unsigned long long v = std::strtoull(text.c_str(), &end, 10);
+  if (text.empty() || end != text.c_str() + text.size()) usage(flag + " needs a whole number, got '" + text + "'");
+  return v;
+}
+
+options parse(int argc, char** argv) {
+  options o;
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    auto value = [&]() -> std::string {
+      if (i + 1 >= argc) usage(a + " needs a value");
+      return argv[++i];
+    };
+    if (a == "-h" || a == "--help") usage();
+    else if (a == "--trace") o.traces.push_back(value());
+    else if (a == "--format") o.formats.push_back(value());
+    else if (a == "--policies") for (auto& p : split(value(), ',')) o.policies.push_back(p);
+    else if (a == "--sizes") for (auto& s : split(value(), ',')) o.sizes.push_back(parse_size(s));
+    else if (a == "--param") {
+      const std::string v = value();
+      const auto colon = v.find(':');
+      if (colon == std::string::npos || colon == 0) usage("--param wants POLICY:key=value,...");
+      o.params[v.substr(0, colon)] = v.substr(colon + 1);
+    }
+    else if (a == "--ignore-size") o.ignore_size = true;
+    else if (a == "--json") o.json = true;
+    else if (a == "--limit") o.limit = parse_count(a, value());
+    else if (a == "--plot") o.plot = value();
+    else if (a == "--threads") o.threads = static_cast<unsigned>(parse_count(a, value()));
+    else if (a == "--csv-key") o.format_opts.key_column = static_cast<unsigned>(parse_count(a, value()));
+    else if (a == "--csv-size") o.format_opts.size_column = static_cast<int>(parse_count(a, value()));
+    else if (a == "--csv-time") o.format_opts.time_column = static_cast<int>(parse_count(a, value()));
+    else if (a == "--csv-delimiter") {
+      const std::string v = value();
+      if (v.size() != 1) usage("--csv-delimiter wants one character");
+      o.format_opts.delimiter = v[0];
+    }
+    else if (a == "--csv-header") o.format_opts.has_header = true;
+    else if (a == "--mrc") o.mrc = true;
+    else if (a == "--sample") {
+      const std::string v = value();
+      char* end = nullptr;
+      o.sample = std::strtod(v.c_str(), &end);
+      if (end != v.c_str() + v.size() || !(o.sample > 0 && o.sample <= 1)) usage("--sample wants a rate in (0, 1]");
+    }
+    else if (a == "--sample-keys") o.sample_keys = parse_count(a, value());
+    else if (a == "--exact") o.exact = true;
+    else if (a == "--at") o.at = parse_size(value());
+    else if (a == "--target") {
+      const std::string v = value();
+      char* end = nullptr;
+      o.target = std::strtod(v.c_str(), &end);
+      if (end != v.c_str() + v.size() || !(*o.target >= 0 && *o.target <= 1)) usage("--target wants a miss ratio");
+    }
+    else usage("unknown argument '" + a + "'");
+  }
+  if (o.traces.empty()) usage("no --trace given");
+  if (o.formats.empty()) usage("no --format given");
+  if (o.formats.size() != 1 && o.formats.size() != o.traces.size())
+    usage("give one --format for all traces or one per trace");
+  if (o.sizes.empty() && !o.mrc) usage("no --sizes given");
+  if (o.sizes.empty())  // --mrc default: 12 sizes from 0.1% to 40% of the footprint
+    for (double pct : {0.1, 0.2, 0.5, 1.0, 2.0, 3.0, 5.0, 7.5, 10.0, 15.0, 25.0, 40.0}) o.sizes.push_back({pct, true});
+  if (o.policies.empty())
+    for (auto n : prescient::policy::policy_names())
+      if (!o.mrc || n != "belady") o.policies.emplace_back(n);
+  if (o.mrc && std::find(o.policies.begin(), o.policies.end(), "belady") != o.policies.end())
+    usage("--mrc: belady needs the future and cannot be sampled online; leave it out");
+  for (const auto& p : o.policies) {
+    const auto names = prescient::policy::policy_names();
+    if (std::find(names.begin(), names.end(), p) == names.end()) usage("unknown policy '" + p + "'");
+  }
+  if (o.threads == 0) o.threads = std::max(1u, std::thread::hardware_concurrency());
+  return o;
+}
+
+std::string json_escape(std::string_view s) {
+  std::string out;
+  for (char c : s) {
+    if (c == '"' || c == '\\') out += '\\';
+    if (static_cast<unsigned char>(c) < 0x20) continue;
+    out += c;
+  }
+  return out;
+}
+
+// A progress line on stderr while replays run, only when stderr is a terminal.
+class progress_bar {
+ public:
+  progress_bar(std::uint64_t total, std::atomic<std::uint64_t>& done) : total_(total), done_(done) {
+    if (total_ == 0 || !::isatty(STDERR_FILENO)) return;
+    thread_ = std::thread([this] { run(); });
+  }
+  ~progress_bar() {
+    stop_.store(true);
+    if (thread_.joinable()) {
+      thread_.join();
+      std::fprintf(stderr, "\r\033[K");
+    }
+  }
+
+ private:
+  void run() {
+    const auto start = std::chrono::steady_clock::now();
+    while (!stop_.load()) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+      const double done = static_cast<double>(done_.load());
+      const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      const double frac = std::min(1.0, done / static_cast<double>(total_));
+      const double rate = secs > 0 ? done / secs : 0;
+      const double eta = rate > 0 ? (static_cast<double>(total_) - done) / rate : 0;
+      constexpr int width = 30;
+      std::string bar(static_cast<std::size_t>(frac * width), '#');
+      bar.resize(width, '.');
+      std::fprintf(stderr, "\r[%s] %5.1f%%  %.1fM of %.1fM requests  %.1f Mreq/s  ETA %.0fs\033[K", bar.c_str(),
+                   100 * frac, done / 1e6, static_cast<double>(total_) / 1e6, rate / 1e6, eta);
+    }
+  }
+  std::uint64_t total_;
+  std::atomic<std::uint64_t>& done_;
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+};
+
+struct job {
+  std::string policy;
+  std::uint64_t capacity;
+  std::size_t size_index;
+};
+
+// Replays every job on `o.threads` workers; rethrows the first error.
+std::vector<replay_result> run_jobs(const std::vector<prescient::trace::request>& requests,
+                                    const std::vector<job>& jobs, const options& o) {
+  std::vector<replay_result> results(jobs.size());
+  std::vector<std::exception_ptr> errors(jobs.size());
+  std::atomic<std::size_t> next{0};
+  std::atomic<std::uint64_t> done{0};
+  {
+    progress_bar bar(requests.size() * jobs.size(), done);
+    std::vector<std::thread> workers;
+    for (unsigned w = 0; w < std::min<std::size_t>(o.threads, jobs.size()); ++w) {
+      workers.emplace_back([&] {
+        for (std::size_t j; (j = next.fetch_add(1)) < jobs.size();) {
+          try {
+            replay_options ro;
+            ro.capacity = jobs[j].capacity;
+            ro.ignore_size = o.ignore_size;
+            if (auto it = o.params.find(jobs[j].policy); it != o.params.end()) ro.params = it->second;
+            ro.progress = &done;
+            results[j] = prescient::sim::replay(jobs[j].policy, requests, ro);
+          } catch (...) {
+            errors[j] = std::current_exception();
+          }
+        }
+      });
+    }
+    for (auto& w : workers) w.join();
+  }
+  for (auto& e : errors)
+    if (e) std::rethrow_exception(e);
+  return results;
+}
+
+std::uint64_t resolve_size(const size_spec& s, const prescient::sim::footprint& fp, bool ignore_size) {
+  const double base = static_cast<double>(ignore_size ? fp.unique_keys : fp.unique_bytes);
+  return std::max<std::uint64_t>(1, static_cast<std::uint64_t>(std::llround(s.percent ? s.value / 100.0 * base : s.value)));
+}
+
+// --mrc: the policy advisor over the trace, and with --exact the full replays beside it.
+void run_mrc(const std::string& name, const std::vector<prescient::trace::request>& requests,
+             const prescient::sim::footprint& fp, const options& o,
+             std::vector<prescient::sim::plot_series>& plot) {
+  std::vector<std::uint64_t> sizes;
+  for (const auto& s : o.sizes) sizes.push_back(resolve_size(s, fp, o.ignore_size));
+  std::sort(sizes.begin(), sizes.end());
+  sizes.erase(std::unique(sizes.begin(), sizes.end()), sizes.end());
+
+  prescient::advisor_config cfg;
+  cfg.sample_rate = o.sample;
+  cfg.max_tracked_keys = o.sample_keys;
+  cfg.policies.clear();
+  for (const auto& p : o.policies) {
+    const auto it = o.params.find(p);
+    cfg.policies.push_back(it == o.params.end() ? p : p + ":" + it->second);
+  }
+  cfg.sizes = sizes;
+  cfg.ignore_size = o.ignore_size;
+  const auto t0 = std::chrono::steady_clock::now();
+  prescient::policy_advisor advisor(cfg);
+  for (const auto& r : requests) advisor.record(r.key, r.size);
+  const double mrc_secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+
+  auto advisor_name = [&](const std::string& p) {
+    const auto it = o.params.find(p);
+    return it == o.params.end() ? p : p + ":" + it->second;
+  };
+  std::vector<replay_result> exact;
+  std::vector<job> jobs;
+  double full_lru_secs = 0;
+  if (o.exact) {
+    for (std::size_t si = 0; si < sizes.size(); ++si)
+      for (const auto& p : o.policies) jobs.push_back(job{p, sizes[si], si});
+    exact = run_jobs(requests, jobs, o);
+    // The yardstick for the estimate's cost: one full replay of LRU at the largest size.
+    replay_options ro;
+    ro.capacity = sizes.back();
+    ro.ignore_size = o.ignore_size;
+    full_lru_secs = prescient::sim::replay("lru", requests, ro).seconds;
+  }
+  auto exact_of = [&](const std::string& p, std::size_t si) -> const replay_result* {
+    for (std::size_t j = 0; j < jobs.size(); ++j)
+      if (jobs[j].policy == p && jobs[j].size_index == si) return &exact[j];
+    return nullptr;
+  };
+
+  if (o.json) {
+    for (const auto& p : o.policies) {
+      const auto c = advisor.curve(advisor_name(p));
+      for (std::size_t si = 0; si < c.size(); ++si) {
+        std::printf("{\"trace\":\"%s\",\"policy\":\"%s\",\"size\":%llu,\"sample_rate\":%.6f,"
+                    "\"approx_miss_ratio\":%.6f", json_escape(name).c_str(), p.c_str(),
+                    static_cast<unsigned long long>(c[si].size), advisor.sample_rate(), c[si].miss_ratio);
+        if (const auto* e = exact_of(p, si)) std::printf(",\"miss_ratio\":%.6f", e->miss_ratio());
+        std::printf("}\n");
+      }
+    }
+    return;
+  }
+  std::printf("\n%s: miniature simulation at R = %.4g (%llu of %zu requests sampled), %zu unique keys\n", name.c_str(),
+              advisor.sample_rate(), static_cast<unsigned long long>(advisor.sampled_requests()), requests.size(),
+              static_cast<std::size_t>(fp.unique_keys));
+  std::printf("%-12s", o.ignore_size ? "size (obj)" : "size (B)");
+  for (const auto& p : o.policies) std::printf(" %*s", o.exact ? 17 : 9, p.c_str());
+  std::printf("\n");
+  if (o.exact) {
+    std::printf("%-12s", "");
+    for (std::size_t i = 0; i < o.policies.size(); ++i) std::printf(" %17s", "approx / exact");
+    std::printf("\n");
+  }
+  double abs_err = 0;
+  std::size_t points = 0, decisive = 0, agree = 0;
+  for (std::size_t si = 0; si < sizes.size(); ++si) {
+    std::printf("%-12llu", static_cast<unsigned long long>(sizes[si]));
+    for (const auto& p : o.policies) {
+      const double approx = advisor.curve(advisor_name(p))[si].miss_ratio;
+      if (const auto* e = exact_of(p, si)) {
+        std::printf("   %.4f / %.4f", approx, e->miss_ratio());
+        abs_err += std::abs(approx - e->miss_ratio());
+        ++points;
+      } else {
+        std::printf(" %9.4f", approx);
+      }
+    }
+    if (o.exact) {
+      // Does the estimate pick the policy full simulation picks, where it matters?
+      std::vector<std::pair<double, std::string>> ranked;
+      for (const auto& p : o.policies) ranked.emplace_back(exact_of(p, si)->miss_ratio(), p);
+      std::sort(ranked.begin(), ranked.end());
+      std::string approx_best = advisor.best_policy(sizes[si]);
+      approx_best = approx_best.substr(0, approx_best.find(':'));
+      if (ranked.size() > 1 && ranked[1].first - ranked[0].first > 0.01) {
+        ++decisive;
+        agree += approx_best == ranked[0].second ? 1 : 0;
+        std::printf("   best %s%s", ranked[0].second.c_str(), approx_best == ranked[0].second ? " (agrees)" : "");
+        if (approx_best != ranked[0].second) std::printf(" (estimate: %s)", approx_best.c_str());
+      }
+    }
+    std::printf("\n");
+  }
+  const std::uint64_t at = o.at ? resolve_size(*o.at, fp, o.ignore_size) : sizes[sizes.size() / 2];
+  const std::string best_name = advisor.best_policy(at);
+  const std::string best = best_name.substr(0, best_name.find(':'));
+  std::printf("recommendation: at size %llu the best policy is %s (estimated miss ratio %.4f)\n",
+              static_cast<unsigned long long>(at), best.c_str(), advisor.miss_ratio(best_name, at));
+  if (o.target) {
+    std::string who;
+    std::optional<std::uint64_t> smallest;
+    for (const auto& p : o.policies)
+      if (auto s = advisor.smallest_size_for(advisor_name(p), *o.target); s && (!smallest || *s < *smallest)) {
+        smallest = s;
+        who = p;
+      }
+    if (smallest)
+      std::printf("recommendation: miss ratio %.4f is first reached at size %llu, with %s\n", *o.target,
+                  static_cast<unsigned long long>(*smallest), who.c_str());
+    else
+      std::printf("recommendation: no evaluated size reaches miss ratio %.4f\n", *o.target);
+  }
+  std::printf("cost: all curves in %.3f s", mrc_secs);
+  if (o.exact) {
+    std::printf("; one full LRU replay at %llu: %.3f s (ratio %.2f)\n", static_cast<unsigned long long>(sizes.back()),
+                full_lru_secs, full_lru_secs > 0 ? mrc_secs / full_lru_secs : 0.0);
+    std::printf("accuracy: mean absolute error %.4f over %zu points; best policy agrees on %zu of %zu sizes where "
+                "the best two differ by > 0.01\n", points ? abs_err / double(points) : 0.0, points, agree, decisive);
+  } else {
+    std::printf("\n");
+  }
+  for (const auto& p : o.policies) {
+    prescient::sim::plot_series approx{p + " (approx.)", {}, true};
+    for (const auto& pt : advisor.curve(advisor_name(p))) approx.points.emplace_back(double(pt.size), pt.miss_ratio);
+    if (o.exact) {
+      prescient::sim::plot_series full{p, {}, false};
+      for (std::size_t si = 0; si < sizes.size(); ++si) full.points.emplace_back(double(sizes[si]), exact_of(p, si)->miss_ratio());
+      plot.push_back(std::move(full));
+    }
+    plot.push_back(std::move(approx));
+  }
+}
+
+void report_table(const std::string& trace_name, const std::string& format, std::size_t requests,
+                  const prescient::sim::footprint& fp, const std::vector<size_spec>& sizes,
+                  const std::vector<std::string>& policies, const std::vector<job>& jobs,
+                  const std::vector<replay_result>& results, bool ignore_size) {
+  std::printf("\n%s (%s): %zu requests, %llu unique keys, %llu unique bytes\n", trace_name.c_str(), format.c_str(),
+              requests, static_cast<unsigned long long>(fp.unique_keys),
+              static_cast<unsigned long long>(fp.unique_bytes));
+  std::printf("%-12s %-10s %10s %10s %10s %10s %9s\n", ignore_size ? "size (obj)" : "size (B)", "policy",
+              "miss ratio", "byte miss", "vs OPT", "gap closed", "Mreq/s");
+  for (std::size_t si = 0; si < sizes.size(); ++si) {
+    auto find = [&](std::string_view p) -> const replay_result* {
+      for (std::size_t j = 0; j < jobs.size(); ++j)
+        if (jobs[j].size_index == si && jobs[j].policy == p) return &results[j];
+      return nullptr;
+    };
+    const replay_result* opt = find("belady");
+    const replay_result* lru = find("lru");
+    double best = 2;
+    for (const auto& p : policies)
+      if (p != "belady") best = std::min(best, find(p)->miss_ratio());
+    bool first = true;
+    for (const auto& p : policies) {
+      const replay_result& r = *find(p);
+      char vs_opt[32] = "", gap[32] = "";
+      if (opt && p != "belady") std::snprintf(vs_opt, sizeof vs_opt, "%+.4f", r.miss_ratio() - opt->miss_ratio());
+      if (opt && lru && lru->miss_ratio() > opt->miss_ratio() + 1e-12)
+        std::snprintf(gap, sizeof gap, "%.1f%%",
+                      100 * (lru->miss_ratio() - r.miss_ratio()) / (lru->miss_ratio() - opt->miss_ratio()));
+      const std::string size_col = first ? std::to_string(r.capacity) : "";
+      first = false;
+      std::printf("%-12s %-10s %10.4f %10.4f %10s %10s %9.1f%s\n", size_col.c_str(), p.c_str(), r.miss_ratio(),
+                  r.byte_miss_ratio(), vs_opt, gap, r.mreq_per_s(),
+                  p != "belady" && r.miss_ratio() == best ? "  *best" : (p == "belady" ? "  (ceiling)" : ""));
+    }
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) try {
+  const options o = parse(argc, argv);
+  const bool need_oracle = std::find(o.policies.begin(), o.policies.end(), "belady") != o.policies.end();
+  std::vector<prescient::sim::plot_series> plot;
+
+  for (std::size_t t = 0; t < o.traces.size(); ++t) {
+    const std::string& path = o.traces[t];
+    const std::string& format = o.formats.size() == 1 ? o.formats[0] : o.formats[t];
+    const auto load_start = std::chrono::steady_clock::now();
+    std::vector<prescient::trace::request> requests =
+        prescient::trace::load(path, format, o.format_opts, o.limit ? o.limit : prescient::trace::unlimited);
+    if (need_oracle) prescient::trace::annotate_next_access(requests);
+    const double load_secs =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - load_start).count();
+    const auto fp = prescient::sim::measure_footprint(requests);
+    if (!o.json)
+      std::fprintf(stderr, "%s: decoded %zu requests in %.2f s\n", path.c_str(), requests.size(), load_secs);
+
+    const std::string name = std::filesystem::path(path).filename().string();
+    if (o.mrc) {
+      run_mrc(name, requests, fp, o, plot);
+      continue;
+    }
+    std::vector<job> jobs;
+    for (std::size_t si = 0; si < o.sizes.size(); ++si)
+      for (const auto& p : o.policies) jobs.push_back(job{p, resolve_size(o.sizes[si], fp, o.ignore_size), si});
+
+    const std::vector<replay_result> results = run_jobs(requests, jobs, o);
+
+    if (o.json) {
+      for (std::size_t j = 0; j < jobs.size(); ++j) {
+        const auto& r = results[j];
+        std::printf("{\"trace\":\"%s\",\"policy\":\"%s\",\"size\":%llu,\"ignore_size\":%s,\"requests\":%llu,"
+                    "\"misses\":%llu,\"miss_ratio\":%.6f,\"byte_miss_ratio\":%.6f,\"mreq_per_s\":%.3f,"
+                    "\"metadata_bytes_per_entry\":%zu}\n",
+                    json_escape(name).c_str(), r.policy.c_str(), static_cast<unsigned long long>(r.capacity),
+                    o.ignore_size ? "true" : "false", static_cast<unsigned long long>(r.requests),
+                    static_cast<unsigned long long>(r.misses), r.miss_ratio(), r.byte_miss_ratio(), r.mreq_per_s(),
+                    r.metadata_bytes_per_entry);
+      }
+    } else {
+      report_table(name, format, requests.size(), fp, o.sizes, o.policies, jobs, results, o.ignore_size);
+    }
+    for (const auto& p : o.policies) {
+      prescient::sim::plot_series s;
+      s.label = (o.traces.size() > 1 ? name + " " : "") + p;
+      for (std::size_t j = 0; j < jobs.size(); ++j)
+        if (jobs[j].policy == p) s.points.emplace_back(static_cast<double>(results[j].capacity), results[j].miss_ratio());
+      plot.push_back(std::move(s));
+    }
+  }
+  if (!o.plot.empty()) {
+    prescient::sim::write_svg_plot(o.plot, "miss ratio by cache size",
+                                   o.ignore_size ? "cache size (objects)" : "cache size (bytes)", plot);
+    if (!o.json) std::fprintf(stderr, "wrote %s\n", o.plot.c_str());
+  }
+  return 0;
+} catch (const std::exception& e) {
+  std::fprintf(stderr, "prescient-sim: %s\n", e.what());
+  return 1;
+}
