@@ -190,8 +190,7 @@ options parse(int argc, char** argv) {
   if (o.formats.size() != 1 && o.formats.size() != o.traces.size())
     usage("give one --format for all traces or one per trace");
   if (o.sizes.empty() && !o.mrc) usage("no --sizes given");
-  if (o.sizes.empty())  // --mrc default: 12 sizes from 0.1% to 40% of the footprint
-    for (double pct : {0.1, 0.2, 0.5, 1.0, 2.0, 3.0, 5.0, 7.5, 10.0, 15.0, 25.0, 40.0}) o.sizes.push_back({pct, true});
+  // --mrc without --sizes: a grid chosen once the footprint is known (see mrc_sizes).
   if (o.policies.empty())
     for (auto n : prescient::policy::policy_names())
       if (!o.mrc || n != "belady") o.policies.emplace_back(n);
@@ -303,6 +302,16 @@ void run_mrc(const std::string& name, const std::vector<prescient::trace::reques
              std::vector<prescient::sim::plot_series>& plot) {
   std::vector<std::uint64_t> sizes;
   for (const auto& s : o.sizes) sizes.push_back(resolve_size(s, fp, o.ignore_size));
+  if (sizes.empty()) {
+    // 12 sizes, evenly spaced on a log scale from the smallest size whose miniature
+    // cache still holds 32 objects (below that the estimate is noise) to 40% of the
+    // footprint.
+    const double footprint = static_cast<double>(o.ignore_size ? fp.unique_keys : fp.unique_bytes);
+    const double mean_size = footprint / static_cast<double>(std::max<std::uint64_t>(1, fp.unique_keys));
+    const double hi = 0.4 * footprint;
+    const double lo = std::min(hi / 2, std::max(0.001 * footprint, 32.0 * mean_size / o.sample));
+    for (int i = 0; i < 12; ++i) sizes.push_back(static_cast<std::uint64_t>(std::llround(lo * std::pow(hi / lo, i / 11.0))));
+  }
   std::sort(sizes.begin(), sizes.end());
   sizes.erase(std::unique(sizes.begin(), sizes.end()), sizes.end());
 
@@ -407,7 +416,9 @@ void run_mrc(const std::string& name, const std::vector<prescient::trace::reques
     std::string who;
     std::optional<std::uint64_t> smallest;
     for (const auto& p : o.policies)
-      if (auto s = advisor.smallest_size_for(advisor_name(p), *o.target); s && (!smallest || *s < *smallest)) {
+      if (auto s = advisor.smallest_size_for(advisor_name(p), *o.target);
+          s && (!smallest || *s < *smallest ||
+                (*s == *smallest && advisor.miss_ratio(advisor_name(p), *s) < advisor.miss_ratio(advisor_name(who), *s)))) {
         smallest = s;
         who = p;
       }
@@ -417,10 +428,12 @@ void run_mrc(const std::string& name, const std::vector<prescient::trace::reques
     else
       std::printf("recommendation: no evaluated size reaches miss ratio %.4f\n", *o.target);
   }
-  std::printf("cost: all curves in %.3f s", mrc_secs);
+  std::printf("cost: all curves in %.3f s (%zu policies x %zu sizes)", mrc_secs, o.policies.size(), sizes.size());
   if (o.exact) {
-    std::printf("; one full LRU replay at %llu: %.3f s (ratio %.2f)\n", static_cast<unsigned long long>(sizes.back()),
-                full_lru_secs, full_lru_secs > 0 ? mrc_secs / full_lru_secs : 0.0);
+    const double per_policy = mrc_secs / static_cast<double>(o.policies.size());
+    std::printf("; one full LRU replay at %llu: %.3f s; one policy's curve costs %.2f of it\n",
+                static_cast<unsigned long long>(sizes.back()), full_lru_secs,
+                full_lru_secs > 0 ? per_policy / full_lru_secs : 0.0);
     std::printf("accuracy: mean absolute error %.4f over %zu points; best policy agrees on %zu of %zu sizes where "
                 "the best two differ by > 0.01\n", points ? abs_err / double(points) : 0.0, points, agree, decisive);
   } else {
