@@ -43,6 +43,7 @@
 
 #include "prescient/detail/slot_index.hpp"
 #include "prescient/hash.hpp"
+#include "prescient/loader.hpp"
 #include "prescient/policy/lru.hpp"
 #include "prescient/policy/policy.hpp"
 
@@ -182,6 +183,30 @@ class cache {
     record_miss(h, next_access);
     insert_new(Key(key), std::forward<Make>(make)(), h, next_access);
     return false;
+  }
+
+  /// Read-through: the value of `key`, loading it from the host's store on a miss.
+  /// A hit is a `get` (copy out, policy update). A miss counts as one, calls
+  /// `load(key)` (see loader.hpp) and offers the result to the normal insert path —
+  /// capacity, eviction and admission apply, so a too-heavy or bypassed value is still
+  /// returned, just not cached. Returns nullopt only when the loader answered nullopt
+  /// ("no such key"; nothing is cached); with a loader that returns a Value the answer
+  /// is always engaged. If the loader throws, the exception propagates and the contents
+  /// are unchanged: nothing inserted or evicted (the miss is counted in the statistics
+  /// and seen by a policy's miss hook, as for a `get`). The loader may use this cache; if it
+  /// caches `key` itself, that value is kept and the loaded one is only returned.
+  template <class Loader>
+    requires loader<Loader, Key, Value>
+  std::optional<Value> get_or_load(const Key& key, Loader&& load) {
+    const std::uint64_t h = hash_key(key);
+    if (const slot_id s = lookup(key, h); s != no_slot) {
+      record_hit(s);
+      return slab_[s]->value;
+    }
+    record_miss(h);
+    std::optional<Value> value = invoke_loader<Key, Value>(load, key);
+    if (value && lookup(key, h) == no_slot) insert_new(Key(key), Value(*value), h, access::unknown);
+    return value;
   }
 
   /// Removes `key`; false when it was not cached. The listener is not called.

@@ -15,19 +15,32 @@
 //
 // Statistics are per shard and merged on `stats()`; `size()` and `weight()` sum the
 // shards, each read under its lock (not one atomic snapshot of the whole cache).
+//
+// Read-through (`get_or_load`) is single-flight: concurrent misses on one key make ONE
+// loader call; the other callers wait for it (without holding any lock) and get its
+// value or its exception. Each shard keeps a small table of its loads in flight
+// (key → shared state), entered under the shard lock; the loader itself always runs with
+// no lock held, so it may read or write this cache (the same shard included) and other
+// keys of the shard are served meanwhile. Writes win over loads: a `put`, `erase`,
+// `invalidate` or `clear` of a key while it is loading makes that load's result not be
+// cached (see get_or_load).
 #pragma once
 
 #include <algorithm>
 #include <bit>
+#include <condition_variable>
 #include <cstddef>
 #include <cstdint>
+#include <exception>
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <stdexcept>
 #include <thread>
 #include <vector>
 
 #include "prescient/cache.hpp"
+#include "prescient/loader.hpp"
 
 namespace prescient {
 
@@ -92,23 +105,132 @@ class concurrent_cache {
     return sh.cache.lookup(key, h) != no_slot;
   }
 
+  /// A load of `key` in flight (get_or_load) will not cache its older result.
   put_result put(const Key& key, Value value) {
     auto [sh, h] = locate(key);
     std::lock_guard lock(sh.mutex);
+    if (!sh.flights.empty()) detach_flight(sh, key, h);
     return sh.cache.put_hashed(key, std::move(value), h);
   }
 
+  /// A load of `key` in flight (get_or_load) will not cache its result.
   bool erase(const Key& key) {
     auto [sh, h] = locate(key);
     std::lock_guard lock(sh.mutex);
+    if (!sh.flights.empty()) detach_flight(sh, key, h);
     return sh.cache.erase(key);
   }
 
+  /// Loads in flight (get_or_load) will not cache their results.
   void clear() {
     for (auto& sh : shards_) {
       std::lock_guard lock(sh->mutex);
+      for (auto& f : sh->flights) f->attached = false;
+      sh->flights.clear();
       sh->cache.clear();
     }
+  }
+
+  /// Read-through, single-flight. A hit is a `get`. A miss counts as one and then either
+  /// joins the load of `key` already in flight (waits for it, no lock held, and answers
+  /// its value or rethrows its exception — the same exception object for every waiter,
+  /// so catch it by const reference), or starts one: `load(key)` runs on this thread
+  /// with no lock held, then the result goes through the shard's normal insert path
+  /// (admission and capacity apply; a bypassed or too-heavy value is still returned).
+  /// Answers nullopt only when the loader said "no such key" (nothing is cached).
+  ///
+  /// Races, decided under the shard lock so every outcome is linearisable:
+  ///   * a `put`, `erase`, `invalidate` or `clear` of `key` after the load started wins:
+  ///     the load's result is returned to its callers but NOT cached (it may be older
+  ///     than the write), and a get_or_load arriving after that write starts a new load
+  ///     (or hits the put value) instead of joining the stale one;
+  ///   * a loader that throws caches nothing; the leader and all current waiters get the
+  ///     exception; the next get_or_load of `key` loads again.
+  /// A loader that calls get_or_load for the key it is loading, on the same thread,
+  /// would wait for itself: that is refused with std::logic_error.
+  /// (ThreadSanitizer with an uninstrumented libstdc++ cannot see exception_ptr's
+  /// reference count, so waiters that read members of the shared exception may be
+  /// reported as racing with its destruction: a known false positive.)
+  template <class Loader>
+    requires loader<Loader, Key, Value>
+  std::optional<Value> get_or_load(const Key& key, Loader&& load) {
+    auto [sh, h] = locate(key);
+    std::shared_ptr<flight> f;
+    bool leader = false;
+    {
+      std::lock_guard lock(sh.mutex);
+      if (const slot_id s = sh.cache.lookup(key, h); s != no_slot) {
+        sh.cache.record_hit(s);
+        return sh.cache.slab_[s]->value;
+      }
+      sh.cache.record_miss(h);
+      f = find_flight(sh, key, h);
+      if (f) {
+        if (f->leader == std::this_thread::get_id()) {
+          throw std::logic_error("prescient: a loader called get_or_load for the key it is loading");
+        }
+        ++f->waiters;
+        ++sh.loads.coalesced;
+      } else {
+        f = std::make_shared<flight>(key, h);
+        sh.flights.push_back(f);
+        ++sh.loads.loads;
+        leader = true;
+      }
+    }
+    if (!leader) return f->wait();
+
+    // The leader: load with no lock held.
+    std::optional<Value> value;
+    try {
+      value = invoke_loader<Key, Value>(load, key);
+    } catch (...) {
+      {
+        std::lock_guard lock(sh.mutex);
+        drop_flight(sh, *f);
+        ++sh.loads.failures;
+      }
+      f->publish(std::nullopt, std::current_exception());
+      throw;
+    }
+    bool share = false;
+    try {
+      std::lock_guard lock(sh.mutex);
+      share = f->waiters != 0;  // final: a detached flight takes no new waiters
+      if (!drop_flight(sh, *f)) {
+        ++sh.loads.stale;
+      } else if (!value) {
+        ++sh.loads.absent;
+      } else if (sh.cache.lookup(key, h) == no_slot) {
+        sh.cache.insert_new(Key(key), Value(*value), h, access::unknown);
+      }
+    } catch (...) {  // copying the key or value, or the eviction listener, threw
+      f->publish(std::nullopt, std::current_exception());
+      throw;
+    }
+    f->publish(share ? value : std::optional<Value>{}, nullptr);
+    return value;
+  }
+
+  /// Removes `key` (like `erase`) and makes any load of it in flight not cache its
+  /// result. True when an entry was removed or a load was marked stale.
+  bool invalidate(const Key& key) {
+    auto [sh, h] = locate(key);
+    std::lock_guard lock(sh.mutex);
+    const bool was_loading = !sh.flights.empty() && detach_flight(sh, key, h);
+    const bool erased = sh.cache.erase(key);
+    return erased || was_loading;
+  }
+
+  /// Read-through counters (loads, failures, coalesced waits, absent keys, stale loads),
+  /// merged across shards.
+  [[nodiscard]] prescient::load_stats load_stats() const {
+    prescient::load_stats total;
+    for (const auto& sh : shards_) {
+      std::lock_guard lock(sh->mutex);
+      total += sh->loads;
+    }
+    return total;
   }
 
   /// The listener runs under the evicting shard's lock: it must not call back into
@@ -135,13 +257,83 @@ class concurrent_cache {
   [[nodiscard]] std::size_t shard_count() const noexcept { return shards_.size(); }
 
  private:
+  /// One load in flight (get_or_load). `attached` and `waiters` are guarded by the
+  /// shard's mutex; the outcome by the flight's own mutex (the shard lock is never held
+  /// while waiting).
+  struct flight {
+    flight(const Key& k, std::uint64_t hash) : key(k), h(hash), leader(std::this_thread::get_id()) {}
+    const Key key;
+    const std::uint64_t h;
+    const std::thread::id leader;  ///< the thread running the loader
+    bool attached = true;          ///< still in the shard's table: its result may be cached
+    std::size_t waiters = 0;
+
+    std::mutex m;
+    std::condition_variable cv;
+    bool done = false;
+    std::optional<Value> value;
+    std::exception_ptr error;
+
+    void publish(std::optional<Value> v, std::exception_ptr e) {
+      {
+        std::lock_guard lock(m);
+        value = std::move(v);
+        error = std::move(e);
+        done = true;
+      }
+      cv.notify_all();
+    }
+    std::optional<Value> wait() {
+      std::unique_lock lock(m);
+      cv.wait(lock, [this] { return done; });
+      if (error) std::rethrow_exception(error);
+      return value;
+    }
+  };
+
   struct alignas(64) shard {
     shard(std::uint64_t capacity, const policy_config& config, const Hash& hash, const KeyEqual& equal,
           const Weigher& weigher)
         : cache(capacity, config, hash, equal, weigher) {}
     mutable Mutex mutex;
     shard_cache cache;
+    std::vector<std::shared_ptr<flight>> flights;  ///< loads in flight; few, so a vector
+    prescient::load_stats loads;
   };
+
+  // The three helpers below run under sh.mutex.
+  [[nodiscard]] static std::shared_ptr<flight> find_flight(shard& sh, const Key& key, std::uint64_t h) {
+    for (const auto& f : sh.flights)
+      if (f->h == h && sh.cache.equal_(f->key, key)) return f;
+    return nullptr;
+  }
+
+  /// Marks the load of `key` in flight (if any) stale and takes it out of the table.
+  static bool detach_flight(shard& sh, const Key& key, std::uint64_t h) {
+    for (std::size_t i = 0; i < sh.flights.size(); ++i) {
+      if (sh.flights[i]->h == h && sh.cache.equal_(sh.flights[i]->key, key)) {
+        sh.flights[i]->attached = false;
+        sh.flights[i] = std::move(sh.flights.back());
+        sh.flights.pop_back();
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /// Takes `f` out of the table; false when a write had detached it already (stale).
+  static bool drop_flight(shard& sh, flight& f) {
+    if (!f.attached) return false;
+    f.attached = false;
+    for (std::size_t i = 0; i < sh.flights.size(); ++i) {
+      if (sh.flights[i].get() == &f) {
+        sh.flights[i] = std::move(sh.flights.back());
+        sh.flights.pop_back();
+        break;
+      }
+    }
+    return true;
+  }
 
   struct located {
     shard& sh;
