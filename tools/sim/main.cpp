@@ -439,11 +439,12 @@ void run_mrc(const std::string& name, const std::vector<prescient::trace::reques
   } else {
     std::printf("\n");
   }
-  for (const auto& p : o.policies) {
-    prescient::sim::plot_series approx{p + " (approx.)", {}, true};
+  for (std::size_t pi = 0; pi < o.policies.size(); ++pi) {
+    const std::string& p = o.policies[pi];
+    prescient::sim::plot_series approx{p + " (approx.)", {}, true, static_cast<int>(pi)};
     for (const auto& pt : advisor.curve(advisor_name(p))) approx.points.emplace_back(double(pt.size), pt.miss_ratio);
     if (o.exact) {
-      prescient::sim::plot_series full{p, {}, false};
+      prescient::sim::plot_series full{p, {}, false, static_cast<int>(pi)};
       for (std::size_t si = 0; si < sizes.size(); ++si) full.points.emplace_back(double(sizes[si]), exact_of(p, si)->miss_ratio());
       plot.push_back(std::move(full));
     }

@@ -20,6 +20,7 @@ struct plot_series {
   std::string label;
   std::vector<std::pair<double, double>> points;  // (cache size, miss ratio)
   bool dashed = false;
+  int colour = -1;  ///< palette index; -1: the series' position (pairs share one colour)
 };
 
 inline std::string format_size(double v) {
@@ -89,7 +90,8 @@ inline void write_svg_plot(const std::string& path, const std::string& title, co
       << ") rotate(-90)' text-anchor='middle'>miss ratio</text>\n";
   for (std::size_t i = 0; i < series.size(); ++i) {
     const auto& s = series[i];
-    const char* colour = colours[i % std::size(colours)];
+    const std::size_t colour_index = s.colour >= 0 ? static_cast<std::size_t>(s.colour) : i;
+    const char* colour = colours[colour_index % std::size(colours)];
     auto pts = s.points;
     std::sort(pts.begin(), pts.end());
     out << "<polyline fill='none' stroke='" << colour << "' stroke-width='2'"
