@@ -9,6 +9,7 @@
 #include <thread>
 #include <vector>
 
+#include "test_support.hpp"
 #include "prescient/executor.hpp"
 
 namespace {
@@ -17,15 +18,7 @@ using namespace std::chrono_literals;
 using prescient::bounded_executor;
 using mode = bounded_executor::shutdown_mode;
 
-template <class P>
-bool eventually(P pred, std::chrono::milliseconds limit = 10s) {
-  const auto end = std::chrono::steady_clock::now() + limit;
-  while (!pred()) {
-    if (std::chrono::steady_clock::now() > end) return false;
-    std::this_thread::sleep_for(200us);
-  }
-  return true;
-}
+using prescient::test::eventually;
 
 // A task that blocks its worker until released.
 struct gate {

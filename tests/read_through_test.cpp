@@ -20,6 +20,7 @@
 #include <utility>
 #include <vector>
 
+#include "test_support.hpp"
 #include "prescient/cache.hpp"
 #include "prescient/concurrent_cache.hpp"
 #include "prescient/executor.hpp"
@@ -248,16 +249,7 @@ void within(std::chrono::seconds deadline, F f) {
   t.join();
 }
 
-// Waits (bounded) until `pred` holds.
-template <class P>
-bool eventually(P pred, std::chrono::milliseconds limit = 10s) {
-  const auto end = std::chrono::steady_clock::now() + limit;
-  while (!pred()) {
-    if (std::chrono::steady_clock::now() > end) return false;
-    std::this_thread::sleep_for(200us);
-  }
-  return true;
-}
+using prescient::test::eventually;
 
 TEST(ConcurrentGetOrLoad, MissLoadsThenHits) {
   ccache c(64, 4);
