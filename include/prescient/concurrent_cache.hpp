@@ -301,24 +301,27 @@ class concurrent_cache {
     prescient::load_stats loads;
   };
 
-  // The three helpers below run under sh.mutex.
+  // The helpers below run under sh.mutex.
+  /// The position of the load of `key` in the shard's table, or flights.size().
+  [[nodiscard]] static std::size_t flight_index(const shard& sh, const Key& key, std::uint64_t h) {
+    std::size_t i = 0;
+    while (i < sh.flights.size() && !(sh.flights[i]->h == h && sh.cache.equal_(sh.flights[i]->key, key))) ++i;
+    return i;
+  }
+
   [[nodiscard]] static std::shared_ptr<flight> find_flight(shard& sh, const Key& key, std::uint64_t h) {
-    for (const auto& f : sh.flights)
-      if (f->h == h && sh.cache.equal_(f->key, key)) return f;
-    return nullptr;
+    const std::size_t i = flight_index(sh, key, h);
+    return i < sh.flights.size() ? sh.flights[i] : nullptr;
   }
 
   /// Marks the load of `key` in flight (if any) stale and takes it out of the table.
   static bool detach_flight(shard& sh, const Key& key, std::uint64_t h) {
-    for (std::size_t i = 0; i < sh.flights.size(); ++i) {
-      if (sh.flights[i]->h == h && sh.cache.equal_(sh.flights[i]->key, key)) {
-        sh.flights[i]->attached = false;
-        sh.flights[i] = std::move(sh.flights.back());
-        sh.flights.pop_back();
-        return true;
-      }
-    }
-    return false;
+    const std::size_t i = flight_index(sh, key, h);
+    if (i == sh.flights.size()) return false;
+    sh.flights[i]->attached = false;
+    sh.flights[i] = std::move(sh.flights.back());
+    sh.flights.pop_back();
+    return true;
   }
 
   /// Takes `f` out of the table; false when a write had detached it already (stale).
