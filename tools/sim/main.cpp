@@ -2,7 +2,12 @@
 //
 //   prescient-sim --trace FILE --format NAME --policies lru,s3fifo,belady --sizes 1500,7500
 //                 [--sizes 2%,10%] [--ignore-size] [--limit N] [--json] [--plot FILE.svg]
-//                 [--param POLICY:key=value,...] [--threads N]
+//                 [--param POLICY:key=value,...] [--threads N] [--model FILE]
+//
+// `learned` is the learned policy (policy/learned.hpp): it learns online from an empty
+// model, or starts from --model FILE (an xgboost JSON or UBJSON model, e.g. from
+// prescient-train). After the table, the simulator prints its decision counters and the
+// held-out precision / recall / F1 of its predictions.
 //
 // The trace is decoded once into memory and every (policy, size) pair is replayed from
 // there, several at a time on the available cores. Sizes are objects with --ignore-size
@@ -62,12 +67,13 @@ struct options {
   bool exact = false;
   std::optional<size_spec> at;
   std::optional<double> target;
+  std::string model;
 };
 
 [[noreturn]] void usage(const std::string& error = {}) {
   if (!error.empty()) std::fprintf(stderr, "prescient-sim: %s\n\n", error.c_str());
   std::string names;
-  for (auto n : prescient::policy::policy_names()) {
+  for (auto n : prescient::sim::replayable_policies()) {
     if (!names.empty()) names.push_back(',');
     names.append(n);
   }
@@ -85,6 +91,7 @@ struct options {
                "  --json              one JSON object per (trace, policy, size) on stdout\n"
                "  --plot FILE.svg     draw the miss-ratio curves\n"
                "  --threads N         replays run at once (default: the cores)\n"
+               "  --model FILE        start `learned` from this xgboost model (JSON or UBJSON)\n"
                "  --mrc               approximate miss-ratio curves by miniature simulation (SHARDS)\n"
                "    --sample R        sampling rate (default 0.01)\n"
                "    --sample-keys N   fixed-size SHARDS: track at most N sampled keys\n"
@@ -167,6 +174,7 @@ options parse(int argc, char** argv) {
       o.format_opts.delimiter = v[0];
     }
     else if (a == "--csv-header") o.format_opts.has_header = true;
+    else if (a == "--model") o.model = value();
     else if (a == "--mrc") o.mrc = true;
     else if (a == "--sample") {
       const std::string v = value();
@@ -192,12 +200,14 @@ options parse(int argc, char** argv) {
   if (o.sizes.empty() && !o.mrc) usage("no --sizes given");
   // --mrc without --sizes: a grid chosen once the footprint is known (see mrc_sizes).
   if (o.policies.empty())
-    for (auto n : prescient::policy::policy_names())
+    for (auto n : o.mrc ? prescient::policy::policy_names() : prescient::sim::replayable_policies())
       if (!o.mrc || n != "belady") o.policies.emplace_back(n);
   if (o.mrc && std::find(o.policies.begin(), o.policies.end(), "belady") != o.policies.end())
     usage("--mrc: belady needs the future and cannot be sampled online; leave it out");
+  if (o.mrc && std::find(o.policies.begin(), o.policies.end(), "learned") != o.policies.end())
+    usage("--mrc: the learned policy has no miniature simulation; leave it out");
   for (const auto& p : o.policies) {
-    const auto names = prescient::policy::policy_names();
+    const auto names = prescient::sim::replayable_policies();
     if (std::find(names.begin(), names.end(), p) == names.end()) usage("unknown policy '" + p + "'");
   }
   if (o.threads == 0) o.threads = std::max(1u, std::thread::hardware_concurrency());
@@ -260,7 +270,8 @@ struct job {
 
 // Replays every job on `o.threads` workers; rethrows the first error.
 std::vector<replay_result> run_jobs(const std::vector<prescient::trace::request>& requests,
-                                    const std::vector<job>& jobs, const options& o) {
+                                    const std::vector<job>& jobs, const options& o,
+                                    const std::shared_ptr<const prescient::learn::compiled_forest>& model) {
   std::vector<replay_result> results(jobs.size());
   std::vector<std::exception_ptr> errors(jobs.size());
   std::atomic<std::size_t> next{0};
@@ -277,6 +288,7 @@ std::vector<replay_result> run_jobs(const std::vector<prescient::trace::request>
             ro.ignore_size = o.ignore_size;
             if (auto it = o.params.find(jobs[j].policy); it != o.params.end()) ro.params = it->second;
             ro.progress = &done;
+            ro.model = model;
             results[j] = prescient::sim::replay(jobs[j].policy, requests, ro);
           } catch (...) {
             errors[j] = std::current_exception();
@@ -340,7 +352,7 @@ void run_mrc(const std::string& name, const std::vector<prescient::trace::reques
   if (o.exact) {
     for (std::size_t si = 0; si < sizes.size(); ++si)
       for (const auto& p : o.policies) jobs.push_back(job{p, sizes[si], si});
-    exact = run_jobs(requests, jobs, o);
+    exact = run_jobs(requests, jobs, o, nullptr);
     // The yardstick for the estimate's cost: one full replay of LRU at the largest size.
     replay_options ro;
     ro.capacity = sizes.back();
@@ -487,6 +499,19 @@ void report_table(const std::string& trace_name, const std::string& format, std:
                   p != "belady" && r.miss_ratio() == best ? "  *best" : (p == "belady" ? "  (ceiling)" : ""));
     }
   }
+  for (std::size_t j = 0; j < jobs.size(); ++j) {
+    const auto& l = results[j].learned;
+    if (!l) continue;
+    std::printf("learned at %llu: %llu evictions by the model, %llu by the fallback; %llu admitted, %llu bypassed; "
+                "%llu retrains (%llu failed) in %.2f s, inference %.2f s; held-out reuse within the horizon: "
+                "precision %.3f recall %.3f F1 %.3f%s\n",
+                static_cast<unsigned long long>(results[j].capacity),
+                static_cast<unsigned long long>(l->model_evictions),
+                static_cast<unsigned long long>(l->fallback_evictions), static_cast<unsigned long long>(l->admissions),
+                static_cast<unsigned long long>(l->bypasses), static_cast<unsigned long long>(l->retrains),
+                static_cast<unsigned long long>(l->training_failures), l->training_seconds, l->inference_seconds,
+                l->precision(), l->recall(), l->f1(), l->model_active ? "" : " (no model at the end: base heuristic)");
+  }
 }
 
 }  // namespace
@@ -495,6 +520,8 @@ int main(int argc, char** argv) try {
   const options o = parse(argc, argv);
   const bool need_oracle = std::find(o.policies.begin(), o.policies.end(), "belady") != o.policies.end();
   std::vector<prescient::sim::plot_series> plot;
+  std::shared_ptr<const prescient::learn::compiled_forest> model;
+  if (!o.model.empty()) model = prescient::learn::load_forest(o.model);
 
   for (std::size_t t = 0; t < o.traces.size(); ++t) {
     const std::string& path = o.traces[t];
@@ -518,18 +545,30 @@ int main(int argc, char** argv) try {
     for (std::size_t si = 0; si < o.sizes.size(); ++si)
       for (const auto& p : o.policies) jobs.push_back(job{p, resolve_size(o.sizes[si], fp, o.ignore_size), si});
 
-    const std::vector<replay_result> results = run_jobs(requests, jobs, o);
+    const std::vector<replay_result> results = run_jobs(requests, jobs, o, model);
 
     if (o.json) {
       for (std::size_t j = 0; j < jobs.size(); ++j) {
         const auto& r = results[j];
         std::printf("{\"trace\":\"%s\",\"policy\":\"%s\",\"size\":%llu,\"ignore_size\":%s,\"requests\":%llu,"
                     "\"misses\":%llu,\"miss_ratio\":%.6f,\"byte_miss_ratio\":%.6f,\"mreq_per_s\":%.3f,"
-                    "\"metadata_bytes_per_entry\":%zu}\n",
+                    "\"metadata_bytes_per_entry\":%zu",
                     json_escape(name).c_str(), r.policy.c_str(), static_cast<unsigned long long>(r.capacity),
                     o.ignore_size ? "true" : "false", static_cast<unsigned long long>(r.requests),
                     static_cast<unsigned long long>(r.misses), r.miss_ratio(), r.byte_miss_ratio(), r.mreq_per_s(),
                     r.metadata_bytes_per_entry);
+        if (const auto& l = r.learned) {
+          std::printf(",\"model_evictions\":%llu,\"fallback_evictions\":%llu,\"admissions\":%llu,\"bypasses\":%llu,"
+                      "\"retrains\":%llu,\"training_failures\":%llu,\"training_seconds\":%.4f,"
+                      "\"inference_seconds\":%.4f,\"precision\":%.4f,\"recall\":%.4f,\"f1\":%.4f",
+                      static_cast<unsigned long long>(l->model_evictions),
+                      static_cast<unsigned long long>(l->fallback_evictions),
+                      static_cast<unsigned long long>(l->admissions), static_cast<unsigned long long>(l->bypasses),
+                      static_cast<unsigned long long>(l->retrains),
+                      static_cast<unsigned long long>(l->training_failures), l->training_seconds,
+                      l->inference_seconds, l->precision(), l->recall(), l->f1());
+        }
+        std::printf("}\n");
       }
     } else {
       report_table(name, format, requests.size(), fp, o.sizes, o.policies, jobs, results, o.ignore_size);

@@ -8,11 +8,20 @@
 // or with weight 1 when sizes are ignored. The next-access position of each request is
 // passed on as the oracle's answer, which only Belady's optimum reads.
 //
+// The learned policy (policy/learned.hpp with a compiled_forest trained online through
+// xgboost) is replayed the same way under the name "learned"; its decision counters come
+// back in `replay_result::learned`. `replay_options::model` starts it from a trained
+// model instead of from nothing.
+//
 // Miss ratio = missed requests / requests; byte miss ratio = bytes of the missed
 // requests / bytes requested (with sizes ignored, both count objects).
 #pragma once
 
 #include <atomic>
+#include <memory>
+#include <optional>
+#include <type_traits>
+#include <vector>
 #include <chrono>
 #include <cstdint>
 #include <span>
@@ -21,6 +30,9 @@
 #include <unordered_set>
 
 #include "prescient/cache.hpp"
+#include "prescient/learn/compiled_forest.hpp"
+#include "prescient/learn/forest_trainer.hpp"
+#include "prescient/policy/learned.hpp"
 #include "prescient/policy/registry.hpp"
 #include "prescient/trace/request.hpp"
 
@@ -33,7 +45,12 @@ struct replay_options {
   /// When set, incremented by the number of requests done every `progress_every`
   /// requests (for a progress bar).
   std::atomic<std::uint64_t>* progress = nullptr;
+  /// The learned policy's starting model (null: it learns online from nothing).
+  std::shared_ptr<const learn::compiled_forest> model = {};
 };
+
+/// The learned policy as the simulator runs it: gradient-boosted trees, compiled.
+using learned_forest = policy::learned<learn::compiled_forest>;
 
 struct replay_result {
   std::string policy;
@@ -45,6 +62,7 @@ struct replay_result {
   double seconds = 0;  ///< wall time of the replay loop alone
   cache_stats stats;
   std::size_t metadata_bytes_per_entry = 0;
+  std::optional<policy::learned_stats> learned;  ///< the learned policy's counters
 
   [[nodiscard]] double miss_ratio() const { return requests ? double(misses) / double(requests) : 0.0; }
   [[nodiscard]] double byte_miss_ratio() const { return bytes ? double(miss_bytes) / double(bytes) : 0.0; }
@@ -88,6 +106,7 @@ void replay_loop(Cache& c, std::span<const trace::request> requests, const repla
   }
   out.stats = c.stats();
   out.metadata_bytes_per_entry = c.metadata_bytes_per_entry();
+  if constexpr (requires { c.policy().stats(); }) out.learned = c.policy().stats();
 }
 }  // namespace detail
 
@@ -112,13 +131,23 @@ replay_result replay(std::span<const trace::request> requests, const replay_opti
 
 template <class Policy>
 replay_result replay(std::span<const trace::request> requests, const replay_options& opt) {
-  return replay<Policy>(requests, opt, policy::parse_config<Policy>(opt.params));
+  auto config = policy::parse_config<Policy>(opt.params);
+  if constexpr (std::is_same_v<Policy, learned_forest>) config.model = opt.model;
+  return replay<Policy>(requests, opt, std::move(config));
+}
+
+/// Every policy name `replay` accepts: the registry's, then "learned".
+[[nodiscard]] inline std::vector<std::string_view> replayable_policies() {
+  auto names = policy::policy_names();
+  names.push_back(learned_forest::name);
+  return names;
 }
 
 /// Replays through the policy named `policy` (see policy/registry.hpp). Throws
 /// policy::config_error for an unknown name or parameter.
 inline replay_result replay(std::string_view policy, std::span<const trace::request> requests,
                             const replay_options& opt) {
+  if (policy == learned_forest::name) return replay<learned_forest>(requests, opt);
   return policy::visit_policy(policy, [&]<class P>() { return replay<P>(requests, opt); });
 }
 

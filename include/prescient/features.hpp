@@ -1,0 +1,404 @@
+// prescient/features.hpp — what the learned cache knows about a key, as numbers.
+//
+// Every request updates the requested key's `key_history` in O(1): the last eight
+// inter-arrival gaps, three exponentially decayed request counters, the request count,
+// when the key was first and last seen, and its size. All times are *logical*: the
+// cache's request counter, so traces without timestamps work and a model trained on
+// one host's log transfers to another's at a different request rate.
+//
+// From a history and the current time, `write_features` fills one row of the feature
+// matrix the predictors read (predictor.hpp). The columns, in order:
+//
+//   col  name        value                                               missing (NaN)
+//   0    age         log1p(now − last request): recency                  never seen
+//   1-8  gap1..gap8  log1p(k-th most recent inter-arrival gap)           fewer gaps known
+//   9    count       log1p(requests seen, saturating at 2³²−1)           —
+//   10   lifetime    log1p(now − first request)                          never seen
+//   11   decay_short decayed count, half-life `half_lives[0]` requests   —
+//   12   decay_mid   decayed count, half-life `half_lives[1]`            —
+//   13   decay_long  decayed count, half-life `half_lives[2]`            —
+//   14   size        log1p(size of the last request, in weight units)    —
+//   15   mean_gap    mean of the known gaps' log1p (a geometric mean)   no gap known
+//   16   age_over_gap1      age − gap1 (logs): how far into its usual     no gap known
+//   17   age_over_mean_gap  age − mean_gap    gap the key is              no gap known
+//
+// Columns 16 and 17 are differences of columns a tree already has, but a tree splits on
+// one column at a time: "the key is overdue compared with its last gap" is a diagonal
+// boundary in (age, gap1) that would take many splits to approximate, and is the single
+// most useful fact for a key in a loop.
+//
+// A decayed counter is Σ 2^(−(now − tᵢ)/h) over the key's past requests tᵢ: a
+// frequency that forgets at the half-life h (LRB's "exponentially decayed counters",
+// Song et al., NSDI 2020). It is stored as its value at the last request and decayed
+// on read, so a history is updated only when its key is requested.
+//
+// Logarithms keep the columns in a narrow range (gaps span 1 to 10⁸ requests) without
+// clipping; trees do not care, the linear model and the normaliser do.
+//
+// Labels come from the future of the log (`next_access_label`): the gap until the key's
+// next request, as log1p(gap), censored at a window W: a key not requested again within
+// W requests gets the fixed "far" label log1p(2W). The binary label "requested again
+// within horizon H" (H ≤ W) drives the classification metrics (precision, recall, F1).
+//
+// Memory: `key_history` is 80 bytes (`key_history::bytes`). The learned policy keeps one
+// per resident entry and one per key in its ghost `history_table` (80 bytes plus 16 of
+// ring entry and 16 of index at load ½ ≈ 112 bytes per remembered key).
+#pragma once
+
+#include <Eigen/Core>
+
+#include <algorithm>
+#include <array>
+#include <bit>
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <limits>
+#include <optional>
+#include <string_view>
+#include <vector>
+
+#include "prescient/detail/slot_index.hpp"
+#include "prescient/learn/predictor.hpp"
+
+namespace prescient::learn {
+
+/// Inter-arrival gaps kept per key.
+inline constexpr std::size_t history_gaps = 8;
+/// Decayed counters kept per key.
+inline constexpr std::size_t decayed_counters = 3;
+/// Columns of a feature row.
+inline constexpr std::size_t feature_count = 18;
+
+namespace column {
+inline constexpr std::size_t age = 0;
+inline constexpr std::size_t first_gap = 1;  // gap1 (most recent) … gap8 at first_gap + 7
+inline constexpr std::size_t count = 9;
+inline constexpr std::size_t lifetime = 10;
+inline constexpr std::size_t first_decayed = 11;
+inline constexpr std::size_t size = 14;
+inline constexpr std::size_t mean_gap = 15;
+inline constexpr std::size_t age_over_gap1 = 16;
+inline constexpr std::size_t age_over_mean_gap = 17;
+}  // namespace column
+
+/// Column names, for exported datasets and reports.
+inline constexpr std::array<std::string_view, feature_count> feature_names = {
+    "age",  "gap1",  "gap2",        "gap3",      "gap4",       "gap5", "gap6",     "gap7",
+    "gap8", "count", "lifetime", "decay_short", "decay_mid", "decay_long", "size", "mean_gap",
+    "age_over_gap1", "age_over_mean_gap"};
+
+/// Parameters of the features.
+struct feature_config {
+  /// Half-lives of the decayed counters, in requests.
+  std::array<double, decayed_counters> half_lives = {256.0, 4096.0, 65536.0};
+};
+
+/// The history of one key. Plain data: copy it into a ghost table and back. Gaps and
+/// the count are kept as their logarithms (computed once, at the request) because a row
+/// is written far more often than a history is updated: each eviction scores several
+/// candidates.
+struct key_history {
+  std::uint64_t last = 0;   ///< logical time of the last request
+  std::uint64_t first = 0;  ///< logical time of the first request
+  std::array<float, history_gaps> log_gaps{};     ///< log1p(gap), ring; [head] is the newest
+  std::array<float, decayed_counters> decayed{};  ///< counters as of `last`
+  float log_count = 0;      ///< log1p(requests seen)
+  std::uint32_t count = 0;  ///< requests seen (saturating)
+  float log_size = 0;       ///< log1p(weight of the last request)
+  std::uint8_t head = 0;        ///< ring position of the newest gap
+  std::uint8_t gaps_known = 0;  ///< how many ring positions hold a gap
+
+  static constexpr std::size_t bytes = 80;
+
+  [[nodiscard]] bool seen() const noexcept { return count > 0; }
+};
+static_assert(sizeof(key_history) == key_history::bytes, "update key_history::bytes and the header comment");
+
+namespace detail {
+
+// Fast, deterministic replacements for log1p and exp2 on the feature path. A row is
+// written for every scored candidate, and libm's log1pf alone took a third of a replay;
+// these are 5-10× cheaper. Rows are only ever compared with rows written by the same
+// functions (training and inference both call them), so an error of 3e-5 is harmless.
+
+/// ln(1 + x) for x ≥ 0, absolute error < 3e-5 (a degree-5 least-squares polynomial for
+/// log2 of the mantissa).
+[[nodiscard]] inline float fast_log1p(float x) noexcept {
+  const float y = 1.0f + x;
+  const auto bits = std::bit_cast<std::uint32_t>(y);
+  const float exponent = static_cast<float>(static_cast<int>(bits >> 23) - 127);
+  const float t = std::bit_cast<float>((bits & 0x007fffffu) | 0x3f800000u) - 1.0f;  // mantissa − 1, in [0, 1)
+  const float log2_mantissa =
+      t * (1.4418259f + t * (-0.70868292f + t * (0.41542472f + t * (-0.19442637f + t * 0.045887220f))));
+  return (exponent + log2_mantissa) * 0.69314718f;
+}
+
+/// 2^y for y ≤ 0 (0 below −126), relative error < 5e-6.
+[[nodiscard]] inline float fast_exp2_neg(float y) noexcept {
+  if (!(y > -126.0f)) return 0.0f;
+  const float floor_y = std::floor(y);
+  const float f = y - floor_y;  // [0, 1)
+  const float two_f = 1.0f + f * (0.69301870f + f * (0.24140428f + f * (0.052074907f + f * 0.013492893f)));
+  const auto scale = std::bit_cast<float>(static_cast<std::uint32_t>(static_cast<int>(floor_y) + 127) << 23);
+  return two_f * scale;
+}
+
+}  // namespace detail
+
+/// Precomputed per-half-life constants, shared by every history update and row.
+class feature_extractor {
+ public:
+  explicit feature_extractor(const feature_config& cfg = {}) {
+    for (std::size_t i = 0; i < decayed_counters; ++i) {
+      const double h = cfg.half_lives[i] > 0 && std::isfinite(cfg.half_lives[i]) ? cfg.half_lives[i] : 1.0;
+      inv_half_life_[i] = static_cast<float>(1.0 / h);
+    }
+  }
+
+  /// Records a request of the key at logical time `now` (≥ h.last) with weight `size`.
+  void record(key_history& h, std::uint64_t now, std::uint64_t size) const noexcept {
+    if (h.count == 0) {
+      h.first = now;
+      for (float& d : h.decayed) d = 1.0f;
+    } else {
+      const float gap = static_cast<float>(now - h.last);
+      h.head = static_cast<std::uint8_t>((h.head + 1) % history_gaps);
+      h.log_gaps[h.head] = log1p(gap);
+      if (h.gaps_known < history_gaps) ++h.gaps_known;
+      for (std::size_t i = 0; i < decayed_counters; ++i) h.decayed[i] = h.decayed[i] * decay(gap, i) + 1.0f;
+    }
+    h.last = now;
+    if (h.count < UINT32_MAX) ++h.count;
+    h.log_count = log1p(static_cast<float>(h.count));
+    h.log_size = log1p(static_cast<float>(size));
+  }
+
+  /// Fills `row[0, feature_count)` for a key with history `h` (possibly never seen) at
+  /// logical time `now` (≥ h.last), requested with weight `size` when h knows none.
+  /// Costs two log1p and three exp2.
+  /// (Sizes are weights: with unit weights the size column is constant.)
+  void write(const key_history& h, std::uint64_t now, std::uint64_t size, float* row) const noexcept {
+    constexpr float missing = std::numeric_limits<float>::quiet_NaN();
+    if (!h.seen()) {
+      row[column::age] = missing;
+      for (std::size_t k = 0; k < history_gaps; ++k) row[column::first_gap + k] = missing;
+      row[column::count] = 0.0f;
+      row[column::lifetime] = missing;
+      for (std::size_t i = 0; i < decayed_counters; ++i) row[column::first_decayed + i] = 0.0f;
+      row[column::size] = log1p(static_cast<float>(size));
+      row[column::mean_gap] = missing;
+      row[column::age_over_gap1] = missing;
+      row[column::age_over_mean_gap] = missing;
+      return;
+    }
+    const float age = static_cast<float>(now - h.last);
+    row[column::age] = log1p(age);
+    float log_gap_sum = 0;
+    for (std::size_t k = 0; k < history_gaps; ++k) {
+      if (k < h.gaps_known) {
+        const float g = h.log_gaps[(h.head + history_gaps - k) % history_gaps];
+        log_gap_sum += g;
+        row[column::first_gap + k] = g;
+      } else {
+        row[column::first_gap + k] = missing;
+      }
+    }
+    row[column::count] = h.log_count;
+    row[column::lifetime] = log1p(static_cast<float>(now - h.first));
+    for (std::size_t i = 0; i < decayed_counters; ++i)
+      row[column::first_decayed + i] = h.decayed[i] * decay(age, i);
+    row[column::size] = h.log_size;
+    row[column::mean_gap] = h.gaps_known ? log_gap_sum / static_cast<float>(h.gaps_known) : missing;
+    row[column::age_over_gap1] = row[column::age] - row[column::first_gap];  // NaN when no gap
+    row[column::age_over_mean_gap] = row[column::age] - row[column::mean_gap];
+  }
+
+ private:
+  static float log1p(float x) noexcept { return detail::fast_log1p(x); }
+  [[nodiscard]] float decay(float dt, std::size_t i) const noexcept {
+    return detail::fast_exp2_neg(-dt * inv_half_life_[i]);
+  }
+
+  std::array<float, decayed_counters> inv_half_life_{};
+};
+
+// ---------------------------------------------------------------------------------------
+// Labels
+
+/// How labels are cut from the future of the log.
+struct label_config {
+  /// Censoring window W, in requests: a key not requested again within W gets the far
+  /// label log1p(2W).
+  std::uint64_t window = 1u << 20;
+  /// Horizon H of the binary label "requested again within H requests".
+  std::uint64_t horizon = 1u << 14;
+};
+
+/// The regression label for a key next requested `gap` requests from now (nullopt:
+/// never again).
+[[nodiscard]] inline float next_access_label(std::optional<std::uint64_t> gap, const label_config& cfg) noexcept {
+  if (!gap || *gap > cfg.window) return std::log1p(2.0f * static_cast<float>(cfg.window));
+  return std::log1p(static_cast<float>(*gap));
+}
+
+/// The binary label: requested again within the horizon.
+[[nodiscard]] inline bool reused_within_horizon(std::optional<std::uint64_t> gap, const label_config& cfg) noexcept {
+  return gap && *gap <= cfg.horizon;
+}
+
+/// The score threshold equivalent to the horizon: a regression score (log1p gap) at or
+/// below it predicts "requested again within H".
+[[nodiscard]] inline float horizon_score(const label_config& cfg) noexcept {
+  return std::log1p(static_cast<float>(cfg.horizon));
+}
+
+// ---------------------------------------------------------------------------------------
+// Ghost histories
+
+/// Histories of keys that are not resident, bounded to `capacity` keys: when full, the
+/// key stored longest ago is forgotten (FIFO). Lookups and stores are O(1) and allocate
+/// nothing once the table has reached its capacity.
+class history_table {
+ public:
+  explicit history_table(std::size_t capacity = 0) { set_capacity(capacity); }
+
+  void set_capacity(std::size_t capacity) {
+    clear();
+    capacity_ = capacity;
+    entries_.clear();
+    entries_.shrink_to_fit();
+    entries_.reserve(std::min<std::size_t>(capacity, 1u << 16));
+    index_.reserve(std::min<std::size_t>(capacity, 1u << 16));
+  }
+
+  /// The stored history of `hash`, or nullptr.
+  [[nodiscard]] const key_history* find(std::uint64_t hash) const {
+    const slot_id pos = position(hash);
+    return pos == no_slot ? nullptr : &entries_[pos].history;
+  }
+
+  /// Removes the history of `hash` into `out`; false when it is not stored.
+  bool take(std::uint64_t hash, key_history& out) {
+    const slot_id pos = position(hash);
+    if (pos == no_slot) return false;
+    out = entries_[pos].history;
+    index_.erase(hash, pos);
+    entries_[pos].live = false;
+    --size_;
+    return true;
+  }
+
+  /// Stores `h` for `hash` (not stored yet). When the table is full, the oldest stored
+  /// history is forgotten and returned, so the caller can settle what it referred to.
+  std::optional<key_history> put(std::uint64_t hash, const key_history& h) {
+    if (capacity_ == 0) return h;
+    std::optional<key_history> forgotten;
+    slot_id pos;
+    if (entries_.size() < capacity_) {
+      pos = static_cast<slot_id>(entries_.size());
+      entries_.push_back(entry{hash, h, true});
+    } else {
+      pos = static_cast<slot_id>(next_);
+      entry& e = entries_[pos];
+      if (e.live) {
+        forgotten = e.history;
+        index_.erase(e.hash, pos);
+        --size_;
+      }
+      e = entry{hash, h, true};
+    }
+    next_ = (static_cast<std::size_t>(pos) + 1) % capacity_;
+    index_.insert(hash, pos);
+    ++size_;
+    return forgotten;
+  }
+
+  void clear() {
+    index_.clear();
+    for (auto& e : entries_) e.live = false;
+    size_ = 0;
+    next_ = 0;
+  }
+
+  [[nodiscard]] std::size_t size() const { return size_; }
+  [[nodiscard]] std::size_t capacity() const { return capacity_; }
+  /// Bytes per remembered key: the entry plus the index at load ≤ ½.
+  static constexpr std::size_t bytes_per_key = sizeof(std::uint64_t) * 2 + key_history::bytes + 16;
+
+ private:
+  struct entry {
+    std::uint64_t hash = 0;
+    key_history history{};
+    bool live = false;
+  };
+
+  [[nodiscard]] slot_id position(std::uint64_t hash) const {
+    return index_.find(hash, [&](slot_id p) { return entries_[p].hash == hash; });
+  }
+
+  std::vector<entry> entries_;
+  prescient::detail::slot_index index_;
+  std::size_t capacity_ = 0;
+  std::size_t size_ = 0;
+  std::size_t next_ = 0;  // the ring position written next once the table is full
+};
+
+// ---------------------------------------------------------------------------------------
+// Normalisation
+
+/// Running z-score normalisation per column (Chan et al.'s parallel update of mean and
+/// variance, merged batch by batch). NaN values are skipped when learning and become 0
+/// (the mean) when applied, so a missing value carries no signal for a linear model.
+class running_normaliser {
+ public:
+  explicit running_normaliser(std::size_t columns = feature_count)
+      : count_(Eigen::ArrayXd::Zero(static_cast<Eigen::Index>(columns))),
+        mean_(Eigen::ArrayXd::Zero(static_cast<Eigen::Index>(columns))),
+        m2_(Eigen::ArrayXd::Zero(static_cast<Eigen::Index>(columns))) {}
+
+  /// Folds a batch into the running statistics.
+  void update(const feature_matrix& rows) {
+    if (rows.cols() != count_.size())
+      throw feature_error("normaliser expects " + std::to_string(count_.size()) + " columns, got " +
+                          std::to_string(rows.cols()));
+    const Eigen::ArrayXXd x = rows.cast<double>().array();
+    const Eigen::ArrayXXd present = (x == x).cast<double>();  // NaN != NaN
+    const Eigen::ArrayXXd values = present * x.isNaN().select(0.0, x);
+    const Eigen::ArrayXd n_b = present.colwise().sum().transpose();
+    const Eigen::ArrayXd mean_b = (values.colwise().sum().transpose() / n_b.max(1.0));
+    const Eigen::ArrayXXd centred = present * (values.rowwise() - mean_b.transpose());
+    const Eigen::ArrayXd m2_b = centred.square().colwise().sum().transpose();
+    const Eigen::ArrayXd n = count_ + n_b;
+    const Eigen::ArrayXd delta = mean_b - mean_;
+    const Eigen::ArrayXd safe_n = n.max(1.0);
+    mean_ += delta * n_b / safe_n;
+    m2_ += m2_b + delta.square() * count_ * n_b / safe_n;
+    count_ = n;
+  }
+
+  /// Normalises `rows` in place: (x − mean) / stddev; NaN → 0; constant columns → 0.
+  void apply(feature_matrix& rows) const {
+    if (rows.cols() != count_.size())
+      throw feature_error("normaliser expects " + std::to_string(count_.size()) + " columns, got " +
+                          std::to_string(rows.cols()));
+    const Eigen::ArrayXd sd = stddev();
+    const Eigen::ArrayXd inv = (sd > 1e-12).select(sd.inverse(), 0.0);
+    for (Eigen::Index r = 0; r < rows.rows(); ++r)
+      for (Eigen::Index c = 0; c < rows.cols(); ++c) {
+        const float v = rows(r, c);
+        rows(r, c) = std::isnan(v) ? 0.0f : static_cast<float>((v - mean_(c)) * inv(c));
+      }
+  }
+
+  [[nodiscard]] const Eigen::ArrayXd& mean() const { return mean_; }
+  [[nodiscard]] Eigen::ArrayXd stddev() const { return (m2_ / count_.max(1.0)).sqrt(); }
+  [[nodiscard]] const Eigen::ArrayXd& count() const { return count_; }
+
+ private:
+  Eigen::ArrayXd count_;
+  Eigen::ArrayXd mean_;
+  Eigen::ArrayXd m2_;
+};
+
+}  // namespace prescient::learn

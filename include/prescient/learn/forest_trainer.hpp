@@ -1,0 +1,52 @@
+// prescient/learn/forest_trainer.hpp — the learned policy's default trainer for
+// compiled_forest: boost trees with xgboost (xgboost_predictor), then flatten them.
+//
+// Needs the compiled library (prescient::prescient), which links xgboost.
+#pragma once
+
+#include <filesystem>
+#include <memory>
+#include <span>
+
+#include "prescient/learn/compiled_forest.hpp"
+#include "prescient/learn/trainer.hpp"
+#include "prescient/learn/xgboost_predictor.hpp"
+
+namespace prescient::learn {
+
+/// The parameters online retraining uses: small enough that a retrain on the policy's
+/// training window takes tens of milliseconds on one core, and the compiled forest
+/// scores a row in well under a microsecond.
+[[nodiscard]] inline training_params online_training_params() {
+  training_params p;
+  p.rounds = 24;
+  p.max_depth = 6;
+  p.eta = 0.3f;
+  p.max_bin = 64;
+  p.nthread = 1;
+  return p;
+}
+
+/// A trainer with other parameters, for learned_config::trainer.
+[[nodiscard]] inline trainer<compiled_forest> forest_trainer(training_params params) {
+  return [params](const feature_matrix& rows, std::span<const float> labels) {
+    return std::make_shared<const compiled_forest>(xgboost_predictor::train(rows, labels, params).compile());
+  };
+}
+
+/// Loads an xgboost model file (JSON or UBJSON) and compiles it. Throws model_error
+/// naming the file when it is missing, corrupt, truncated or of a shape the compiled
+/// forest does not support.
+[[nodiscard]] inline std::shared_ptr<const compiled_forest> load_forest(const std::filesystem::path& path) {
+  return std::make_shared<const compiled_forest>(xgboost_predictor::load(path).compile());
+}
+
+template <>
+struct default_trainer<compiled_forest> {
+  static std::shared_ptr<const compiled_forest> train(const feature_matrix& rows, std::span<const float> labels) {
+    return std::make_shared<const compiled_forest>(
+        xgboost_predictor::train(rows, labels, online_training_params()).compile());
+  }
+};
+
+}  // namespace prescient::learn

@@ -1,0 +1,806 @@
+// prescient/policy/learned.hpp — the learned cache: relaxed Belady with a model of the
+// time to each key's next request, admission by the same model, and online training.
+//
+// Belady's optimum evicts the entry requested farthest in the future. LRB (Song et al.,
+// "Learning Relaxed Belady for Content Distribution Network Caching", NSDI 2020) showed
+// that one need not find *the* farthest: any entry whose next request lies beyond the
+// "Belady boundary" is a good victim, so a model that predicts the time to the next
+// request, applied to a small random sample of resident entries, gets close. This policy
+// follows that design, in logical time, wrapped around a base heuristic:
+//
+//   request ──► key_history (features.hpp) updated in O(1); the base policy is told too
+//
+//   eviction, model loaded:  take the best of the ranked victims still valid; when none
+//     is left, sample `candidates` resident entries, write their feature rows, score
+//     them in one batch, and keep the `keep_victims` predicted farthest (an entry
+//     touched since it was ranked is skipped: its prediction is stale)
+//   eviction, no model:      the base heuristic's victim (S3-FIFO by default)
+//
+//   admission (model loaded): the missed key's predicted next request (from its ghost
+//     history, or "never seen") against the victim's: the key enters only if it comes
+//     back sooner; otherwise it is bypassed and the victim stays
+//
+//   training: each eviction samples one random resident entry and each miss (with
+//     probability `miss_sample_rate`) the incoming key, as feature rows at that moment;
+//     the key's next request labels its row (features.hpp: log1p of the gap, censored at
+//     the window W = `window_per_entry` × resident entries). Every `retrain_every`
+//     requests (the interval doubles from `first_retrain` up to `retrain_every`) the
+//     labelled rows train a new model that replaces the old one at once.
+//
+// The model is a template parameter (`compiled_forest` by default through
+// forest_trainer.hpp, or `linear_predictor`): scoring a row is a direct call, not a
+// virtual one. Training is synchronous (deterministic: the simulator and tests) or on a
+// background thread (hosts: the cache keeps serving with the previous model and swaps
+// when the new one is ready; the thread stops when the policy is destroyed).
+//
+// Learning never blocks correctness: with no model, a model that scores NaN, or a
+// trainer that throws, the policy follows its base heuristic and counts it in
+// `learned_stats`. The base heuristic sees every insert, hit and removal, so it is
+// always ready to take over.
+//
+// Cost per request: the history update (a few multiplications and three exp2) plus the
+// base policy's own. Per eviction: amortised `candidates / keep_victims` feature rows
+// and model evaluations. Memory per resident entry: the 80-byte history, 8 bytes of
+// bookkeeping and the base policy's metadata; plus `ghost_per_entry` ghost histories
+// (112 bytes each) per entry and the training ring (`training_rows` × 88 bytes).
+#pragma once
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cmath>
+#include <condition_variable>
+#include <cstddef>
+#include <cstdint>
+#include <exception>
+#include <limits>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "prescient/features.hpp"
+#include "prescient/learn/predictor.hpp"
+#include "prescient/learn/trainer.hpp"
+#include "prescient/policy/detail/param_value.hpp"
+#include "prescient/policy/detail/slot_list.hpp"
+#include "prescient/policy/policy.hpp"
+#include "prescient/policy/s3fifo.hpp"
+
+namespace prescient::policy {
+
+/// What the learned policy did, and why. Every decision driven by a prediction is
+/// counted here.
+struct learned_stats {
+  std::uint64_t model_evictions = 0;     ///< victims chosen by the model
+  std::uint64_t fallback_evictions = 0;  ///< victims chosen by the base heuristic
+  std::uint64_t admissions = 0;          ///< missed keys the model admitted
+  std::uint64_t bypasses = 0;            ///< missed keys the model kept out
+  std::uint64_t rankings = 0;            ///< candidate samples scored
+  std::uint64_t rows_scored = 0;         ///< feature rows the model scored
+  std::uint64_t samples = 0;             ///< training rows collected
+  std::uint64_t labelled = 0;            ///< training rows whose label is known
+  std::uint64_t retrains = 0;            ///< models trained and installed
+  std::uint64_t training_failures = 0;   ///< trainer calls that threw (old model kept)
+  std::uint64_t model_failures = 0;      ///< models dropped for scoring NaN
+  double training_seconds = 0;           ///< wall time inside the trainer
+  double inference_seconds = 0;          ///< wall time scoring (rankings and admissions)
+  /// Held-out classification of "requested again within the horizon": rows collected
+  /// after a model was installed, scored by it, checked when the next model is trained.
+  std::uint64_t true_positives = 0, false_positives = 0, false_negatives = 0, true_negatives = 0;
+  bool model_active = false;  ///< a model currently drives decisions
+  std::string last_error;     ///< the last training failure, for logs
+
+  [[nodiscard]] double precision() const {
+    return true_positives + false_positives ? double(true_positives) / double(true_positives + false_positives) : 0;
+  }
+  [[nodiscard]] double recall() const {
+    return true_positives + false_negatives ? double(true_positives) / double(true_positives + false_negatives) : 0;
+  }
+  [[nodiscard]] double f1() const {
+    const double p = precision(), r = recall();
+    return p + r > 0 ? 2 * p * r / (p + r) : 0;
+  }
+};
+
+enum class training_mode : std::uint8_t {
+  synchronous,  ///< retrain inside the request that triggers it (deterministic)
+  background,   ///< retrain on a thread; swap the model when it is ready
+  off,          ///< never retrain (use the starting model, if any)
+};
+
+/// The parameters of `learned` (outside the class so that `= {}` defaults work).
+template <class Predictor, class BaseConfig>
+struct learned_config {
+  BaseConfig base{};                 ///< the base heuristic's parameters
+  std::size_t candidates = 64;       ///< resident entries sampled per ranking
+  std::size_t keep_victims = 8;      ///< ranked victims used before sampling again
+  /// Of the candidates, how many are the least recently used entries (the rest are
+  /// drawn at random). The recency tail is where a good victim usually is; the random
+  /// draws find dead entries anywhere (a key in a loop longer than the cache, a one-hit
+  /// wonder just inserted).
+  std::size_t tail_candidates = 16;
+  bool admission = true;             ///< bypass keys predicted to return later than the victim
+  double miss_sample_rate = 0.5;     ///< share of misses whose incoming key becomes a training row
+  std::size_t training_rows = 1u << 15;  ///< ring of training rows (the training window)
+  std::size_t min_training_rows = 2048;  ///< labelled rows needed for the first model
+  std::uint64_t first_retrain = 1u << 13;  ///< requests between the first two trainings
+  std::uint64_t retrain_every = 1u << 19;  ///< the interval doubles up to this
+  double window_per_entry = 16.0;    ///< censoring window W = this × resident entries
+  double horizon_per_entry = 1.0;    ///< horizon H of the binary metrics = this × entries
+  double ghost_per_entry = 2.0;      ///< ghost histories kept, per unit of capacity
+  std::uint64_t seed = 0x9e3779b97f4a7c15ULL;
+  training_mode mode = training_mode::synchronous;
+  learn::feature_config features{};
+  /// A model to start from (e.g. loaded from a file); null: learn from nothing.
+  std::shared_ptr<const Predictor> model{};
+  /// How to train; empty: learn::default_trainer<Predictor>::train.
+  learn::trainer<Predictor> trainer{};
+
+  /// Parameter strings: candidates, keep, admission, sample, rows, min_rows, first,
+  /// every, window, horizon, ghost, seed, mode=sync|background|off; anything else goes
+  /// to the base policy's config.
+  bool set(std::string_view key, std::string_view value) {
+    using detail::parse_value;
+    if (key == "candidates") return parse_value(value, candidates) && candidates > 0;
+    if (key == "keep") return parse_value(value, keep_victims) && keep_victims > 0;
+    if (key == "tail") return parse_value(value, tail_candidates);
+    if (key == "admission") return parse_value(value, admission);
+    if (key == "sample") return parse_value(value, miss_sample_rate) && miss_sample_rate >= 0 && miss_sample_rate <= 1;
+    if (key == "rows") return parse_value(value, training_rows) && training_rows >= 16;
+    if (key == "min_rows") return parse_value(value, min_training_rows) && min_training_rows > 0;
+    if (key == "first") return parse_value(value, first_retrain) && first_retrain > 0;
+    if (key == "every") return parse_value(value, retrain_every) && retrain_every > 0;
+    if (key == "window") return parse_value(value, window_per_entry) && window_per_entry > 0;
+    if (key == "horizon") return parse_value(value, horizon_per_entry) && horizon_per_entry > 0;
+    if (key == "ghost") return parse_value(value, ghost_per_entry) && ghost_per_entry >= 0;
+    if (key == "seed") return parse_value(value, seed);
+    if (key == "mode") {
+      if (value == "sync") return mode = training_mode::synchronous, true;
+      if (value == "background") return mode = training_mode::background, true;
+      if (value == "off") return mode = training_mode::off, true;
+      return false;
+    }
+    if constexpr (requires { base.set(key, value); }) return base.set(key, value);
+    return false;
+  }
+};
+
+namespace detail {
+
+/// Training rows in arrival order, each waiting for its key's next request. The rows
+/// still waiting are indexed by key hash (one per key), so a request labels its key's
+/// row whether the key is resident, in the ghost table or forgotten by both.
+class training_ring {
+ public:
+  static constexpr std::uint64_t pending = std::numeric_limits<std::uint64_t>::max();
+  static constexpr std::uint64_t censored = pending - 1;
+
+  explicit training_ring(std::size_t capacity = 0) { resize(capacity); }
+
+  void resize(std::size_t capacity) {
+    rows_.resize(static_cast<Eigen::Index>(capacity), static_cast<Eigen::Index>(learn::feature_count));
+    time_.assign(capacity, 0);
+    gap_.assign(capacity, censored);
+    hash_.assign(capacity, 0);
+    waiting_.clear();
+    waiting_.reserve(capacity);
+    next_id_ = cursor_ = 0;
+  }
+
+  [[nodiscard]] std::size_t capacity() const { return time_.size(); }
+  [[nodiscard]] std::uint64_t next_id() const { return next_id_; }
+  [[nodiscard]] bool waiting(std::uint64_t key_hash) const { return find(key_hash) != no_slot; }
+
+  /// A row to fill for a sample of `key_hash` taken at `now`, or nullptr when the key
+  /// already has a row waiting for its label.
+  float* add(std::uint64_t key_hash, std::uint64_t now) {
+    if (capacity() == 0 || waiting(key_hash)) return nullptr;
+    const std::size_t pos = static_cast<std::size_t>(next_id_ % capacity());
+    if (gap_[pos] == pending) waiting_.erase(hash_[pos], static_cast<slot_id>(pos));  // unlabelled: lost
+    time_[pos] = now;
+    gap_[pos] = pending;
+    hash_[pos] = key_hash;
+    waiting_.insert(key_hash, static_cast<slot_id>(pos));
+    ++next_id_;
+    if (cursor_ + capacity() < next_id_) cursor_ = next_id_ - capacity();
+    return rows_.row(static_cast<Eigen::Index>(pos)).data();
+  }
+
+  /// The key was requested at `now`: labels its waiting row. True when there was one.
+  bool label(std::uint64_t key_hash, std::uint64_t now) {
+    const slot_id pos = find(key_hash);
+    if (pos == no_slot) return false;
+    gap_[pos] = now - time_[pos];
+    waiting_.erase(key_hash, pos);
+    return true;
+  }
+
+  /// Censors every waiting row older than `window` ("not requested again within W").
+  std::uint64_t sweep(std::uint64_t now, std::uint64_t window) {
+    std::uint64_t n = 0;
+    for (; cursor_ < next_id_; ++cursor_) {
+      const std::size_t pos = static_cast<std::size_t>(cursor_ % capacity());
+      if (gap_[pos] != pending) continue;
+      if (time_[pos] + window >= now) break;
+      gap_[pos] = censored;
+      waiting_.erase(hash_[pos], static_cast<slot_id>(pos));
+      ++n;
+    }
+    return n;
+  }
+
+  /// Copies the labelled rows with ids in [from, next_id) into `x`/`y` (labels for the
+  /// window); `reused` gets the binary label for the horizon.
+  void collect(std::uint64_t from, const learn::label_config& labels, learn::feature_matrix& x,
+               std::vector<float>& y, std::vector<std::uint8_t>* reused = nullptr) const {
+    const std::uint64_t lo = std::max<std::uint64_t>(from, next_id_ > capacity() ? next_id_ - capacity() : 0);
+    std::size_t n = 0;
+    for (std::uint64_t id = lo; id < next_id_; ++id) n += gap_[id % capacity()] != pending;
+    x.resize(static_cast<Eigen::Index>(n), static_cast<Eigen::Index>(learn::feature_count));
+    y.resize(n);
+    if (reused) reused->resize(n);
+    std::size_t r = 0;
+    for (std::uint64_t id = lo; id < next_id_; ++id) {
+      const std::size_t pos = static_cast<std::size_t>(id % capacity());
+      const std::uint64_t g = gap_[pos];
+      if (g == pending) continue;
+      const std::optional<std::uint64_t> gap = g == censored ? std::nullopt : std::optional<std::uint64_t>(g);
+      x.row(static_cast<Eigen::Index>(r)) = rows_.row(static_cast<Eigen::Index>(pos));
+      y[r] = learn::next_access_label(gap, labels);
+      if (reused) (*reused)[r] = learn::reused_within_horizon(gap, labels) ? 1 : 0;
+      ++r;
+    }
+  }
+
+  void clear() { resize(capacity()); }
+
+ private:
+  [[nodiscard]] slot_id find(std::uint64_t key_hash) const {
+    return waiting_.find(key_hash, [&](slot_id p) { return hash_[p] == key_hash && gap_[p] == pending; });
+  }
+
+  learn::feature_matrix rows_;
+  std::vector<std::uint64_t> time_;
+  std::vector<std::uint64_t> gap_;   // pending, censored, or the gap to the next request
+  std::vector<std::uint64_t> hash_;  // the sampled key
+  prescient::detail::slot_index waiting_;  // key hash → position, for pending rows
+  std::uint64_t next_id_ = 0;
+  std::uint64_t cursor_ = 0;  // every row before it is labelled, censored or overwritten
+};
+
+/// A thread that trains one model at a time. `submit` hands over a dataset if the
+/// thread is idle; `poll` collects a finished model (or error) without blocking.
+template <class Predictor>
+class training_worker {
+ public:
+  using model_ptr = std::shared_ptr<const Predictor>;
+  struct result {
+    model_ptr model;
+    std::string error;
+    double seconds = 0;
+  };
+
+  explicit training_worker(learn::trainer<Predictor> train) : train_(std::move(train)) {
+    thread_ = std::thread([this] { run(); });
+  }
+  ~training_worker() {
+    {
+      std::lock_guard lock(mutex_);
+      stop_ = true;
+    }
+    wake_.notify_one();
+    thread_.join();
+  }
+  training_worker(const training_worker&) = delete;
+  training_worker& operator=(const training_worker&) = delete;
+
+  /// False when a training is still running (the dataset is then dropped).
+  bool submit(learn::feature_matrix&& x, std::vector<float>&& y) {
+    std::lock_guard lock(mutex_);
+    if (busy_) return false;
+    x_ = std::move(x);
+    y_ = std::move(y);
+    busy_ = true;
+    wake_.notify_one();
+    return true;
+  }
+
+  std::optional<result> poll() {
+    if (!ready_.load(std::memory_order_acquire)) return std::nullopt;
+    std::lock_guard lock(mutex_);
+    ready_.store(false, std::memory_order_relaxed);
+    return std::exchange(result_, std::nullopt);
+  }
+
+ private:
+  void run() {
+    std::unique_lock lock(mutex_);
+    for (;;) {
+      wake_.wait(lock, [&] { return stop_ || (busy_ && !result_); });
+      if (stop_) return;
+      learn::feature_matrix x = std::move(x_);
+      std::vector<float> y = std::move(y_);
+      lock.unlock();
+      result r;
+      const auto start = std::chrono::steady_clock::now();
+      try {
+        r.model = train_(x, y);
+        if (!r.model) r.error = "trainer returned no model";
+      } catch (const std::exception& e) {
+        r.error = e.what();
+      }
+      r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      lock.lock();
+      result_ = std::move(r);
+      busy_ = false;
+      ready_.store(true, std::memory_order_release);
+    }
+  }
+
+  learn::trainer<Predictor> train_;
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  learn::feature_matrix x_;
+  std::vector<float> y_;
+  std::optional<result> result_;
+  std::atomic<bool> ready_{false};
+  bool busy_ = false;
+  bool stop_ = false;
+  std::thread thread_;
+};
+
+}  // namespace detail
+
+template <class Predictor, class Base = s3fifo>
+  requires learn::row_predictor<Predictor> && eviction_policy<Base>
+class learned {
+ public:
+  using config = learned_config<Predictor, typename Base::config>;
+  using model_ptr = std::shared_ptr<const Predictor>;
+  static constexpr std::string_view name = "learned";
+
+  explicit learned(std::uint64_t capacity = 0, config cfg = {})
+      : cfg_(std::move(cfg)),
+        base_(capacity, cfg_.base),
+        features_(cfg_.features),
+        ghost_(static_cast<std::size_t>(cfg_.ghost_per_entry * static_cast<double>(std::min<std::uint64_t>(capacity, 1u << 24)))),
+        ring_(cfg_.training_rows),
+        rng_(cfg_.seed | 1),
+        batch_(static_cast<Eigen::Index>(cfg_.candidates), static_cast<Eigen::Index>(learn::feature_count)),
+        scores_(cfg_.candidates) {
+    if (!cfg_.trainer) {
+      if constexpr (requires { learn::default_trainer<Predictor>::train(learn::feature_matrix{}, std::span<const float>{}); })
+        cfg_.trainer = [](const learn::feature_matrix& x, std::span<const float> y) {
+          return learn::default_trainer<Predictor>::train(x, y);
+        };
+    }
+    next_training_ = cfg_.first_retrain;
+    interval_ = cfg_.first_retrain;
+    if (cfg_.model) install(cfg_.model);
+    ranked_.reserve(cfg_.keep_victims);
+    candidates_.reserve(cfg_.candidates);
+    order_.reserve(cfg_.candidates);
+  }
+
+  learned(learned&&) noexcept = default;
+  learned& operator=(learned&&) noexcept = default;
+
+  void reserve_slots(std::size_t n) {
+    base_.reserve_slots(n);
+    links_.reserve_slots(n);
+    if (n > history_.size()) {
+      history_.resize(n);
+      hash_.resize(n, 0);
+      stamp_.resize(n, 0);
+      dense_pos_.resize(n, not_resident);
+      resident_.reserve(n);
+    }
+  }
+
+  void on_miss(const access& a) {
+    settle_pending_miss();
+    now_ = a.time;
+    pending_hash_ = a.key_hash;
+    pending_valid_ = true;
+    if (!ghost_.take(a.key_hash, pending_history_)) pending_history_ = learn::key_history{};
+    observe_miss(a.key_hash, pending_history_, a.time);
+    if constexpr (has_miss_hook<Base>) base_.on_miss(a);
+    if (cfg_.miss_sample_rate > 0 && uniform() < cfg_.miss_sample_rate) add_sample(a.key_hash, pending_history_, a.time, a.weight);
+    after_request(a.time);
+  }
+
+  void on_insert(slot_id s, const access& a) {
+    if (pending_valid_ && pending_hash_ == a.key_hash) {
+      history_[s] = pending_history_;
+      pending_valid_ = false;
+    } else {
+      settle_pending_miss();
+      if (!ghost_.take(a.key_hash, history_[s])) history_[s] = learn::key_history{};
+      observe(a.key_hash, history_[s], a.time, a.weight);
+      after_request(a.time);
+    }
+    history_[s].log_size = std::log1p(static_cast<float>(a.weight));
+    hash_[s] = a.key_hash;
+    ++stamp_[s];
+    dense_pos_[s] = static_cast<std::uint32_t>(resident_.size());
+    resident_.push_back(s);
+    recency_.push_front(links_, s);
+    base_.on_insert(s, a);
+  }
+
+  void on_access(slot_id s, const access& a) {
+    settle_pending_miss();
+    observe(hash_[s], history_[s], a.time, a.weight);
+    ++stamp_[s];
+    recency_.move_to_front(links_, s);
+    base_.on_access(s, a);
+    after_request(a.time);
+  }
+
+  [[nodiscard]] slot_id victim(const access& incoming) {
+    now_ = std::max(now_, incoming.time);
+    sample_resident();
+    if (model_ != nullptr) {
+      for (int attempt = 0; attempt < 2; ++attempt) {
+        while (!ranked_.empty()) {
+          const ranked_entry& r = ranked_.back();
+          if (dense_pos_[r.slot] != not_resident && stamp_[r.slot] == r.stamp) {
+            victim_from_model_ = true;
+            return r.slot;
+          }
+          ranked_.pop_back();
+        }
+        if (!rank()) break;  // the model failed: fall back below
+      }
+    }
+    victim_from_model_ = false;
+    return base_.victim(incoming);
+  }
+
+  bool admit(const access& incoming, slot_id v) {
+    if (model_ == nullptr || !cfg_.admission || !victim_from_model_ || ranked_.empty() || ranked_.back().slot != v) {
+      if constexpr (has_admission<Base>) return base_.admit(incoming, v);
+      return true;
+    }
+    if (!pending_valid_ || pending_hash_ != incoming.key_hash) return true;
+    float row[learn::feature_count];
+    features_.write(pending_history_, now_, incoming.weight, row);
+    const float score = timed_score(row);
+    if (std::isnan(score)) {
+      drop_model();
+      return true;
+    }
+    const double predicted = static_cast<double>(now_) + std::expm1(static_cast<double>(score));
+    if (predicted < ranked_.back().predicted) {
+      ++stats_.admissions;
+      return true;
+    }
+    ++stats_.bypasses;
+    return false;
+  }
+
+  void on_evict(slot_id s) {
+    if (victim_from_model_ && !ranked_.empty() && ranked_.back().slot == s) {
+      ranked_.pop_back();
+      ++stats_.model_evictions;
+      base_.on_erase(s);
+    } else {
+      ++stats_.fallback_evictions;
+      base_.on_evict(s);
+    }
+    victim_from_model_ = false;
+    leave(s);
+  }
+
+  void on_erase(slot_id s) {
+    base_.on_erase(s);
+    leave(s);
+  }
+
+  void clear() {
+    base_.clear();
+    ghost_.clear();
+    ring_.clear();
+    resident_.clear();
+    std::fill(dense_pos_.begin(), dense_pos_.end(), not_resident);
+    ranked_.clear();
+    links_.reset();
+    recency_.reset();
+    pending_valid_ = false;
+    victim_from_model_ = false;
+  }
+
+  [[nodiscard]] std::size_t metadata_bytes_per_entry() const {
+    return learn::key_history::bytes + sizeof(std::uint64_t) + 2 * sizeof(std::uint32_t) + detail::slot_links::bytes_per_slot +
+           base_.metadata_bytes_per_entry() +
+           static_cast<std::size_t>(cfg_.ghost_per_entry * learn::history_table::bytes_per_key);
+  }
+
+  // ---- introspection ----
+  [[nodiscard]] const learned_stats& stats() const { return stats_; }
+  [[nodiscard]] const Base& base() const { return base_; }
+  /// The model driving decisions now (null: the base heuristic decides).
+  [[nodiscard]] model_ptr model() const { return model_; }
+  /// Replaces the model (null: back to the base heuristic).
+  void set_model(model_ptr m) { m ? install(std::move(m)) : drop_model(); }
+  /// Waits for a background training in flight, then installs its model (tests).
+  void wait_for_training() {
+    if (!worker_) return;
+    for (;;) {
+      if (collect_background()) return;
+      if (!training_in_flight_) return;
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+  }
+  /// The history the policy keeps for a resident slot (tests, explanations).
+  [[nodiscard]] const learn::key_history& history(slot_id s) const { return history_[s]; }
+
+ private:
+  static constexpr std::uint32_t not_resident = std::numeric_limits<std::uint32_t>::max();
+
+  struct ranked_entry {
+    double predicted;  // absolute logical time of the predicted next request
+    slot_id slot;
+    std::uint32_t stamp;
+  };
+
+  // A request of a key: label its pending training row, then record the request.
+  void observe(std::uint64_t key_hash, learn::key_history& h, std::uint64_t now, std::uint64_t size) {
+    now_ = now;
+    if (ring_.label(key_hash, now)) ++stats_.labelled;
+    features_.record(h, now, size);
+  }
+
+  // A miss carries no weight yet (the value is not loaded): keep the size last seen.
+  void observe_miss(std::uint64_t key_hash, learn::key_history& h, std::uint64_t now) {
+    const float log_size = h.log_size;
+    observe(key_hash, h, now, 1);
+    if (h.count > 1) h.log_size = log_size;
+  }
+
+  // A missed key that was not inserted (bypassed, or looked up without insertion):
+  // its history goes back to the ghost.
+  void settle_pending_miss() {
+    if (!pending_valid_) return;
+    pending_valid_ = false;
+    remember(pending_hash_, pending_history_);
+  }
+
+  void remember(std::uint64_t hash, const learn::key_history& h) { ghost_.put(hash, h); }
+
+  void leave(slot_id s) {
+    remember(hash_[s], history_[s]);
+    const std::uint32_t pos = dense_pos_[s];
+    const slot_id last = resident_.back();
+    resident_[pos] = last;
+    dense_pos_[last] = pos;
+    resident_.pop_back();
+    dense_pos_[s] = not_resident;
+    recency_.remove(links_, s);
+  }
+
+  void add_sample(std::uint64_t key_hash, const learn::key_history& h, std::uint64_t now, std::uint64_t size) {
+    float* row = ring_.add(key_hash, now);
+    if (row == nullptr) return;
+    features_.write(h, now, size, row);
+    ++stats_.samples;
+  }
+
+  void sample_resident() {
+    if (resident_.empty()) return;
+    const slot_id s = resident_[static_cast<std::size_t>(next_random() % resident_.size())];
+    add_sample(hash_[s], history_[s], now_, 1);
+  }
+
+  // Scores a random sample of resident entries; keeps the predicted farthest.
+  bool rank() {
+    const std::size_t n = resident_.size();
+    if (n == 0) return false;
+    const std::size_t k = std::min(cfg_.candidates, n);
+    candidates_.clear();
+    slot_id tail = recency_.back();
+    for (std::size_t i = 0; i < k; ++i) {
+      slot_id s;
+      if (k == n) {
+        s = resident_[i];
+      } else if (i < cfg_.tail_candidates && tail != no_slot) {
+        s = tail;
+        tail = links_.prev(tail);
+      } else {
+        s = resident_[static_cast<std::size_t>(next_random() % n)];
+      }
+      candidates_.push_back(s);
+      features_.write(history_[s], now_, 1, batch_.row(static_cast<Eigen::Index>(i)).data());
+    }
+    const auto start = std::chrono::steady_clock::now();
+    for (std::size_t i = 0; i < k; ++i) scores_[i] = model_->predict_row(batch_.row(static_cast<Eigen::Index>(i)).data());
+    stats_.inference_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    stats_.rows_scored += k;
+    ++stats_.rankings;
+    // Every candidate shares `now_`, so ranking by score is ranking by predicted time;
+    // only the kept victims need their absolute prediction (one expm1 each).
+    order_.clear();
+    for (std::size_t i = 0; i < k; ++i) {
+      if (std::isnan(scores_[i])) {
+        drop_model();
+        return false;
+      }
+      order_.push_back(static_cast<std::uint32_t>(i));
+    }
+    const std::size_t keep = std::min(cfg_.keep_victims, k);
+    std::partial_sort(order_.begin(), order_.begin() + static_cast<std::ptrdiff_t>(keep), order_.end(),
+                      [&](std::uint32_t a, std::uint32_t b) { return scores_[a] > scores_[b]; });
+    ranked_.clear();
+    for (std::size_t j = keep; j-- > 0;) {  // ascending, so back() is the farthest
+      const std::uint32_t i = order_[j];
+      ranked_.push_back(ranked_entry{static_cast<double>(now_) + std::expm1(static_cast<double>(scores_[i])),
+                                     candidates_[i], stamp_[candidates_[i]]});
+    }
+    // A slot sampled twice appears twice; harmless (the second copy is skipped once
+    // the first is evicted, since the slot is then not resident or re-stamped).
+    return true;
+  }
+
+  float timed_score(const float* row) {
+    // Timing every admission would cost as much as the score; time one in 16.
+    if ((++admission_scores_ & 15) != 0) {
+      ++stats_.rows_scored;
+      return model_->predict_row(row);
+    }
+    const auto start = std::chrono::steady_clock::now();
+    const float s = model_->predict_row(row);
+    stats_.inference_seconds += 16 * std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    ++stats_.rows_scored;
+    return s;
+  }
+
+  void after_request(std::uint64_t now) {
+    if (worker_ && training_in_flight_) collect_background();
+    if (now < next_training_ || cfg_.mode == training_mode::off || !cfg_.trainer) return;
+    const std::uint64_t window = window_requests();
+    stats_.labelled += ring_.sweep(now, window);
+    if (stats_.labelled < cfg_.min_training_rows) {
+      next_training_ = now + cfg_.first_retrain / 4 + 1;  // check again soon
+      return;
+    }
+    interval_ = std::min<std::uint64_t>(interval_ * 2, cfg_.retrain_every);
+    next_training_ = now + interval_;
+    train(window);
+  }
+
+  [[nodiscard]] learn::label_config labels(std::uint64_t window) const {
+    const double entries = static_cast<double>(std::max<std::size_t>(resident_.size(), 1));
+    return learn::label_config{window, std::max<std::uint64_t>(1, static_cast<std::uint64_t>(cfg_.horizon_per_entry * entries))};
+  }
+  [[nodiscard]] std::uint64_t window_requests() const {
+    return std::max<std::uint64_t>(1024, static_cast<std::uint64_t>(cfg_.window_per_entry *
+                                                                     static_cast<double>(resident_.size())));
+  }
+
+  void train(std::uint64_t window) {
+    const learn::label_config lc = labels(window);
+    if (model_ != nullptr) score_held_out(lc);
+    learn::feature_matrix x;
+    std::vector<float> y;
+    ring_.collect(0, lc, x, y);
+    held_out_from_ = ring_.next_id();
+    if (x.rows() == 0) return;
+    if (cfg_.mode == training_mode::background) {
+      if (!worker_) worker_ = std::make_unique<detail::training_worker<Predictor>>(cfg_.trainer);
+      if (worker_->submit(std::move(x), std::move(y))) training_in_flight_ = true;
+      return;
+    }
+    const auto start = std::chrono::steady_clock::now();
+    try {
+      model_ptr m = cfg_.trainer(x, std::span<const float>(y));
+      stats_.training_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      if (!m) throw learn::model_error("trainer returned no model");
+      install(std::move(m));
+      ++stats_.retrains;
+    } catch (const std::exception& e) {
+      stats_.training_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      ++stats_.training_failures;
+      stats_.last_error = e.what();
+    }
+  }
+
+  bool collect_background() {
+    auto r = worker_->poll();
+    if (!r) return false;
+    training_in_flight_ = false;
+    stats_.training_seconds += r->seconds;
+    if (r->model) {
+      install(std::move(r->model));
+      ++stats_.retrains;
+    } else {
+      ++stats_.training_failures;
+      stats_.last_error = r->error;
+    }
+    return true;
+  }
+
+  // Held-out check of the current model: rows collected since it was installed.
+  void score_held_out(const learn::label_config& lc) {
+    learn::feature_matrix x;
+    std::vector<float> y;
+    std::vector<std::uint8_t> reused;
+    ring_.collect(held_out_from_, lc, x, y, &reused);
+    const float threshold = learn::horizon_score(lc);
+    for (Eigen::Index r = 0; r < x.rows(); ++r) {
+      const bool predicted = model_->predict_row(x.row(r).data()) <= threshold;
+      const bool actual = reused[static_cast<std::size_t>(r)] != 0;
+      (predicted ? (actual ? stats_.true_positives : stats_.false_positives)
+                 : (actual ? stats_.false_negatives : stats_.true_negatives))++;
+    }
+  }
+
+  void install(model_ptr m) {
+    if (m->num_features() != learn::feature_count) {
+      ++stats_.training_failures;
+      stats_.last_error = "model expects " + std::to_string(m->num_features()) + " features, the policy writes " +
+                          std::to_string(learn::feature_count);
+      return;
+    }
+    model_ = std::move(m);
+    ranked_.clear();
+    stats_.model_active = true;
+  }
+
+  void drop_model() {
+    model_.reset();
+    ranked_.clear();
+    ++stats_.model_failures;
+    stats_.model_active = false;
+  }
+
+  std::uint64_t next_random() {
+    // splitmix64: one multiply-xorshift chain per draw.
+    std::uint64_t z = (rng_ += 0x9e3779b97f4a7c15ULL);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+  }
+  double uniform() { return static_cast<double>(next_random() >> 11) * 0x1.0p-53; }
+
+  config cfg_;
+  Base base_;
+  learn::feature_extractor features_;
+  learn::history_table ghost_;
+  detail::training_ring ring_;
+  std::uint64_t rng_;
+  learn::feature_matrix batch_;
+  std::vector<float> scores_;
+  std::vector<slot_id> candidates_;
+  std::vector<std::uint32_t> order_;
+
+  std::vector<learn::key_history> history_;  // per slot
+  std::vector<std::uint64_t> hash_;          // per slot: key hash (to file the history in the ghost)
+  std::vector<std::uint32_t> stamp_;         // per slot: bumped on every request
+  std::vector<std::uint32_t> dense_pos_;     // per slot: index in resident_, or not_resident
+  std::vector<slot_id> resident_;            // dense list of resident slots (for sampling)
+  detail::slot_links links_;                 // recency order, for the tail candidates
+  detail::slot_list recency_;                // front: most recently used
+  std::vector<ranked_entry> ranked_;         // ascending by prediction; back() = next victim
+
+  model_ptr model_;
+  std::unique_ptr<detail::training_worker<Predictor>> worker_;
+  bool training_in_flight_ = false;
+  learned_stats stats_;
+
+  learn::key_history pending_history_{};
+  std::uint64_t pending_hash_ = 0;
+  bool pending_valid_ = false;
+  bool victim_from_model_ = false;
+  std::uint64_t now_ = 0;
+  std::uint64_t next_training_ = 0;
+  std::uint64_t interval_ = 0;
+  std::uint64_t held_out_from_ = 0;
+  std::uint64_t admission_scores_ = 0;
+};
+
+}  // namespace prescient::policy

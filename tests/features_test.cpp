@@ -1,0 +1,221 @@
+// Features, labels, the ghost history table, the normaliser and the linear baseline.
+#include "prescient/features.hpp"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <random>
+#include <vector>
+
+#include "prescient/learn/dataset.hpp"
+#include "prescient/learn/libsvm.hpp"
+#include "prescient/learn/linear_predictor.hpp"
+#include "prescient/trace/next_access.hpp"
+
+namespace {
+
+using namespace prescient::learn;
+namespace col = prescient::learn::column;
+
+TEST(Features, HistoryRecordsGapsCountsAndAges) {
+  feature_extractor fx({.half_lives = {10.0, 100.0, 1000.0}});
+  key_history h;
+  for (std::uint64_t t : {0u, 3u, 10u}) fx.record(h, t, 7);
+  float row[feature_count];
+  fx.write(h, 15, 1, row);
+  EXPECT_NEAR(row[col::age], std::log1p(5.0f), 1e-4);
+  EXPECT_NEAR(row[col::first_gap], std::log1p(7.0f), 1e-4);      // most recent gap first
+  EXPECT_NEAR(row[col::first_gap + 1], std::log1p(3.0f), 1e-4);
+  EXPECT_TRUE(std::isnan(row[col::first_gap + 2]));                // only two gaps known
+  EXPECT_NEAR(row[col::count], std::log1p(3.0f), 1e-4);
+  EXPECT_NEAR(row[col::lifetime], std::log1p(15.0f), 1e-4);
+  EXPECT_NEAR(row[col::size], std::log1p(7.0f), 1e-4);
+  EXPECT_NEAR(row[col::mean_gap], (std::log1p(7.0f) + std::log1p(3.0f)) / 2, 1e-4);
+  EXPECT_NEAR(row[col::age_over_gap1], std::log1p(5.0f) - std::log1p(7.0f), 1e-4);
+  // Decayed counters: Σ 2^(−(now − tᵢ)/h) over the requests at 0, 3 and 10.
+  const double halves[] = {10.0, 100.0, 1000.0};
+  for (std::size_t i = 0; i < decayed_counters; ++i) {
+    const double expected = std::exp2(-15 / halves[i]) + std::exp2(-12 / halves[i]) + std::exp2(-5 / halves[i]);
+    EXPECT_NEAR(row[col::first_decayed + i], expected, 1e-4 * expected) << "counter " << i;
+  }
+}
+
+TEST(Features, GapRingKeepsTheLastEight) {
+  feature_extractor fx;
+  key_history h;
+  std::uint64_t t = 0;
+  for (std::uint64_t gap = 1; gap <= 12; ++gap) fx.record(h, t += gap, 1);  // gaps 2..12 after the first
+  float row[feature_count];
+  fx.write(h, t, 1, row);
+  for (std::size_t k = 0; k < history_gaps; ++k)
+    EXPECT_NEAR(row[col::first_gap + k], std::log1p(static_cast<float>(12 - k)), 1e-4) << k;
+}
+
+TEST(Features, UnseenKeyHasMissingHistory) {
+  feature_extractor fx;
+  float row[feature_count];
+  fx.write(key_history{}, 100, 3, row);
+  EXPECT_TRUE(std::isnan(row[col::age]));
+  EXPECT_TRUE(std::isnan(row[col::lifetime]));
+  EXPECT_TRUE(std::isnan(row[col::mean_gap]));
+  EXPECT_EQ(row[col::count], 0.0f);
+  EXPECT_NEAR(row[col::size], std::log1p(3.0f), 1e-4);
+  for (float v : row) EXPECT_FALSE(std::isinf(v));
+}
+
+TEST(Features, FastMathIsAccurate) {
+  for (double x = 0; x < 1e9; x = x * 1.37 + 1) {
+    const auto xf = static_cast<float>(x);
+    EXPECT_NEAR(detail::fast_log1p(xf), std::log1p(xf), 3e-5 + 1e-6 * std::log1p(xf)) << x;
+  }
+  for (double y = 0; y > -130; y -= 0.173) {
+    const auto yf = static_cast<float>(y);
+    const float exact = std::exp2(yf);
+    if (y > -126) {
+      EXPECT_NEAR(detail::fast_exp2_neg(yf), exact, 5e-6 * exact) << y;
+    } else {
+      EXPECT_EQ(detail::fast_exp2_neg(yf), 0.0f);
+    }
+  }
+}
+
+TEST(Features, LabelsAreCensoredAtTheWindow) {
+  const label_config lc{.window = 100, .horizon = 10};
+  EXPECT_NEAR(next_access_label(std::uint64_t{5}, lc), std::log1p(5.0f), 1e-6);
+  EXPECT_NEAR(next_access_label(std::uint64_t{101}, lc), std::log1p(200.0f), 1e-6);
+  EXPECT_NEAR(next_access_label(std::nullopt, lc), std::log1p(200.0f), 1e-6);
+  EXPECT_TRUE(reused_within_horizon(std::uint64_t{10}, lc));
+  EXPECT_FALSE(reused_within_horizon(std::uint64_t{11}, lc));
+  EXPECT_FALSE(reused_within_horizon(std::nullopt, lc));
+}
+
+TEST(HistoryTable, ForgetsTheOldestWhenFull) {
+  history_table ghost(3);
+  key_history h;
+  for (std::uint64_t k = 1; k <= 3; ++k) {
+    h.last = k;
+    EXPECT_FALSE(ghost.put(k, h).has_value());
+  }
+  h.last = 4;
+  const auto forgotten = ghost.put(4, h);
+  ASSERT_TRUE(forgotten.has_value());
+  EXPECT_EQ(forgotten->last, 1u);
+  EXPECT_EQ(ghost.find(1), nullptr);
+  ASSERT_NE(ghost.find(2), nullptr);
+  EXPECT_EQ(ghost.find(2)->last, 2u);
+  key_history out;
+  EXPECT_TRUE(ghost.take(3, out));
+  EXPECT_EQ(out.last, 3u);
+  EXPECT_FALSE(ghost.take(3, out));
+  EXPECT_EQ(ghost.size(), 2u);
+  // A hole left by `take` is reused in ring order without losing live entries.
+  for (std::uint64_t k = 10; k < 100; ++k) ghost.put(k, h);
+  EXPECT_EQ(ghost.size(), 3u);
+  EXPECT_NE(ghost.find(99), nullptr);
+}
+
+TEST(Normaliser, BatchesMergeToTheWholeAndSkipNaN) {
+  std::mt19937 rng(3);
+  std::normal_distribution<float> normal(5, 2);
+  feature_matrix all(1000, 2);
+  for (Eigen::Index r = 0; r < all.rows(); ++r) {
+    all(r, 0) = normal(rng);
+    all(r, 1) = r % 4 == 0 ? std::numeric_limits<float>::quiet_NaN() : normal(rng) * 3;
+  }
+  running_normaliser whole(2), parts(2);
+  whole.update(all);
+  parts.update(all.topRows(317));
+  parts.update(all.bottomRows(683));
+  EXPECT_NEAR(parts.mean()(0), whole.mean()(0), 1e-9);
+  EXPECT_NEAR(parts.stddev()(1), whole.stddev()(1), 1e-9);
+  EXPECT_EQ(whole.count()(1), 750);  // NaNs skipped
+  feature_matrix z = all;
+  whole.apply(z);
+  EXPECT_NEAR(z.col(0).cast<double>().mean(), 0.0, 1e-4);
+  EXPECT_EQ(z(0, 1), 0.0f);  // a NaN becomes the mean
+  EXPECT_THROW(whole.update(feature_matrix(3, 5)), feature_error);
+}
+
+TEST(LinearPredictor, RecoversALinearFunctionOnHeldOutRows) {
+  std::mt19937 rng(7);
+  std::normal_distribution<float> normal;
+  const Eigen::Index n = 4000;
+  feature_matrix x(n, 4);
+  std::vector<float> y(n);
+  for (Eigen::Index r = 0; r < n; ++r) {
+    for (Eigen::Index c = 0; c < 4; ++c) x(r, c) = normal(rng) * static_cast<float>(c + 1) + 10;
+    y[static_cast<std::size_t>(r)] = 2 * x(r, 0) - 0.5f * x(r, 1) + 3 + 0.1f * normal(rng);
+  }
+  const auto train_rows = x.topRows(3000);
+  const linear_predictor model =
+      linear_predictor::train(train_rows, std::span<const float>(y.data(), 3000));
+  double sse = 0, sst = 0, mean = 0;
+  for (Eigen::Index r = 3000; r < n; ++r) mean += y[static_cast<std::size_t>(r)] / 1000.0;
+  for (Eigen::Index r = 3000; r < n; ++r) {
+    const float p = model.predict_row(x.row(r).data());
+    sse += std::pow(p - y[static_cast<std::size_t>(r)], 2);
+    sst += std::pow(y[static_cast<std::size_t>(r)] - mean, 2);
+  }
+  EXPECT_GT(1 - sse / sst, 0.99);
+  EXPECT_NEAR(model.weights()[0], 2.0f, 0.02f);
+  // NaN is the training mean; infinity and wrong shapes are refused.
+  feature_matrix odd = x.topRows(2);
+  odd(0, 2) = std::numeric_limits<float>::quiet_NaN();
+  std::vector<float> out(2);
+  EXPECT_NO_THROW(model.predict(odd, out));
+  EXPECT_TRUE(std::isfinite(out[0]));
+  odd(1, 3) = std::numeric_limits<float>::infinity();
+  EXPECT_THROW(model.predict(odd, out), feature_error);
+  EXPECT_THROW(model.predict(feature_matrix(2, 3), out), feature_error);
+  EXPECT_THROW(linear_predictor::train(feature_matrix(0, 4), {}), model_error);
+  std::vector<float> bad(3000, 1.0f);
+  bad[5] = std::numeric_limits<float>::quiet_NaN();
+  EXPECT_THROW(linear_predictor::train(train_rows, bad), model_error);
+}
+
+TEST(Dataset, RowsAndLabelsComeFromTheFuture) {
+  // Key k is requested every k+1 positions: its label is log1p(k+1) right after a
+  // request.
+  std::vector<prescient::trace::request> reqs;
+  for (std::uint64_t i = 0; i < 3000; ++i) {
+    for (std::uint64_t k = 0; k < 3; ++k)
+      if (i % (k + 1) == 0) reqs.push_back({.key = k, .size = 1});
+  }
+  prescient::trace::annotate_next_access(reqs);
+  const dataset d = build_dataset(reqs, {.capacity = 10, .sample_every = 1});
+  ASSERT_EQ(d.rows.rows(), static_cast<Eigen::Index>(2 * reqs.size()));
+  ASSERT_EQ(d.labels.size(), 2 * reqs.size());
+  for (std::size_t i = 0; i + 1 < reqs.size(); ++i) {
+    const float expected = reqs[i].next_access < 0 ? next_access_label(std::nullopt, d.label_cfg)
+                                                   : std::log1p(static_cast<float>(reqs[i].next_access - static_cast<std::int64_t>(i)));
+    ASSERT_NEAR(d.labels[2 * i], expected, 1e-5) << i;
+    ASSERT_FLOAT_EQ(d.rows(static_cast<Eigen::Index>(2 * i), col::age), 0.0f);
+  }
+}
+
+TEST(LibSVM, RoundTripsBitForBitWithMissingValues) {
+  feature_matrix x(3, 4);
+  x << 1.5f, std::numeric_limits<float>::quiet_NaN(), 1e-7f, -3.25f,  //
+      0.1f, 0.2f, 0.3f, 0.4f,                                         //
+      std::numeric_limits<float>::quiet_NaN(), 7, 8, 123456.789f;
+  const std::vector<float> y = {1, 2.5f, -0.125f};
+  std::stringstream text;
+  write_libsvm(text, x, y);
+  feature_matrix back;
+  std::vector<float> labels;
+  read_libsvm(text, 4, back, labels);
+  ASSERT_EQ(back.rows(), 3);
+  EXPECT_EQ(labels, y);
+  for (Eigen::Index r = 0; r < 3; ++r)
+    for (Eigen::Index c = 0; c < 4; ++c) {
+      if (std::isnan(x(r, c))) {
+        EXPECT_TRUE(std::isnan(back(r, c)));
+      } else {
+        EXPECT_EQ(back(r, c), x(r, c));
+      }
+    }
+  std::stringstream bad("1 0:1 9:2\n");
+  EXPECT_THROW(read_libsvm(bad, 4, back, labels), feature_error);
+}
+
+}  // namespace
