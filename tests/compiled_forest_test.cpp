@@ -70,7 +70,10 @@ TEST_P(Forest, CompiledEqualsXgboostOnHeldOutRows) {
   std::vector<float> expected(1000), got(1000);
   model.predict(test.x, expected);
   forest.predict(test.x, got);
-  for (std::size_t i = 0; i < got.size(); ++i) ASSERT_NEAR(got[i], expected[i], 1e-5) << "row " << i;
+  for (std::size_t i = 0; i < got.size(); ++i) {
+    ASSERT_NEAR(got[i], expected[i], 1e-5) << "row " << i;  // the batch walk (complete trees)
+    ASSERT_NEAR(forest.predict_row(test.x.row(static_cast<Eigen::Index>(i)).data()), expected[i], 1e-5) << "row " << i;
+  }
   if (binary) {
     for (float v : got) EXPECT_TRUE(v > 0 && v < 1);
   } else {

@@ -12,7 +12,14 @@
 //            leaf: feature == leaf_marker, threshold holds the leaf value
 //
 // A row walks each tree from its root: a NaN feature takes the branch training chose
-// for missing values, otherwise `value < threshold` goes left (xgboost's rule). The
+// for missing values, otherwise `value < threshold` goes left (xgboost's rule).
+//
+// Shallow forests (depth ≤ 10, which is what online training produces) are also laid
+// out as *complete* trees: a leaf above the full depth is padded with splits that always
+// go left and copies of its value, so every walk takes exactly `depth` steps of
+// `i = 2i + 1 + right` with no leaf test. `predict_rows` walks a batch tree by tree with
+// the rows interleaved, so the independent walks overlap in the pipeline; it is several
+// times faster per row than walking one row through every tree. The
 // leaves are summed in float in tree order on top of the base margin, exactly as
 // xgboost's CPU predictor does, so predictions agree to float rounding (the tests
 // check 1e-5). Logistic objectives return the sigmoid of the margin.
@@ -26,6 +33,7 @@
 // A compiled forest is immutable after construction: share it across threads freely.
 #pragma once
 
+#include <algorithm>
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
@@ -87,9 +95,40 @@ class compiled_forest final : public predictor {
     return output_ == output::logistic ? 1.0f / (1.0f + std::exp(-sum)) : sum;
   }
 
+  /// Scores `n` rows stored `stride` floats apart into out[0, n): the same values as
+  /// predict_row, faster for a batch. No allocation.
+  void predict_rows(const float* rows, std::size_t n, std::size_t stride, float* out) const noexcept {
+    if (complete_depth_ == 0) {
+      for (std::size_t r = 0; r < n; ++r) out[r] = predict_row(rows + r * stride);
+      return;
+    }
+    for (std::size_t r = 0; r < n; ++r) out[r] = base_margin_;
+    const std::size_t inner = (std::size_t{1} << complete_depth_) - 1;
+    for (std::size_t t = 0; t < roots_.size(); ++t) {
+      const complete_split* splits = complete_splits_.data() + t * inner;
+      const float* leaves = complete_leaves_.data() + t * (inner + 1);
+      // Eight rows walk in lockstep: eight independent chains of loads per level.
+      constexpr std::size_t lanes = 8;
+      std::size_t r = 0;
+      for (; r + lanes <= n; r += lanes) {
+        std::size_t at[lanes] = {};
+        for (unsigned level = 0; level < complete_depth_; ++level)
+          for (std::size_t j = 0; j < lanes; ++j) at[j] = step(splits, at[j], rows + (r + j) * stride);
+        for (std::size_t j = 0; j < lanes; ++j) out[r + j] += leaves[at[j] - inner];
+      }
+      for (; r < n; ++r) {
+        std::size_t at = 0;
+        for (unsigned level = 0; level < complete_depth_; ++level) at = step(splits, at, rows + r * stride);
+        out[r] += leaves[at - inner];
+      }
+    }
+    if (output_ == output::logistic)
+      for (std::size_t r = 0; r < n; ++r) out[r] = 1.0f / (1.0f + std::exp(-out[r]));
+  }
+
   void predict(const feature_matrix& rows, std::span<float> out) const override {
     check_batch(rows, num_features_, out);
-    for (Eigen::Index r = 0; r < rows.rows(); ++r) out[static_cast<std::size_t>(r)] = predict_row(rows.row(r).data());
+    predict_rows(rows.data(), static_cast<std::size_t>(rows.rows()), num_features_, out.data());
   }
 
   [[nodiscard]] std::string_view name() const noexcept override { return "compiled_forest"; }
@@ -101,7 +140,8 @@ class compiled_forest final : public predictor {
   [[nodiscard]] std::size_t num_trees() const noexcept { return roots_.size(); }
   [[nodiscard]] std::size_t num_nodes() const noexcept { return nodes_.size(); }
   [[nodiscard]] std::size_t bytes() const noexcept {
-    return nodes_.size() * sizeof(node) + roots_.size() * sizeof(std::uint32_t);
+    return nodes_.size() * sizeof(node) + roots_.size() * sizeof(std::uint32_t) +
+           complete_splits_.size() * sizeof(complete_split) + complete_leaves_.size() * sizeof(float);
   }
   [[nodiscard]] output output_kind() const noexcept { return output_; }
   [[nodiscard]] const std::string& objective() const noexcept { return objective_; }
@@ -110,6 +150,21 @@ class compiled_forest final : public predictor {
   static constexpr std::uint32_t leaf_marker = 0xffffffffu;
   static constexpr std::uint32_t default_left_bit = 0x80000000u;
   static constexpr std::uint32_t feature_mask = 0x7fffffffu;
+
+  struct complete_split {
+    std::uint32_t feature;
+    float threshold;
+    bool default_left;
+  };
+
+  // One level of a complete-tree walk, without a branch: NaN compares false, so it goes
+  // right unless the split sends missing values left.
+  static std::size_t step(const complete_split* splits, std::size_t i, const float* row) noexcept {
+    const complete_split& sp = splits[i];
+    const float v = row[sp.feature];
+    const bool right = !(v < sp.threshold) & !((v != v) & sp.default_left);
+    return 2 * i + 1 + static_cast<std::size_t>(right);
+  }
 
   struct node {
     std::uint32_t feature;  // split feature | default_left_bit, or leaf_marker
@@ -176,7 +231,48 @@ class compiled_forest final : public predictor {
     if (booster_name != "gbtree") throw model_error("booster '" + booster_name + "' is not supported (only gbtree)");
     const auto& trees = booster.at("model", "gradient_booster.model").at("trees", "model.trees").array("trees");
     for (std::size_t t = 0; t < trees.size(); ++t) f.add_tree(trees[t], t);
+    f.build_complete_layout();
     return f;
+  }
+
+  [[nodiscard]] unsigned depth_of(std::uint32_t n) const {
+    if (nodes_[n].feature == leaf_marker) return 0;
+    return 1 + std::max(depth_of(nodes_[n].left), depth_of(nodes_[n].left + 1));
+  }
+
+  // Fills the complete layout of the subtree at `n` into heap position `i` of a tree
+  // of depth `depth`, `level` levels down.
+  void fill_complete(std::uint32_t n, std::size_t i, unsigned level, unsigned depth, complete_split* splits,
+                     float* leaves) const {
+    const std::size_t inner = (std::size_t{1} << depth) - 1;
+    if (level == depth) {
+      leaves[i - inner] = nodes_[n].threshold;
+      return;
+    }
+    const node& nd = nodes_[n];
+    if (nd.feature == leaf_marker) {
+      // Pad: always left (every finite value is < +inf; NaN takes the default, left),
+      // both children carry the same leaf.
+      splits[i] = complete_split{0, std::numeric_limits<float>::infinity(), true};
+      fill_complete(n, 2 * i + 1, level + 1, depth, splits, leaves);
+      fill_complete(n, 2 * i + 2, level + 1, depth, splits, leaves);
+      return;
+    }
+    splits[i] = complete_split{nd.feature & feature_mask, nd.threshold, (nd.feature & default_left_bit) != 0};
+    fill_complete(nd.left, 2 * i + 1, level + 1, depth, splits, leaves);
+    fill_complete(nd.left + 1, 2 * i + 2, level + 1, depth, splits, leaves);
+  }
+
+  void build_complete_layout() {
+    unsigned depth = 0;
+    for (const std::uint32_t root : roots_) depth = std::max(depth, depth_of(root));
+    if (depth == 0 || depth > max_complete_depth) return;  // walk nodes_ instead
+    complete_depth_ = depth;
+    const std::size_t inner = (std::size_t{1} << depth) - 1;
+    complete_splits_.assign(roots_.size() * inner, complete_split{});
+    complete_leaves_.assign(roots_.size() * (inner + 1), 0.0f);
+    for (std::size_t t = 0; t < roots_.size(); ++t)
+      fill_complete(roots_[t], 0, 0, depth, complete_splits_.data() + t * inner, complete_leaves_.data() + t * (inner + 1));
   }
 
   void add_tree(const detail::json_value& tree, std::size_t t) {
@@ -227,8 +323,13 @@ class compiled_forest final : public predictor {
     roots_.push_back(base);
   }
 
+  static constexpr unsigned max_complete_depth = 10;
+
   std::vector<node> nodes_;
   std::vector<std::uint32_t> roots_;
+  unsigned complete_depth_ = 0;  // 0: no complete layout
+  std::vector<complete_split> complete_splits_;  // per tree: 2^depth − 1 splits, heap order
+  std::vector<float> complete_leaves_;           // per tree: 2^depth leaves
   std::size_t num_features_ = 0;
   float base_margin_ = 0;
   output output_ = output::identity;

@@ -23,6 +23,10 @@ namespace prescient::learn {
   p.max_depth = 6;
   p.eta = 0.3f;
   p.max_bin = 64;
+  // Leaves of at least 100 rows: the policy evicts the candidate with the *largest*
+  // prediction, so a leaf fitted to a handful of rows (an extreme, noisy value) would
+  // decide far more evictions than it deserves.
+  p.min_child_weight = 100;
   p.nthread = 1;
   return p;
 }
@@ -46,6 +50,13 @@ struct default_trainer<compiled_forest> {
   static std::shared_ptr<const compiled_forest> train(const feature_matrix& rows, std::span<const float> labels) {
     return std::make_shared<const compiled_forest>(
         xgboost_predictor::train(rows, labels, online_training_params()).compile());
+  }
+  /// 0/1 labels: logistic loss; the forest then scores a probability.
+  static std::shared_ptr<const compiled_forest> train_classifier(const feature_matrix& rows,
+                                                                 std::span<const float> labels) {
+    training_params p = online_training_params();
+    p.objective = "binary:logistic";
+    return std::make_shared<const compiled_forest>(xgboost_predictor::train(rows, labels, p).compile());
   }
 };
 

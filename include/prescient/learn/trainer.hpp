@@ -40,6 +40,11 @@ struct default_trainer<linear_predictor> {
   static std::shared_ptr<const linear_predictor> train(const feature_matrix& rows, std::span<const float> labels) {
     return std::make_shared<const linear_predictor>(linear_predictor::train(rows, labels));
   }
+  /// 0/1 labels: a linear probability model (the same least squares).
+  static std::shared_ptr<const linear_predictor> train_classifier(const feature_matrix& rows,
+                                                                  std::span<const float> labels) {
+    return train(rows, labels);
+  }
 };
 
 }  // namespace prescient::learn

@@ -1,51 +1,65 @@
 // prescient/policy/learned.hpp — the learned cache: relaxed Belady with a model of the
-// time to each key's next request, admission by the same model, and online training.
+// time to each key's next request, admission by the same model, online training, and a
+// duel against LRU so that learning never costs more than it earns.
 //
 // Belady's optimum evicts the entry requested farthest in the future. LRB (Song et al.,
 // "Learning Relaxed Belady for Content Distribution Network Caching", NSDI 2020) showed
 // that one need not find *the* farthest: any entry whose next request lies beyond the
 // "Belady boundary" is a good victim, so a model that predicts the time to the next
-// request, applied to a small random sample of resident entries, gets close. This policy
+// request, applied to a small sample of resident entries, gets close. This policy
 // follows that design, in logical time, wrapped around a base heuristic:
 //
 //   request ──► key_history (features.hpp) updated in O(1); the base policy is told too
 //
 //   eviction, model loaded:  take the best of the ranked victims still valid; when none
-//     is left, sample `candidates` resident entries, write their feature rows, score
-//     them in one batch, and keep the `keep_victims` predicted farthest (an entry
-//     touched since it was ranked is skipped: its prediction is stale)
+//     is left, score `candidates` resident entries in one batch — the `tail_candidates`
+//     least recently used and the rest drawn at random — and keep the `keep_victims`
+//     predicted farthest (an entry touched since it was ranked is skipped: its
+//     prediction is stale)
 //   eviction, no model:      the base heuristic's victim (S3-FIFO by default)
 //
-//   admission (model loaded): the missed key's predicted next request (from its ghost
-//     history, or "never seen") against the victim's: the key enters only if it comes
-//     back sooner; otherwise it is bypassed and the victim stays
+//   admission (optional, `admission`): the missed key's predicted next request (from
+//     its ghost history, or "never seen") against the victim's: the key enters only if
+//     it comes back sooner; otherwise it is bypassed and the victim stays
 //
 //   training: each eviction samples one random resident entry and each miss (with
 //     probability `miss_sample_rate`) the incoming key, as feature rows at that moment;
 //     the key's next request labels its row (features.hpp: log1p of the gap, censored at
-//     the window W = `window_per_entry` × resident entries). Every `retrain_every`
-//     requests (the interval doubles from `first_retrain` up to `retrain_every`) the
-//     labelled rows train a new model that replaces the old one at once.
+//     the window W = `window_per_entry` × resident entries). Retraining happens after
+//     `first_retrain` requests, then at intervals doubling up to `retrain_every`, on the
+//     newest `max_training_rows` labelled rows; the new model replaces the old at once.
 //
-// The model is a template parameter (`compiled_forest` by default through
-// forest_trainer.hpp, or `linear_predictor`): scoring a row is a direct call, not a
-// virtual one. Training is synchronous (deterministic: the simulator and tests) or on a
-// background thread (hosts: the cache keeps serving with the previous model and swaps
-// when the new one is ready; the thread stops when the policy is destroyed).
+// The duel. A model can be confidently wrong on a workload it has not learned (LRB's
+// authors saw it too), and a cache library must not lose to LRU because of it. A shadow
+// LRU over key hashes (no values) sees the same requests; the stream is cut in epochs of
+// `epoch_per_entry` × entries requests. After `losses_to_switch` consecutive epochs in
+// which the cache missed more than (1 + `duel_margin`) × the shadow, the least recently
+// used entry becomes the victim (admission off) for `probe_every` epochs, then the model
+// is tried again. It is set dueling (Qureshi et al., ISCA 2007) in time rather than in
+// cache sets.
 //
-// Learning never blocks correctness: with no model, a model that scores NaN, or a
-// trainer that throws, the policy follows its base heuristic and counts it in
-// `learned_stats`. The base heuristic sees every insert, hit and removal, so it is
-// always ready to take over.
+// The model is a template parameter (`compiled_forest` through forest_trainer.hpp, or
+// `linear_predictor`): scoring is a direct call on a batch, not a virtual one. Training
+// is synchronous (deterministic: the simulator and tests) or on a background thread
+// (hosts: the cache keeps serving with the previous model and swaps when the new one is
+// ready; the thread stops when the policy is destroyed).
 //
-// Cost per request: the history update (a few multiplications and three exp2) plus the
-// base policy's own. Per eviction: amortised `candidates / keep_victims` feature rows
-// and model evaluations. Memory per resident entry: the 80-byte history, 8 bytes of
-// bookkeeping and the base policy's metadata; plus `ghost_per_entry` ghost histories
-// (112 bytes each) per entry and the training ring (`training_rows` × 88 bytes).
+// Learning never blocks correctness: with no model, a model that scores NaN, a model of
+// the wrong shape, or a trainer that throws, the policy follows its base heuristic and
+// counts it in `learned_stats`. The base heuristic sees every insert, hit and removal,
+// so it is always ready to take over.
+//
+// Cost per request: the history update (a few multiplications, one log and three
+// exp2), one probe of the training ring's index, the shadow LRU's lookup, and the base
+// policy's own work. Per eviction: amortised `candidates / keep_victims` feature rows
+// and model evaluations. Memory per resident entry: the 80-byte history, ~40 bytes of
+// bookkeeping, the base policy's metadata and the shadow LRU's entry; plus
+// `ghost_per_entry` ghost histories (112 bytes each) per entry and the training ring
+// (`training_rows` × ~100 bytes). `metadata_bytes_per_entry` adds these up.
 #pragma once
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <cmath>
@@ -63,11 +77,13 @@
 #include <utility>
 #include <vector>
 
+#include "prescient/cache.hpp"
 #include "prescient/features.hpp"
 #include "prescient/learn/predictor.hpp"
 #include "prescient/learn/trainer.hpp"
 #include "prescient/policy/detail/param_value.hpp"
 #include "prescient/policy/detail/slot_list.hpp"
+#include "prescient/policy/lru.hpp"
 #include "prescient/policy/policy.hpp"
 #include "prescient/policy/s3fifo.hpp"
 
@@ -77,7 +93,10 @@ namespace prescient::policy {
 /// counted here.
 struct learned_stats {
   std::uint64_t model_evictions = 0;     ///< victims chosen by the model
-  std::uint64_t fallback_evictions = 0;  ///< victims chosen by the base heuristic
+  std::uint64_t fallback_evictions = 0;  ///< victims chosen by the base heuristic (no model)
+  std::uint64_t recency_evictions = 0;   ///< least recently used victims, while the duel favours LRU
+  std::uint64_t model_epochs = 0;        ///< duel epochs the model decided
+  std::uint64_t lru_epochs = 0;          ///< duel epochs LRU decided (the model had lost)
   std::uint64_t admissions = 0;          ///< missed keys the model admitted
   std::uint64_t bypasses = 0;            ///< missed keys the model kept out
   std::uint64_t rankings = 0;            ///< candidate samples scored
@@ -119,18 +138,32 @@ struct learned_config {
   BaseConfig base{};                 ///< the base heuristic's parameters
   std::size_t candidates = 64;       ///< resident entries sampled per ranking
   std::size_t keep_victims = 8;      ///< ranked victims used before sampling again
+  /// Lazy rescoring: a candidate's prediction is reused while the entry is untouched,
+  /// not overdue and at most this many times older than when it was scored (0: score
+  /// every candidate every time).
+  double rescore_age_factor = 0.0;
   /// Of the candidates, how many are the least recently used entries (the rest are
   /// drawn at random). The recency tail is where a good victim usually is; the random
   /// draws find dead entries anywhere (a key in a loop longer than the cache, a one-hit
   /// wonder just inserted).
   std::size_t tail_candidates = 16;
-  bool admission = true;             ///< bypass keys predicted to return later than the victim
+  /// Bypass a missed key predicted to return later than the victim. Off by default:
+  /// on the shared traces it cost more hits than it saved (README, "The learned cache").
+  bool admission = false;
+  /// The duel (see "The duel" above): a shadow LRU cache runs beside the cache; after a
+  /// model epoch with more misses than the shadow, LRU decides until the next probe.
+  bool duel = true;
+  double epoch_per_entry = 8.0;      ///< epoch length = this × resident entries (≥ 4096)
+  unsigned probe_every = 8;          ///< LRU epochs before the model is tried again
+  double duel_margin = 0.02;         ///< the model loses an epoch with > (1 + this) × LRU's misses
+  unsigned losses_to_switch = 2;     ///< consecutive lost model epochs before LRU decides
   double miss_sample_rate = 0.5;     ///< share of misses whose incoming key becomes a training row
   std::size_t training_rows = 1u << 15;  ///< ring of training rows (the training window)
   std::size_t min_training_rows = 2048;  ///< labelled rows needed for the first model
+  std::size_t max_training_rows = 1u << 15;  ///< a retrain uses at most the newest this many
   std::uint64_t first_retrain = 1u << 13;  ///< requests between the first two trainings
   std::uint64_t retrain_every = 1u << 19;  ///< the interval doubles up to this
-  double window_per_entry = 16.0;    ///< censoring window W = this × resident entries
+  double window_per_entry = 4.0;     ///< censoring window W = this × resident entries
   double horizon_per_entry = 1.0;    ///< horizon H of the binary metrics = this × entries
   double ghost_per_entry = 2.0;      ///< ghost histories kept, per unit of capacity
   std::uint64_t seed = 0x9e3779b97f4a7c15ULL;
@@ -138,7 +171,13 @@ struct learned_config {
   learn::feature_config features{};
   /// A model to start from (e.g. loaded from a file); null: learn from nothing.
   std::shared_ptr<const Predictor> model{};
-  /// How to train; empty: learn::default_trainer<Predictor>::train.
+  /// What the model predicts: the time to the next request (regression on its log), or
+  /// the probability of a request within the eviction boundary (classification; the
+  /// boundary is `boundary_per_entry` × the time an entry stays in the cache, estimated
+  /// as resident entries / recent miss ratio).
+  bool classify = false;
+  double boundary_per_entry = 1.0;
+  /// How to train; empty: learn::default_trainer<Predictor>::train (or train_classifier).
   learn::trainer<Predictor> trainer{};
 
   /// Parameter strings: candidates, keep, admission, sample, rows, min_rows, first,
@@ -148,13 +187,22 @@ struct learned_config {
     using detail::parse_value;
     if (key == "candidates") return parse_value(value, candidates) && candidates > 0;
     if (key == "keep") return parse_value(value, keep_victims) && keep_victims > 0;
+    if (key == "rescore") return parse_value(value, rescore_age_factor) && rescore_age_factor >= 0;
     if (key == "tail") return parse_value(value, tail_candidates);
     if (key == "admission") return parse_value(value, admission);
+    if (key == "duel") return parse_value(value, duel);
+    if (key == "epoch") return parse_value(value, epoch_per_entry) && epoch_per_entry > 0;
+    if (key == "losses") return parse_value(value, losses_to_switch) && losses_to_switch > 0;
+    if (key == "margin") return parse_value(value, duel_margin) && duel_margin >= 0;
+    if (key == "probe") return parse_value(value, probe_every) && probe_every > 0;
     if (key == "sample") return parse_value(value, miss_sample_rate) && miss_sample_rate >= 0 && miss_sample_rate <= 1;
     if (key == "rows") return parse_value(value, training_rows) && training_rows >= 16;
     if (key == "min_rows") return parse_value(value, min_training_rows) && min_training_rows > 0;
+    if (key == "max_rows") return parse_value(value, max_training_rows) && max_training_rows > 0;
     if (key == "first") return parse_value(value, first_retrain) && first_retrain > 0;
     if (key == "every") return parse_value(value, retrain_every) && retrain_every > 0;
+    if (key == "classify") return parse_value(value, classify);
+    if (key == "boundary") return parse_value(value, boundary_per_entry) && boundary_per_entry > 0;
     if (key == "window") return parse_value(value, window_per_entry) && window_per_entry > 0;
     if (key == "horizon") return parse_value(value, horizon_per_entry) && horizon_per_entry > 0;
     if (key == "ghost") return parse_value(value, ghost_per_entry) && ghost_per_entry >= 0;
@@ -374,17 +422,25 @@ class learned {
         batch_(static_cast<Eigen::Index>(cfg_.candidates), static_cast<Eigen::Index>(learn::feature_count)),
         scores_(cfg_.candidates) {
     if (!cfg_.trainer) {
-      if constexpr (requires { learn::default_trainer<Predictor>::train(learn::feature_matrix{}, std::span<const float>{}); })
-        cfg_.trainer = [](const learn::feature_matrix& x, std::span<const float> y) {
-          return learn::default_trainer<Predictor>::train(x, y);
-        };
+      if constexpr (requires { learn::default_trainer<Predictor>::train(learn::feature_matrix{}, std::span<const float>{}); }) {
+        if (cfg_.classify)
+          cfg_.trainer = [](const learn::feature_matrix& x, std::span<const float> y) {
+            return learn::default_trainer<Predictor>::train_classifier(x, y);
+          };
+        else
+          cfg_.trainer = [](const learn::feature_matrix& x, std::span<const float> y) {
+            return learn::default_trainer<Predictor>::train(x, y);
+          };
+      }
     }
     next_training_ = cfg_.first_retrain;
     interval_ = cfg_.first_retrain;
+    if (cfg_.duel && capacity > 0) shadow_ = std::make_unique<shadow_cache>(capacity);
     if (cfg_.model) install(cfg_.model);
     ranked_.reserve(cfg_.keep_victims);
     candidates_.reserve(cfg_.candidates);
     order_.reserve(cfg_.candidates);
+    fresh_.reserve(cfg_.candidates);
   }
 
   learned(learned&&) noexcept = default;
@@ -397,13 +453,19 @@ class learned {
       history_.resize(n);
       hash_.resize(n, 0);
       stamp_.resize(n, 0);
+      score_stamp_.resize(n, 0);
+      score_time_.resize(n, 0);
+      predicted_.resize(n, 0);
       dense_pos_.resize(n, not_resident);
       resident_.reserve(n);
     }
   }
 
   void on_miss(const access& a) {
+    ++interval_misses_;
+    ++epoch_misses_;
     settle_pending_miss();
+    pending_weight_ = 1;
     now_ = a.time;
     pending_hash_ = a.key_hash;
     pending_valid_ = true;
@@ -415,11 +477,14 @@ class learned {
   }
 
   void on_insert(slot_id s, const access& a) {
+    shadow_request(a.key_hash, a.weight);
     if (pending_valid_ && pending_hash_ == a.key_hash) {
       history_[s] = pending_history_;
       pending_valid_ = false;
+      pending_bypassed_ = false;
     } else {
       settle_pending_miss();
+      ++epoch_misses_;  // a new key put without a lookup: a miss for the duel too
       if (!ghost_.take(a.key_hash, history_[s])) history_[s] = learn::key_history{};
       observe(a.key_hash, history_[s], a.time, a.weight);
       after_request(a.time);
@@ -435,6 +500,7 @@ class learned {
 
   void on_access(slot_id s, const access& a) {
     settle_pending_miss();
+    shadow_request(hash_[s], a.weight);
     observe(hash_[s], history_[s], a.time, a.weight);
     ++stamp_[s];
     recency_.move_to_front(links_, s);
@@ -446,11 +512,15 @@ class learned {
     now_ = std::max(now_, incoming.time);
     sample_resident();
     if (model_ != nullptr) {
-      for (int attempt = 0; attempt < 2; ++attempt) {
+      if (base_mode_ && recency_.back() != no_slot) {
+        victim_by_ = expert::recency;
+        return recency_.back();
+      }
+      for (int attempt = 0; attempt < 2 && model_ != nullptr; ++attempt) {
         while (!ranked_.empty()) {
           const ranked_entry& r = ranked_.back();
           if (dense_pos_[r.slot] != not_resident && stamp_[r.slot] == r.stamp) {
-            victim_from_model_ = true;
+            victim_by_ = expert::model;
             return r.slot;
           }
           ranked_.pop_back();
@@ -458,16 +528,18 @@ class learned {
         if (!rank()) break;  // the model failed: fall back below
       }
     }
-    victim_from_model_ = false;
+    victim_by_ = expert::none;
     return base_.victim(incoming);
   }
 
   bool admit(const access& incoming, slot_id v) {
-    if (model_ == nullptr || !cfg_.admission || !victim_from_model_ || ranked_.empty() || ranked_.back().slot != v) {
+    if (model_ == nullptr || !cfg_.admission || victim_by_ != expert::model || ranked_.empty() ||
+        ranked_.back().slot != v) {
       if constexpr (has_admission<Base>) return base_.admit(incoming, v);
       return true;
     }
     if (!pending_valid_ || pending_hash_ != incoming.key_hash) return true;
+    pending_weight_ = incoming.weight;
     float row[learn::feature_count];
     features_.write(pending_history_, now_, incoming.weight, row);
     const float score = timed_score(row);
@@ -475,25 +547,33 @@ class learned {
       drop_model();
       return true;
     }
-    const double predicted = static_cast<double>(now_) + std::expm1(static_cast<double>(score));
+    const double predicted = static_cast<double>(now_) + time_to_next(score);
     if (predicted < ranked_.back().predicted) {
       ++stats_.admissions;
       return true;
     }
     ++stats_.bypasses;
+    pending_bypassed_ = true;
     return false;
   }
 
   void on_evict(slot_id s) {
-    if (victim_from_model_ && !ranked_.empty() && ranked_.back().slot == s) {
-      ranked_.pop_back();
-      ++stats_.model_evictions;
-      base_.on_erase(s);
-    } else {
-      ++stats_.fallback_evictions;
-      base_.on_evict(s);
+    switch (victim_by_) {
+      case expert::model:
+        if (!ranked_.empty() && ranked_.back().slot == s) ranked_.pop_back();
+        ++stats_.model_evictions;
+        base_.on_erase(s);
+        break;
+      case expert::recency:
+        ++stats_.recency_evictions;
+        base_.on_erase(s);
+        break;
+      default:
+        ++stats_.fallback_evictions;
+        base_.on_evict(s);
+        break;
     }
-    victim_from_model_ = false;
+    victim_by_ = expert::none;
     leave(s);
   }
 
@@ -511,13 +591,18 @@ class learned {
     ranked_.clear();
     links_.reset();
     recency_.reset();
+    if (shadow_) shadow_->clear();
+    base_mode_ = false;
+    epoch_requests_ = epoch_misses_ = epoch_shadow_misses_ = 0;
     pending_valid_ = false;
-    victim_from_model_ = false;
+    pending_bypassed_ = false;
+    victim_by_ = expert::none;
   }
 
   [[nodiscard]] std::size_t metadata_bytes_per_entry() const {
-    return learn::key_history::bytes + sizeof(std::uint64_t) + 2 * sizeof(std::uint32_t) + detail::slot_links::bytes_per_slot +
+    return learn::key_history::bytes + 3 * sizeof(std::uint64_t) + 3 * sizeof(std::uint32_t) + detail::slot_links::bytes_per_slot +
            base_.metadata_bytes_per_entry() +
+           (shadow_ ? 2 * sizeof(std::uint64_t) + shadow_->metadata_bytes_per_entry() : 0) +
            static_cast<std::size_t>(cfg_.ghost_per_entry * learn::history_table::bytes_per_key);
   }
 
@@ -542,6 +627,8 @@ class learned {
 
  private:
   static constexpr std::uint32_t not_resident = std::numeric_limits<std::uint32_t>::max();
+  /// Who chose the victim about to be evicted.
+  enum class expert : std::uint8_t { none, model, recency };
 
   struct ranked_entry {
     double predicted;  // absolute logical time of the predicted next request
@@ -568,7 +655,46 @@ class learned {
   void settle_pending_miss() {
     if (!pending_valid_) return;
     pending_valid_ = false;
+    pending_bypassed_ = false;
+    shadow_request(pending_hash_, pending_weight_);
     remember(pending_hash_, pending_history_);
+  }
+
+  // ---- the duel ----
+
+  // The shadow sees every request once, with its weight, like a cache of the base
+  // policy alone would.
+  void shadow_request(std::uint64_t key_hash, std::uint64_t weight) {
+    if (!shadow_) return;
+    if (!shadow_->get_or_insert(key_hash, [&] { return std::max<std::uint64_t>(weight, 1); })) ++epoch_shadow_misses_;
+  }
+
+  // At the end of an epoch: a model that missed more than the base's shadow hands the
+  // decisions to the base; after `probe_every` base epochs the model is tried again.
+  void end_epoch_if_due() {
+    if (!shadow_ || ++epoch_requests_ < epoch_length()) return;
+    if (model_ != nullptr) {
+      if (!base_mode_) {
+        ++stats_.model_epochs;
+        const bool lost =
+            static_cast<double>(epoch_misses_) > (1 + cfg_.duel_margin) * static_cast<double>(epoch_shadow_misses_);
+        lost_run_ = lost ? lost_run_ + 1 : 0;
+        if (lost_run_ >= cfg_.losses_to_switch) {
+          base_mode_ = true;
+          base_run_ = 0;
+          lost_run_ = 0;
+        }
+      } else {
+        ++stats_.lru_epochs;
+        if (++base_run_ >= cfg_.probe_every) base_mode_ = false;
+      }
+    }
+    epoch_requests_ = epoch_misses_ = epoch_shadow_misses_ = 0;
+  }
+
+  [[nodiscard]] std::uint64_t epoch_length() const {
+    return std::max<std::uint64_t>(4096, static_cast<std::uint64_t>(cfg_.epoch_per_entry *
+                                                                     static_cast<double>(resident_.size())));
   }
 
   void remember(std::uint64_t hash, const learn::key_history& h) { ghost_.put(hash, h); }
@@ -603,6 +729,7 @@ class learned {
     if (n == 0) return false;
     const std::size_t k = std::min(cfg_.candidates, n);
     candidates_.clear();
+    fresh_.clear();
     slot_id tail = recency_.back();
     for (std::size_t i = 0; i < k; ++i) {
       slot_id s;
@@ -615,31 +742,49 @@ class learned {
         s = resident_[static_cast<std::size_t>(next_random() % n)];
       }
       candidates_.push_back(s);
-      features_.write(history_[s], now_, 1, batch_.row(static_cast<Eigen::Index>(i)).data());
-    }
-    const auto start = std::chrono::steady_clock::now();
-    for (std::size_t i = 0; i < k; ++i) scores_[i] = model_->predict_row(batch_.row(static_cast<Eigen::Index>(i)).data());
-    stats_.inference_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    stats_.rows_scored += k;
-    ++stats_.rankings;
-    // Every candidate shares `now_`, so ranking by score is ranking by predicted time;
-    // only the kept victims need their absolute prediction (one expm1 each).
-    order_.clear();
-    for (std::size_t i = 0; i < k; ++i) {
-      if (std::isnan(scores_[i])) {
-        drop_model();
-        return false;
+      // Lazy rescoring: a prediction stands while the entry is untouched, not yet
+      // overdue, and no more than twice as old as when it was scored (the age column is
+      // a logarithm: the row has barely moved).
+      const std::uint64_t age = now_ - history_[s].last;
+      const bool cached = cfg_.rescore_age_factor > 0 && score_stamp_[s] == stamp_[s] && score_time_[s] != 0 &&
+                          predicted_[s] > static_cast<double>(now_) &&
+                          static_cast<double>(age) <= cfg_.rescore_age_factor * static_cast<double>(score_time_[s] - history_[s].last) + 1;
+      if (!cached) {
+        features_.write(history_[s], now_, 1, batch_.row(static_cast<Eigen::Index>(fresh_.size())).data());
+        fresh_.push_back(static_cast<std::uint32_t>(i));
       }
-      order_.push_back(static_cast<std::uint32_t>(i));
     }
+    const std::size_t m = fresh_.size();
+    if (m > 0) {
+      const auto start = std::chrono::steady_clock::now();
+      if constexpr (requires { model_->predict_rows(batch_.data(), m, learn::feature_count, scores_.data()); }) {
+        model_->predict_rows(batch_.data(), m, learn::feature_count, scores_.data());
+      } else {
+        for (std::size_t i = 0; i < m; ++i) scores_[i] = model_->predict_row(batch_.row(static_cast<Eigen::Index>(i)).data());
+      }
+      stats_.inference_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      stats_.rows_scored += m;
+      for (std::size_t j = 0; j < m; ++j) {
+        if (std::isnan(scores_[j])) {
+          drop_model();
+          return false;
+        }
+        const slot_id s = candidates_[fresh_[j]];
+        predicted_[s] = static_cast<double>(now_) + time_to_next(scores_[j]);
+        score_stamp_[s] = stamp_[s];
+        score_time_[s] = now_;
+      }
+    }
+    ++stats_.rankings;
+    order_.clear();
+    for (std::size_t i = 0; i < k; ++i) order_.push_back(static_cast<std::uint32_t>(i));
     const std::size_t keep = std::min(cfg_.keep_victims, k);
     std::partial_sort(order_.begin(), order_.begin() + static_cast<std::ptrdiff_t>(keep), order_.end(),
-                      [&](std::uint32_t a, std::uint32_t b) { return scores_[a] > scores_[b]; });
+                      [&](std::uint32_t a, std::uint32_t b) { return predicted_[candidates_[a]] > predicted_[candidates_[b]]; });
     ranked_.clear();
     for (std::size_t j = keep; j-- > 0;) {  // ascending, so back() is the farthest
-      const std::uint32_t i = order_[j];
-      ranked_.push_back(ranked_entry{static_cast<double>(now_) + std::expm1(static_cast<double>(scores_[i])),
-                                     candidates_[i], stamp_[candidates_[i]]});
+      const slot_id s = candidates_[order_[j]];
+      ranked_.push_back(ranked_entry{predicted_[s], s, stamp_[s]});
     }
     // A slot sampled twice appears twice; harmless (the second copy is skipped once
     // the first is evicted, since the slot is then not resident or re-stamped).
@@ -660,6 +805,7 @@ class learned {
   }
 
   void after_request(std::uint64_t now) {
+    end_epoch_if_due();
     if (worker_ && training_in_flight_) collect_background();
     if (now < next_training_ || cfg_.mode == training_mode::off || !cfg_.trainer) return;
     const std::uint64_t window = window_requests();
@@ -675,6 +821,7 @@ class learned {
 
   [[nodiscard]] learn::label_config labels(std::uint64_t window) const {
     const double entries = static_cast<double>(std::max<std::size_t>(resident_.size(), 1));
+    if (cfg_.classify) return learn::label_config{std::max(window, boundary_), std::max<std::uint64_t>(1, boundary_)};
     return learn::label_config{window, std::max<std::uint64_t>(1, static_cast<std::uint64_t>(cfg_.horizon_per_entry * entries))};
   }
   [[nodiscard]] std::uint64_t window_requests() const {
@@ -683,12 +830,29 @@ class learned {
   }
 
   void train(std::uint64_t window) {
+    if (model_ != nullptr) score_held_out(labels(window));
+    if (cfg_.classify) {
+      // The eviction boundary: how long an entry stays, = entries / misses per request.
+      const double requests = static_cast<double>(std::max<std::uint64_t>(now_ - interval_start_, 1));
+      const double miss_ratio = std::max(static_cast<double>(interval_misses_) / requests, 1e-3);
+      const double entries = static_cast<double>(std::max<std::size_t>(resident_.size(), 1));
+      boundary_ = std::max<std::uint64_t>(1, static_cast<std::uint64_t>(cfg_.boundary_per_entry * entries / miss_ratio));
+      interval_start_ = now_;
+      interval_misses_ = 0;
+    }
     const learn::label_config lc = labels(window);
-    if (model_ != nullptr) score_held_out(lc);
     learn::feature_matrix x;
     std::vector<float> y;
-    ring_.collect(0, lc, x, y);
+    std::vector<std::uint8_t> reused;
+    ring_.collect(0, lc, x, y, &reused);
+    if (cfg_.classify)
+      for (std::size_t i = 0; i < y.size(); ++i) y[i] = reused[i] ? 1.0f : 0.0f;
     held_out_from_ = ring_.next_id();
+    if (static_cast<std::size_t>(x.rows()) > cfg_.max_training_rows) {  // keep the newest rows
+      const auto keep = static_cast<Eigen::Index>(cfg_.max_training_rows);
+      x = learn::feature_matrix(x.bottomRows(keep));
+      y.erase(y.begin(), y.end() - keep);
+    }
     if (x.rows() == 0) return;
     if (cfg_.mode == training_mode::background) {
       if (!worker_) worker_ = std::make_unique<detail::training_worker<Predictor>>(cfg_.trainer);
@@ -732,11 +896,21 @@ class learned {
     ring_.collect(held_out_from_, lc, x, y, &reused);
     const float threshold = learn::horizon_score(lc);
     for (Eigen::Index r = 0; r < x.rows(); ++r) {
-      const bool predicted = model_->predict_row(x.row(r).data()) <= threshold;
+      const float score = model_->predict_row(x.row(r).data());
+      const bool predicted = cfg_.classify ? score >= 0.5f : score <= threshold;
       const bool actual = reused[static_cast<std::size_t>(r)] != 0;
       (predicted ? (actual ? stats_.true_positives : stats_.false_positives)
                  : (actual ? stats_.false_negatives : stats_.true_negatives))++;
     }
+  }
+
+  // A score as the expected time to the next request. Regression: the score is
+  // log1p(time). Classification: p = P(request within the boundary H); if requests were
+  // memoryless with mean τ, p = 1 − e^(−H/τ), so τ = −H / ln(1 − p).
+  [[nodiscard]] double time_to_next(float score) const {
+    if (!cfg_.classify) return std::expm1(static_cast<double>(score));
+    const double p = std::clamp(static_cast<double>(score), 1e-6, 1 - 1e-6);
+    return -static_cast<double>(boundary_) / std::log1p(-p);
   }
 
   void install(model_ptr m) {
@@ -748,6 +922,7 @@ class learned {
     }
     model_ = std::move(m);
     ranked_.clear();
+    std::fill(score_time_.begin(), score_time_.end(), 0);  // the old model's predictions
     stats_.model_active = true;
   }
 
@@ -777,10 +952,14 @@ class learned {
   std::vector<float> scores_;
   std::vector<slot_id> candidates_;
   std::vector<std::uint32_t> order_;
+  std::vector<std::uint32_t> fresh_;  // candidates (by index) scored in this ranking
 
   std::vector<learn::key_history> history_;  // per slot
   std::vector<std::uint64_t> hash_;          // per slot: key hash (to file the history in the ghost)
   std::vector<std::uint32_t> stamp_;         // per slot: bumped on every request
+  std::vector<std::uint32_t> score_stamp_;   // per slot: stamp_ when last scored
+  std::vector<std::uint64_t> score_time_;    // per slot: when last scored (0: never)
+  std::vector<double> predicted_;            // per slot: predicted time of the next request
   std::vector<std::uint32_t> dense_pos_;     // per slot: index in resident_, or not_resident
   std::vector<slot_id> resident_;            // dense list of resident slots (for sampling)
   detail::slot_links links_;                 // recency order, for the tail candidates
@@ -795,12 +974,27 @@ class learned {
   learn::key_history pending_history_{};
   std::uint64_t pending_hash_ = 0;
   bool pending_valid_ = false;
-  bool victim_from_model_ = false;
+  expert victim_by_ = expert::none;
+  bool pending_bypassed_ = false;
+  struct weight_value {
+    std::uint64_t operator()(const std::uint64_t&, const std::uint64_t& w) const noexcept { return w; }
+  };
+  using shadow_cache = cache<std::uint64_t, std::uint64_t, lru, prescient::hash<std::uint64_t>,
+                             std::equal_to<std::uint64_t>, weight_value>;
+  std::unique_ptr<shadow_cache> shadow_;  // LRU alone, keys only (the duel)
+  bool base_mode_ = false;                // the duel gave the decisions to LRU
+  unsigned base_run_ = 0;  // LRU epochs since the switch
+  unsigned lost_run_ = 0;  // consecutive model epochs lost
+  std::uint64_t epoch_requests_ = 0, epoch_misses_ = 0, epoch_shadow_misses_ = 0;
+  std::uint64_t pending_weight_ = 1;
   std::uint64_t now_ = 0;
   std::uint64_t next_training_ = 0;
   std::uint64_t interval_ = 0;
   std::uint64_t held_out_from_ = 0;
   std::uint64_t admission_scores_ = 0;
+  std::uint64_t interval_misses_ = 0;  // misses since interval_start_ (boundary estimate)
+  std::uint64_t interval_start_ = 0;
+  std::uint64_t boundary_ = 1;         // the classifier's horizon, set at training
 };
 
 }  // namespace prescient::policy

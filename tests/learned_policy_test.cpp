@@ -1,0 +1,250 @@
+// The learned policy: it is its base heuristic until it has a model, it learns a pattern
+// LRU cannot, its admission keeps a scan out, and every failure (a trainer that throws, a
+// model that scores NaN, a model of the wrong shape) leaves a correct cache and a counter.
+#include "prescient/policy/learned.hpp"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <random>
+#include <vector>
+
+#include "prescient/cache.hpp"
+#include "prescient/learn/forest_trainer.hpp"
+#include "prescient/policy/lru.hpp"
+#include "prescient/policy/registry.hpp"
+
+namespace {
+
+using namespace prescient;
+using learned_linear = policy::learned<learn::linear_predictor>;
+using learned_forest = policy::learned<learn::compiled_forest>;
+
+std::vector<std::uint64_t> zipf_keys(std::size_t n, std::uint64_t universe, std::uint32_t seed) {
+  std::mt19937_64 rng(seed);
+  std::vector<double> cdf(universe);
+  double sum = 0;
+  for (std::uint64_t k = 0; k < universe; ++k) cdf[k] = sum += 1.0 / std::pow(static_cast<double>(k + 1), 0.9);
+  std::uniform_real_distribution<double> u(0, sum);
+  std::vector<std::uint64_t> out(n);
+  for (auto& k : out) k = static_cast<std::uint64_t>(std::lower_bound(cdf.begin(), cdf.end(), u(rng)) - cdf.begin());
+  return out;
+}
+
+template <class Cache>
+std::vector<bool> replay(Cache& c, const std::vector<std::uint64_t>& keys) {
+  std::vector<bool> hits;
+  hits.reserve(keys.size());
+  for (auto k : keys) hits.push_back(c.get_or_insert(k, [&] { return k * 3; }));
+  return hits;
+}
+
+double hit_ratio(const std::vector<bool>& hits, std::size_t from = 0) {
+  std::size_t n = 0;
+  for (std::size_t i = from; i < hits.size(); ++i) n += hits[i];
+  return static_cast<double>(n) / static_cast<double>(hits.size() - from);
+}
+
+TEST(LearnedPolicy, WithoutAModelItIsItsBaseHeuristic) {
+  const auto keys = zipf_keys(50000, 3000, 1);
+  learned_linear::config cfg;
+  cfg.mode = policy::training_mode::off;
+  cache<std::uint64_t, std::uint64_t, learned_linear> learned(200, cfg);
+  cache<std::uint64_t, std::uint64_t, policy::s3fifo> base(200);
+  EXPECT_EQ(replay(learned, keys), replay(base, keys));
+  const auto& st = learned.policy().stats();
+  EXPECT_FALSE(st.model_active);
+  EXPECT_EQ(st.model_evictions, 0u);
+  EXPECT_EQ(st.fallback_evictions, base.stats().evictions);
+}
+
+// A loop of 150 keys through a cache of 100: LRU evicts every key just before it comes
+// back and never hits; Belady keeps 99 of them. The model learns "the key whose last gap
+// was 150 and whose age is small comes back late" and keeps a stable subset.
+TEST(LearnedPolicy, LearnsALoopThatDefeatsLru) {
+  std::vector<std::uint64_t> keys;
+  for (int round = 0; round < 400; ++round)
+    for (std::uint64_t k = 0; k < 150; ++k) keys.push_back(k);
+  learned_forest::config cfg;
+  cfg.first_retrain = 2048;
+  cfg.min_training_rows = 512;
+  cache<std::uint64_t, std::uint64_t, learned_forest> learned(100, cfg);
+  cache<std::uint64_t, std::uint64_t, policy::lru> lru(100);
+  const auto learned_hits = replay(learned, keys);
+  const auto lru_hits = replay(lru, keys);
+  EXPECT_EQ(hit_ratio(lru_hits), 0.0);
+  const auto& st = learned.policy().stats();
+  EXPECT_GE(st.retrains, 3u);
+  // The model acts by evicting, or by refusing a key that would come back later than
+  // the victim (which is how it keeps a stable subset of a loop).
+  EXPECT_GT(st.model_evictions + st.bypasses, 1000u);
+  EXPECT_GT(hit_ratio(learned_hits, keys.size() / 2), 0.4) << "Belady's optimum is 0.66";
+}
+
+// A hot set requested again and again, and a scan of keys seen once: the model learns
+// that an unseen key does not come back, and admission keeps the scan out.
+TEST(LearnedPolicy, AdmissionKeepsAScanOut) {
+  std::mt19937_64 rng(5);
+  std::vector<std::uint64_t> keys;
+  std::uint64_t next_scan = 1'000'000;
+  for (int i = 0; i < 80000; ++i) keys.push_back(rng() % 3 == 0 ? next_scan++ : rng() % 80);
+  learned_forest::config cfg;
+  cfg.first_retrain = 2048;
+  cfg.min_training_rows = 512;
+  cfg.admission = true;
+  cfg.duel = false;  // the model alone decides
+  cfg.horizon_per_entry = 4;   // "requested again within 240 requests": true of hot keys
+  cache<std::uint64_t, std::uint64_t, learned_forest> learned(60, cfg);
+  cache<std::uint64_t, std::uint64_t, policy::lru> lru(60);
+  const auto learned_hits = replay(learned, keys);
+  const auto lru_hits = replay(lru, keys);
+  const auto& st = learned.policy().stats();
+  EXPECT_GT(st.bypasses, 1000u);
+  EXPECT_GT(hit_ratio(learned_hits, keys.size() / 2), hit_ratio(lru_hits, keys.size() / 2) + 0.05);
+  // Held-out predictions of "requested again within the horizon" are mostly right.
+  EXPECT_GT(st.f1(), 0.7) << "precision " << st.precision() << " recall " << st.recall();
+}
+
+template <class Cache>
+void expect_consistent(Cache& c, const std::vector<std::uint64_t>& keys) {
+  std::uint64_t hits = 0;
+  for (auto k : keys) {
+    if (auto v = c.get(k)) {
+      ASSERT_EQ(*v, k * 3);
+      ++hits;
+    } else {
+      c.put(k, k * 3);
+    }
+    ASSERT_LE(c.size(), c.capacity());
+  }
+  EXPECT_GT(hits, 0u);
+  c.for_each([](const std::uint64_t& k, const std::uint64_t& v) { ASSERT_EQ(v, k * 3); });
+}
+
+TEST(LearnedPolicy, ATrainerThatThrowsLeavesTheBaseInCharge) {
+  learned_linear::config cfg;
+  cfg.first_retrain = 1024;
+  cfg.min_training_rows = 64;
+  cfg.trainer = [](const learn::feature_matrix&, std::span<const float>) -> std::shared_ptr<const learn::linear_predictor> {
+    throw learn::model_error("xgboost: out of memory (simulated)");
+  };
+  cache<std::uint64_t, std::uint64_t, learned_linear> c(100, cfg);
+  expect_consistent(c, zipf_keys(30000, 2000, 2));
+  const auto& st = c.policy().stats();
+  EXPECT_GT(st.training_failures, 0u);
+  EXPECT_EQ(st.retrains, 0u);
+  EXPECT_FALSE(st.model_active);
+  EXPECT_NE(st.last_error.find("simulated"), std::string::npos);
+  EXPECT_EQ(st.model_evictions, 0u);
+}
+
+struct nan_predictor {
+  [[nodiscard]] float predict_row(const float*) const noexcept { return std::numeric_limits<float>::quiet_NaN(); }
+  [[nodiscard]] std::size_t num_features() const noexcept { return learn::feature_count; }
+};
+
+TEST(LearnedPolicy, AModelThatScoresNaNIsDropped) {
+  using P = policy::learned<nan_predictor>;
+  P::config cfg;
+  cfg.mode = policy::training_mode::off;
+  cfg.model = std::make_shared<const nan_predictor>();
+  cache<std::uint64_t, std::uint64_t, P> c(100, cfg);
+  EXPECT_TRUE(c.policy().stats().model_active);
+  expect_consistent(c, zipf_keys(20000, 2000, 3));
+  const auto& st = c.policy().stats();
+  EXPECT_GE(st.model_failures, 1u);
+  EXPECT_FALSE(st.model_active);
+  EXPECT_GT(st.fallback_evictions, 0u);
+}
+
+TEST(LearnedPolicy, AModelOfTheWrongShapeIsRefused) {
+  learn::feature_matrix x(20, 3);
+  x.setRandom();
+  std::vector<float> y(20, 1.0f);
+  learned_linear::config cfg;
+  cfg.mode = policy::training_mode::off;
+  cfg.model = std::make_shared<const learn::linear_predictor>(learn::linear_predictor::train(x, y));
+  cache<std::uint64_t, std::uint64_t, learned_linear> c(50, cfg);
+  const auto& st = c.policy().stats();
+  EXPECT_FALSE(st.model_active);
+  EXPECT_EQ(st.training_failures, 1u);
+  EXPECT_NE(st.last_error.find("3 features"), std::string::npos) << st.last_error;
+  expect_consistent(c, zipf_keys(5000, 500, 4));
+}
+
+TEST(LearnedPolicy, BackgroundTrainingSwapsTheModelAndStopsCleanly) {
+  learned_forest::config cfg;
+  cfg.mode = policy::training_mode::background;
+  cfg.first_retrain = 1024;
+  cfg.min_training_rows = 256;
+  const auto keys = zipf_keys(40000, 3000, 6);
+  {
+    cache<std::uint64_t, std::uint64_t, learned_forest> c(200, cfg);
+    expect_consistent(c, keys);
+    c.policy().wait_for_training();
+    expect_consistent(c, keys);  // serving continues while (and after) a model is trained
+    const auto& st = c.policy().stats();
+    EXPECT_GE(st.retrains, 1u);
+    EXPECT_TRUE(st.model_active);
+    EXPECT_GT(st.model_evictions, 0u);
+  }  // the worker thread stops here
+}
+
+TEST(LearnedPolicy, ATraceOfOneKeyOnlyIsHarmless) {
+  learned_forest::config cfg;
+  cfg.first_retrain = 256;
+  cfg.min_training_rows = 16;
+  cache<std::uint64_t, std::uint64_t, learned_forest> c(10, cfg);
+  const std::vector<std::uint64_t> keys(20000, 42);
+  const auto hits = replay(c, keys);
+  EXPECT_EQ(hit_ratio(hits) * static_cast<double>(keys.size()), static_cast<double>(keys.size() - 1));
+}
+
+// A model that is confidently wrong: it predicts that the most recently used entry comes
+// back last (so the policy evicts MRU). The duel notices that the shadow LRU misses less
+// and hands the decisions to LRU.
+struct backwards_predictor {
+  [[nodiscard]] float predict_row(const float* row) const noexcept {
+    const float age = row[learn::column::age];
+    return std::isnan(age) ? 0.0f : 20.0f - age;
+  }
+  [[nodiscard]] std::size_t num_features() const noexcept { return learn::feature_count; }
+};
+
+TEST(LearnedPolicy, TheDuelHandsAWrongModelsDecisionsToLru) {
+  using P = policy::learned<backwards_predictor>;
+  const auto keys = zipf_keys(200000, 5000, 8);
+  auto run = [&](bool duel) {
+    P::config cfg;
+    cfg.mode = policy::training_mode::off;
+    cfg.model = std::make_shared<const backwards_predictor>();
+    cfg.duel = duel;
+    cache<std::uint64_t, std::uint64_t, P> c(300, cfg);
+    const double ratio = hit_ratio(replay(c, keys));
+    return std::pair{ratio, c.policy().stats()};
+  };
+  cache<std::uint64_t, std::uint64_t, policy::lru> lru(300);
+  const double lru_ratio = hit_ratio(replay(lru, keys));
+  const auto [with_duel, duel_stats] = run(true);
+  const auto [without_duel, plain_stats] = run(false);
+  EXPECT_LT(without_duel, 0.8 * lru_ratio) << "the backwards model must hurt on its own";
+  // Probing costs: two lost model epochs in every ten.
+  EXPECT_GT(with_duel, 0.88 * lru_ratio);
+  EXPECT_GT(with_duel, without_duel + 0.05);
+  EXPECT_GT(duel_stats.lru_epochs, duel_stats.model_epochs);
+  EXPECT_GT(duel_stats.recency_evictions, 0u);
+  EXPECT_EQ(plain_stats.lru_epochs, 0u);
+}
+
+TEST(LearnedPolicy, ParametersReachThePolicyAndItsBase) {
+  const auto cfg = policy::parse_config<learned_linear>("candidates=32,keep=4,admission=false,mode=background,small=0.2");
+  EXPECT_EQ(cfg.candidates, 32u);
+  EXPECT_EQ(cfg.keep_victims, 4u);
+  EXPECT_FALSE(cfg.admission);
+  EXPECT_EQ(cfg.mode, policy::training_mode::background);
+  EXPECT_DOUBLE_EQ(cfg.base.small_ratio, 0.2);
+  EXPECT_THROW(policy::parse_config<learned_linear>("mode=sometimes"), policy::config_error);
+  EXPECT_THROW(policy::parse_config<learned_linear>("candidates=0"), policy::config_error);
+}
+
+}  // namespace
