@@ -199,8 +199,10 @@ class compiled_forest final : public predictor {
     if (const auto* version = doc.find("version"); version && version->is_array()) {
       const auto& parts = version->array("version");
       f.xgboost_version_.clear();
-      for (std::size_t i = 0; i < parts.size(); ++i)
-        f.xgboost_version_ += (i ? "." : "") + std::to_string(static_cast<long long>(parts[i].number("version")));
+      for (std::size_t i = 0; i < parts.size(); ++i) {
+        if (i) f.xgboost_version_.push_back('.');
+        f.xgboost_version_.append(std::to_string(static_cast<long long>(parts[i].number("version"))));
+      }
     }
     const auto& params = learner.at("learner_model_param", "learner.learner_model_param");
     const double num_feature = number_field(params.at("num_feature"), "num_feature");
