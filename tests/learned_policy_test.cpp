@@ -61,11 +61,14 @@ TEST(LearnedPolicy, WithoutAModelItIsItsBaseHeuristic) {
 // A loop of 150 keys through a cache of 100: LRU evicts every key just before it comes
 // back and never hits; Belady keeps 99 of them. The model learns "the key whose last gap
 // was 150 and whose age is small comes back late" and keeps a stable subset.
-TEST(LearnedPolicy, LearnsALoopThatDefeatsLru) {
+class LearnedTarget : public ::testing::TestWithParam<bool> {};
+
+TEST_P(LearnedTarget, LearnsALoopThatDefeatsLru) {
   std::vector<std::uint64_t> keys;
   for (int round = 0; round < 400; ++round)
     for (std::uint64_t k = 0; k < 150; ++k) keys.push_back(k);
   learned_forest::config cfg;
+  cfg.classify = GetParam();  // regression on the time to the next request, or classification
   cfg.first_retrain = 2048;
   cfg.min_training_rows = 512;
   cache<std::uint64_t, std::uint64_t, learned_forest> learned(100, cfg);
@@ -80,6 +83,8 @@ TEST(LearnedPolicy, LearnsALoopThatDefeatsLru) {
   EXPECT_GT(st.model_evictions + st.bypasses, 1000u);
   EXPECT_GT(hit_ratio(learned_hits, keys.size() / 2), 0.4) << "Belady's optimum is 0.66";
 }
+
+INSTANTIATE_TEST_SUITE_P(RegressionOrClassification, LearnedTarget, ::testing::Bool());
 
 // A hot set requested again and again, and a scan of keys seen once: the model learns
 // that an unseen key does not come back, and admission keeps the scan out.

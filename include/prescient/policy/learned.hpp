@@ -895,8 +895,14 @@ class learned {
     std::vector<std::uint8_t> reused;
     ring_.collect(held_out_from_, lc, x, y, &reused);
     const float threshold = learn::horizon_score(lc);
+    std::vector<float> scores(static_cast<std::size_t>(x.rows()));
+    if constexpr (requires { model_->predict_rows(x.data(), scores.size(), learn::feature_count, scores.data()); }) {
+      model_->predict_rows(x.data(), scores.size(), learn::feature_count, scores.data());
+    } else {
+      for (Eigen::Index r = 0; r < x.rows(); ++r) scores[static_cast<std::size_t>(r)] = model_->predict_row(x.row(r).data());
+    }
     for (Eigen::Index r = 0; r < x.rows(); ++r) {
-      const float score = model_->predict_row(x.row(r).data());
+      const float score = scores[static_cast<std::size_t>(r)];
       const bool predicted = cfg_.classify ? score >= 0.5f : score <= threshold;
       const bool actual = reused[static_cast<std::size_t>(r)] != 0;
       (predicted ? (actual ? stats_.true_positives : stats_.false_positives)
