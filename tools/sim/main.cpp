@@ -33,6 +33,7 @@
 
 #include "prescient/advisor.hpp"
 #include "prescient/policy/registry.hpp"
+#include "prescient/sim/prefetch_replay.hpp"
 #include "prescient/sim/replay.hpp"
 #include "prescient/trace/next_access.hpp"
 #include "prescient/trace/reader.hpp"
@@ -68,6 +69,8 @@ struct options {
   std::optional<size_spec> at;
   std::optional<double> target;
   std::string model;
+  bool prefetch = false;
+  prescient::sim::prefetch_options prefetch_opts;
 };
 
 [[noreturn]] void usage(const std::string& error = {}) {
@@ -92,6 +95,11 @@ struct options {
                "  --plot FILE.svg     draw the miss-ratio curves\n"
                "  --threads N         replays run at once (default: the cores)\n"
                "  --model FILE        start `learned` from this xgboost model (JSON or UBJSON)\n"
+               "  --prefetch          also replay with the prefetch planner; print its figures\n"
+               "    --prefetch-delay N     requests before a prefetch arrives (default 1)\n"
+               "    --prefetch-budget N    prefetches per request (default 2)\n"
+               "    --prefetch-min-p P     least probability of a successor (default 0.4)\n"
+               "    --prefetch-lookahead N requests after a key that count as following it (default 4)\n"
                "  --mrc               approximate miss-ratio curves by miniature simulation (SHARDS)\n"
                "    --sample R        sampling rate (default 0.01)\n"
                "    --sample-keys N   fixed-size SHARDS: track at most N sampled keys\n"
@@ -175,6 +183,17 @@ options parse(int argc, char** argv) {
     }
     else if (a == "--csv-header") o.format_opts.has_header = true;
     else if (a == "--model") o.model = value();
+    else if (a == "--prefetch") o.prefetch = true;
+    else if (a == "--prefetch-delay") o.prefetch_opts.delay = parse_count(a, value());
+    else if (a == "--prefetch-budget") o.prefetch_opts.budget = parse_count(a, value());
+    else if (a == "--prefetch-lookahead") o.prefetch_opts.successors.lookahead = parse_count(a, value());
+    else if (a == "--prefetch-min-p") {
+      const std::string v = value();
+      char* end = nullptr;
+      o.prefetch_opts.min_probability = std::strtof(v.c_str(), &end);
+      if (end != v.c_str() + v.size() || !(o.prefetch_opts.min_probability > 0 && o.prefetch_opts.min_probability <= 1))
+        usage("--prefetch-min-p wants a probability in (0, 1]");
+    }
     else if (a == "--mrc") o.mrc = true;
     else if (a == "--sample") {
       const std::string v = value();
@@ -514,6 +533,60 @@ void report_table(const std::string& trace_name, const std::string& format, std:
   }
 }
 
+// --prefetch: every (policy, size) again with the planner, against its plain replay.
+void run_prefetch(const std::string& trace_name, const std::vector<prescient::trace::request>& requests,
+                  const std::vector<job>& jobs, const std::vector<replay_result>& plain, const options& o,
+                  const std::shared_ptr<const prescient::learn::compiled_forest>& model) {
+  std::vector<prescient::sim::prefetch_result> out(jobs.size());
+  std::vector<std::exception_ptr> errors(jobs.size());
+  std::atomic<std::size_t> next{0};
+  std::vector<std::thread> workers;
+  for (unsigned w = 0; w < std::min<std::size_t>(o.threads, jobs.size()); ++w)
+    workers.emplace_back([&] {
+      for (std::size_t j; (j = next.fetch_add(1)) < jobs.size();) {
+        try {
+          replay_options ro;
+          ro.capacity = jobs[j].capacity;
+          ro.ignore_size = o.ignore_size;
+          if (auto it = o.params.find(jobs[j].policy); it != o.params.end()) ro.params = it->second;
+          ro.model = model;
+          out[j] = prescient::sim::replay_with_prefetch(jobs[j].policy, requests, ro, o.prefetch_opts);
+        } catch (...) {
+          errors[j] = std::current_exception();
+        }
+      }
+    });
+  for (auto& w : workers) w.join();
+  for (auto& e : errors)
+    if (e) std::rethrow_exception(e);
+  if (o.json) {
+    for (std::size_t j = 0; j < jobs.size(); ++j) {
+      const auto& r = out[j];
+      std::printf("{\"trace\":\"%s\",\"policy\":\"%s\",\"size\":%llu,\"prefetch\":true,\"miss_ratio\":%.6f,"
+                  "\"miss_ratio_without\":%.6f,\"issued\":%llu,\"used\":%llu,\"accuracy\":%.4f,\"coverage\":%.4f}\n",
+                  json_escape(trace_name).c_str(), jobs[j].policy.c_str(), static_cast<unsigned long long>(jobs[j].capacity),
+                  r.demand.miss_ratio(), plain[j].miss_ratio(), static_cast<unsigned long long>(r.issued),
+                  static_cast<unsigned long long>(r.used), r.accuracy(), r.coverage(plain[j].misses));
+    }
+    return;
+  }
+  std::printf("\nprefetching (delay %llu, budget %zu, min p %.2f, lookahead %zu): demand miss ratio without and with\n",
+              static_cast<unsigned long long>(o.prefetch_opts.delay), o.prefetch_opts.budget,
+              static_cast<double>(o.prefetch_opts.min_probability), o.prefetch_opts.successors.lookahead);
+  std::printf("%-12s %-10s %9s %9s %8s %9s %9s %9s %9s\n", o.ignore_size ? "size (obj)" : "size (B)", "policy", "without",
+              "with", "change", "issued", "used", "accuracy", "coverage");
+  for (std::size_t j = 0; j < jobs.size(); ++j) {
+    const auto& r = out[j];
+    const double without = plain[j].miss_ratio();
+    std::printf("%-12llu %-10s %9.4f %9.4f %+7.1f%% %9llu %9llu %9.3f %9.3f\n",
+                static_cast<unsigned long long>(jobs[j].capacity), jobs[j].policy.c_str(), without, r.demand.miss_ratio(),
+                without > 0 ? 100 * (r.demand.miss_ratio() - without) / without : 0.0,
+                static_cast<unsigned long long>(r.issued), static_cast<unsigned long long>(r.used), r.accuracy(),
+                r.coverage(plain[j].misses));
+  }
+  std::printf("(issued = extra backend loads; accuracy = used / issued; coverage = share of demand misses removed)\n");
+}
+
 }  // namespace
 
 int main(int argc, char** argv) try {
@@ -573,6 +646,7 @@ int main(int argc, char** argv) try {
     } else {
       report_table(name, format, requests.size(), fp, o.sizes, o.policies, jobs, results, o.ignore_size);
     }
+    if (o.prefetch) run_prefetch(name, requests, jobs, results, o, model);
     for (const auto& p : o.policies) {
       prescient::sim::plot_series s;
       s.label = (o.traces.size() > 1 ? name + " " : "") + p;

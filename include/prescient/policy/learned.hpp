@@ -477,17 +477,17 @@ class learned {
   }
 
   void on_insert(slot_id s, const access& a) {
-    shadow_request(a.key_hash, a.weight);
-    if (pending_valid_ && pending_hash_ == a.key_hash) {
+    if (pending_valid_ && pending_hash_ == a.key_hash) {  // the miss just seen: a request
+      shadow_request(a.key_hash, a.weight);
       history_[s] = pending_history_;
       pending_valid_ = false;
       pending_bypassed_ = false;
     } else {
+      // An insert without a lookup (a put of new data, a prefetch) is not a request: the
+      // key's history is kept, not extended, and the duel does not count it as a miss.
       settle_pending_miss();
-      ++epoch_misses_;  // a new key put without a lookup: a miss for the duel too
+      if (shadow_) shadow_->put(a.key_hash, std::max<std::uint64_t>(a.weight, 1));
       if (!ghost_.take(a.key_hash, history_[s])) history_[s] = learn::key_history{};
-      observe(a.key_hash, history_[s], a.time, a.weight);
-      after_request(a.time);
     }
     history_[s].log_size = std::log1p(static_cast<float>(a.weight));
     hash_[s] = a.key_hash;
