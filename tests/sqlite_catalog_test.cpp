@@ -1,0 +1,101 @@
+// Integration: prescient in front of a real SQLite database (examples/sqlite_catalog).
+// Every value returned equals the row in the database — also after a row is updated and
+// its key invalidated — and prefetching reduces demand misses on a workload that reads
+// related rows in order.
+#include "catalog.hpp"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <random>
+#include <unistd.h>
+#include <vector>
+
+#include "prescient/prefetch/prefetching_cache.hpp"
+
+namespace {
+
+using catalog_example::catalog;
+using catalog_example::product_view;
+using cache_t = prescient::prefetch::prefetching_cache<std::int64_t, product_view>;
+
+class SqliteCatalog : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    path_ = std::filesystem::temp_directory_path() / ("prescient_catalog_" + std::to_string(::getpid()) + ".db");
+    catalog::create(path_, 500);
+    db_ = std::make_unique<catalog>(path_);
+    truth_ = std::make_unique<catalog>(path_);  // a second connection: what the database says
+  }
+  void TearDown() override {
+    db_.reset();
+    truth_.reset();
+    std::filesystem::remove(path_);
+  }
+
+  // A product page, then its four related products (the next ids), for random products.
+  static std::vector<std::int64_t> related_reads(std::size_t n, std::uint32_t seed) {
+    std::mt19937_64 rng(seed);
+    std::vector<std::int64_t> ids;
+    while (ids.size() < n) {
+      const auto first = static_cast<std::int64_t>(rng() % 120) * 4 + 1;
+      for (std::int64_t k = 0; k < 4; ++k) ids.push_back(first + k);
+    }
+    return ids;
+  }
+
+  auto loader() {
+    return [this](std::int64_t id) {
+      auto row = db_->read(id);
+      if (!row) throw std::runtime_error("no product " + std::to_string(id));
+      return *row;
+    };
+  }
+
+  std::filesystem::path path_;
+  std::unique_ptr<catalog> db_, truth_;
+};
+
+TEST_F(SqliteCatalog, EveryValueIsTheRowInTheDatabaseBeforeAndAfterAnUpdate) {
+  cache_t cache(100, {});
+  const auto ids = related_reads(4000, 1);
+  for (std::size_t i = 0; i < ids.size(); ++i) {
+    if (i == 2000) {  // a write to the database: new prices for a few products, then invalidate
+      for (std::int64_t id = 1; id <= 40; ++id) {
+        truth_->set_price(id, 12345 + id);
+        cache.invalidate(id);
+      }
+    }
+    const auto got = cache.get_or_load(ids[i], loader());
+    ASSERT_TRUE(got.has_value());
+    ASSERT_EQ(*got, *truth_->read(ids[i])) << "request " << i << ", product " << ids[i];
+    cache.wait_for_prefetches();
+  }
+  EXPECT_EQ(truth_->read(7)->price_cents, 12345 + 7);
+  EXPECT_THROW(cache.get_or_load(999999, loader()), std::runtime_error);  // no such row: the error reaches the caller
+  EXPECT_FALSE(cache.cache().contains(999999));
+}
+
+TEST_F(SqliteCatalog, PrefetchingReducesDemandMissesAndQueriesStayAccounted) {
+  const auto ids = related_reads(6000, 2);
+  auto run = [&](std::size_t budget) {
+    cache_t cache(100, {.budget = budget});
+    const auto queries_before = db_->queries();
+    for (auto id : ids) {
+      cache.get_or_load(id, loader());
+      cache.wait_for_prefetches();
+    }
+    const auto s = cache.stats();
+    EXPECT_EQ(db_->queries() - queries_before, s.demand_misses + s.issued)
+        << "every query is a demand miss or a prefetch";
+    return s;
+  };
+  const auto plain = run(0);
+  const auto with = run(2);
+  EXPECT_EQ(plain.issued, 0u);
+  EXPECT_GT(with.issued, 0u);
+  EXPECT_LT(static_cast<double>(with.demand_misses), 0.7 * static_cast<double>(plain.demand_misses));
+  EXPECT_GT(with.accuracy(), 0.5);
+}
+
+}  // namespace
