@@ -97,7 +97,7 @@ TEST(PrefetchReplay, StaysQuietOnAnUnpredictableStream) {
   ro.capacity = 600;
   ro.ignore_size = true;
   const auto plain = sim::replay("lru", reqs, ro);
-  const auto pf = sim::replay_with_prefetch("lru", reqs, ro, {.min_probability = 0.05f});  // eager on purpose
+  const auto pf = sim::replay_with_prefetch("lru", reqs, ro, {.candidate_floor = 0.05f, .min_probability = 0.05f});  // eager on purpose
   EXPECT_LE(pf.demand.miss_ratio(), plain.miss_ratio() * 1.01);
   EXPECT_GT(pf.quiet_skips, pf.issued) << "the planner should notice its prefetches are not used";
 }

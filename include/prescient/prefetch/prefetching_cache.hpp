@@ -7,9 +7,12 @@
 // `get_or_load` serves the demand request exactly as concurrent_cache::get_or_load does
 // (one load per key however many threads miss on it; a throwing loader leaves the cache
 // unchanged and reaches the caller). Then the planner records the request in the
-// successor model and, for each key that follows this one with probability ≥
-// `min_probability` and is neither cached nor already on its way — at most `budget` per
-// request and `max_outstanding` in flight — hands a load to the bounded executor. The
+// successor model, scores each successor with the candidate scorer (the predictor's
+// probability that it is requested within the horizon, candidate_scorer.hpp), and for
+// each that is neither cached nor already on its way and whose probability beats both
+// `min_probability` and the measured value of what prefetches displace — at most
+// `budget` per request and `max_outstanding` in flight — hands a load to the bounded
+// executor. The
 // demand request never waits for a prefetch: the planner only *submits*; a full queue
 // drops the prefetch and counts it. A demand request for a key whose prefetch is in
 // flight joins that load (single flight) instead of starting a second one.
@@ -42,6 +45,7 @@
 #include "prescient/executor.hpp"
 #include "prescient/hash.hpp"
 #include "prescient/policy/lru.hpp"
+#include "prescient/prefetch/candidate_scorer.hpp"
 #include "prescient/prefetch/successors.hpp"
 
 namespace prescient::prefetch {
@@ -49,12 +53,15 @@ namespace prescient::prefetch {
 struct prefetching_config {
   std::size_t budget = 2;             ///< prefetches submitted per demand request, at most
   std::size_t max_outstanding = 32;   ///< prefetches queued or running, at most
-  float min_probability = 0.4f;       ///< a candidate must follow the key this often
+  float candidate_floor = 0.1f;       ///< successors below this ratio are not considered
+  float min_probability = 0.4f;       ///< the scored probability a prefetch needs, at least
+  bool weigh_displaced = true;        ///< also require more than the displaced entries' value
   double min_accuracy = 0.5;          ///< below it the planner goes quiet
   unsigned quiet_probe = 16;          ///< while quiet, one candidate in this many is submitted
   std::size_t threads = 1;            ///< executor threads running prefetch loads
   std::size_t queue_capacity = 64;    ///< executor queue; beyond it prefetches are dropped
   successor_config successors{};
+  scorer_config scorer{};
 };
 
 struct prefetching_stats {
@@ -62,6 +69,9 @@ struct prefetching_stats {
   std::uint64_t dropped = 0;  ///< refused by a full executor queue
   std::uint64_t capped = 0;   ///< not submitted: `max_outstanding` in flight
   std::uint64_t used = 0;     ///< prefetched entries hit by demand before eviction
+  std::uint64_t below_value = 0;  ///< candidates scored below the value of what they would displace
+  std::uint64_t displaced = 0;    ///< entries evicted by prefetch loads
+  std::uint64_t displaced_reused = 0;  ///< of those, requested again within 4 horizons
   std::uint64_t demand_hits = 0, demand_misses = 0;
   [[nodiscard]] double accuracy() const { return issued ? double(used) / double(issued) : 0.0; }
 };
@@ -79,7 +89,14 @@ class prefetching_cache {
         executor_(std::max<std::size_t>(cfg.threads, 1), std::max<std::size_t>(cfg.queue_capacity, 1)) {
     cache_.set_eviction_listener([this](const Key& k, const Value&, removal_cause) {
       std::lock_guard lock(planner_mutex_);
-      marked_.erase(hash_(k));
+      const std::uint64_t h = hash_(k);
+      marked_.erase(h);
+      if (loading_prefetch_) {  // this thread is loading a prefetch: it displaced k
+        displaced_at_[h] = clock_;
+        ++stats_.displaced;
+        recent_displaced_ = recent_displaced_ * 0.999 + 1;
+        recent_displaced_reused_ *= 0.999;
+      }
     });
   }
 
@@ -139,13 +156,33 @@ class prefetching_cache {
         recent_used_ += 1;
       }
       remember_key(h, key);
-      model_.record(h, clock_++);
-      model_.predict(h, clock_, cfg_.min_probability, candidates_);
+      if (const auto d = displaced_at_.find(h); d != displaced_at_.end()) {
+        if (clock_ - d->second <= 4 * cfg_.scorer.horizon) {
+          ++stats_.displaced_reused;
+          recent_displaced_reused_ += 1;
+        }
+        displaced_at_.erase(d);
+      }
+      if (clock_ % 4096 == 0)
+        std::erase_if(displaced_at_, [&](const auto& e) { return clock_ - e.second > 4 * cfg_.scorer.horizon; });
+      model_.record(h, clock_);
+      scorer_.observe(h, clock_);
+      ++clock_;
+      model_.predict(h, clock_, cfg_.candidate_floor, candidates_);
+      const double displaced_value =
+          cfg_.weigh_displaced ? (recent_displaced_reused_ + 1) / (recent_displaced_ + 2) : 0.0;
       for (const auto& c : candidates_) {
         if (to_load.size() >= cfg_.budget) break;
         if (in_flight_.count(c.key_hash) != 0) continue;
         const auto known = keys_.find(c.key_hash);
         if (known == keys_.end()) continue;
+        scorer_.sample(c, clock_);
+        const float p = scorer_.score(c);
+        if (p < cfg_.min_probability) continue;
+        if (p < displaced_value) {
+          ++stats_.below_value;
+          continue;
+        }
         const bool quiet = recent_issued_ >= 32 && recent_used_ < cfg_.min_accuracy * recent_issued_;
         if (quiet && (++probe_ % cfg_.quiet_probe) != 0) continue;
         if (in_flight_.size() >= cfg_.max_outstanding) {
@@ -171,6 +208,10 @@ class prefetching_cache {
             self->in_flight_.erase(h);
           }
         } done{this, hash_(k)};
+        loading_prefetch_ = true;  // evictions caused by this load are the prefetch's doing
+        struct reset_flag {
+          ~reset_flag() { loading_prefetch_ = false; }
+        } reset;
         cache_.get_or_load(k, load);
         if (cache_.contains(k)) {
           std::lock_guard lock(planner_mutex_);
@@ -204,7 +245,11 @@ class prefetching_cache {
   cache_type cache_;
   mutable std::mutex planner_mutex_;  // guards everything below (not the cache)
   successor_model model_;
+  candidate_scorer scorer_{cfg_.scorer};
   std::vector<successor> candidates_;
+  std::unordered_map<std::uint64_t, std::uint64_t> displaced_at_;  // evicted by a prefetch → when
+  double recent_displaced_ = 0, recent_displaced_reused_ = 0;
+  static inline thread_local bool loading_prefetch_ = false;
   std::unordered_map<std::uint64_t, Key> keys_;
   std::deque<std::uint64_t> key_order_;
   std::unordered_set<std::uint64_t> in_flight_;

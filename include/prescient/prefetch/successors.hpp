@@ -41,8 +41,12 @@ struct successor_config {
 /// One predicted successor.
 struct successor {
   std::uint64_t key_hash = 0;
-  float probability = 0;  ///< estimated P(requested within the lookahead after the key)
-  float co_count = 0;     ///< decayed co-occurrences (for features and explanations)
+  float probability = 0;      ///< co-occurrences / requests of the key: P(follows within the lookahead)
+  float co_count = 0;         ///< decayed co-occurrences
+  float key_count = 0;        ///< decayed requests of the key itself
+  float link_age = 0;         ///< requests since the association last occurred
+  float successor_count = 0;  ///< decayed requests of the successor (0: not tracked)
+  float successor_age = -1;   ///< requests since the successor's last request (−1: not tracked)
 };
 
 class successor_model {
@@ -86,7 +90,13 @@ class successor_model {
       if (s.score <= 0) continue;
       const float co = decayed(s.score, s.last, now);
       const float p = std::min(1.0f, co / count);
-      if (p >= min_probability) out.push_back(successor{s.key_hash, p, co});
+      if (p < min_probability) continue;
+      successor out_s{s.key_hash, p, co, count, static_cast<float>(now - s.last), 0.0f, -1.0f};
+      if (const entry* b = find(s.key_hash)) {
+        out_s.successor_count = decayed(b->count, b->last, now);
+        out_s.successor_age = static_cast<float>(now - b->last);
+      }
+      out.push_back(out_s);
     }
     std::sort(out.begin(), out.end(), [](const successor& a, const successor& b) { return a.probability > b.probability; });
   }
