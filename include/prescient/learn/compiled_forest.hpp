@@ -1,39 +1,51 @@
 // prescient/learn/compiled_forest.hpp — xgboost's trees, flattened for the hot path.
 //
 // A gradient-boosted model is a sum of regression trees. xgboost's own predictor is
-// built for large batches: every call through its C API builds a DMatrix, dispatches
-// on the booster type and allocates an output buffer, which costs microseconds — far
-// more than a cache request may. A compiled forest reads the same model from xgboost's
-// JSON format and keeps only what prediction needs, in one contiguous array:
+// built for large batches: every call through its C API parses a JSON configuration,
+// dispatches on the booster type, locks, and writes into a buffer it owns, which costs
+// microseconds — far more than a cache request may. A compiled forest reads the same
+// model from xgboost's JSON format and keeps only what prediction needs, in one
+// contiguous array:
 //
 //   nodes_ [ {feature | default_left<<31, threshold, left} ... ]   12 bytes per node
-//            tree t starts at roots_[t]; children of a split are adjacent
-//            (right = left + 1), so a walk touches one cache line per level or two
+//            tree t starts at roots_[t]; nodes are renumbered breadth-first so the
+//            children of a split are adjacent (right = left + 1)
 //            leaf: feature == leaf_marker, threshold holds the leaf value
 //
 // A row walks each tree from its root: a NaN feature takes the branch training chose
-// for missing values, otherwise `value < threshold` goes left (xgboost's rule).
+// for missing values, otherwise `value < threshold` goes left (xgboost's rule; a value
+// equal to the threshold goes right).
 //
 // Shallow forests (depth ≤ 10, which is what online training produces) are also laid
-// out as *complete* trees: a leaf above the full depth is padded with splits that always
-// go left and copies of its value, so every walk takes exactly `depth` steps of
-// `i = 2i + 1 + right` with no leaf test. `predict_rows` walks a batch tree by tree with
-// the rows interleaved, so the independent walks overlap in the pipeline; it is several
-// times faster per row than walking one row through every tree. The
-// leaves are summed in float in tree order on top of the base margin, exactly as
-// xgboost's CPU predictor does, so predictions agree to float rounding (the tests
-// check 1e-5). Logistic objectives return the sigmoid of the margin.
+// out as *complete* trees, 8 bytes per split, heap order: a leaf above the full depth is
+// padded with splits whose two children carry copies of its value, so every walk takes
+// exactly `depth` branch-free steps of `i = 2i + 1 + right` with no leaf test.
+// `predict_row` walks eight trees in lockstep, eight independent chains of loads that
+// overlap in the pipeline: a row of 32 trees of depth 6 costs ~240 ns on one core
+// (bench/forest_bench.cpp; the node walk, a branch per level, one tree at a time, took
+// ~650 ns; interleaving eight *rows* per tree instead was no faster), against ~20 µs
+// for a one-row call into xgboost. The cost is memory: 2^depth leaves per tree (32 trees
+// of depth 6: 24 KB beside 42 KB of nodes). Deeper forests use the node walk.
+//
+// The leaves are summed in float in tree order on top of the base margin, exactly as
+// xgboost's CPU predictor does, and a logistic objective's base_score is turned into a
+// margin and the margin into a probability in float as xgboost does, so predictions
+// agree to float rounding (the tests check 1e-5 against xgboost).
 //
 // Supported: gbtree boosters with numerical splits and one output (reg:squarederror,
-// reg:squaredlogerror, reg:pseudohubererror, reg:absoluteerror, reg:logistic,
-// binary:logistic, binary:logitraw). Anything else — gblinear, dart, multi-class,
-// categorical splits, a split on a feature beyond num_feature, a child index out of
-// range or a cycle — is refused with a model_error naming it.
+// reg:squaredlogerror, reg:pseudohubererror, reg:absoluteerror and binary:logitraw as
+// the margin; reg:logistic and binary:logistic as its sigmoid). Anything else —
+// gblinear, dart, multi-class or multi-target, categorical splits, other objectives, a
+// split on a feature beyond num_feature, a child index out of range, a cycle, a missing
+// field, bad JSON or UBJSON — is refused with a model_error saying which and where.
 //
 // A compiled forest is immutable after construction: share it across threads freely.
 #pragma once
 
 #include <algorithm>
+#include <bit>
+#include <charconv>
+#include <cctype>
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
@@ -44,6 +56,8 @@
 #include <sstream>
 #include <string>
 #include <string_view>
+#include <system_error>
+#include <variant>
 #include <vector>
 
 #include "prescient/learn/detail/json.hpp"
@@ -61,18 +75,40 @@ class compiled_forest final : public predictor {
       return compile(detail::json_parser::parse(model_json));
     } catch (const detail::json_error& e) {
       throw model_error(std::string("compiled_forest: ") + e.what());
+    } catch (const model_error& e) {
+      throw model_error(std::string("compiled_forest: ") + e.what());
     }
   }
 
-  /// Reads and compiles an xgboost JSON model file (UBJSON: load it with
-  /// xgboost_predictor and compile that).
+  /// Compiles xgboost's UBJSON model bytes (model_format::ubjson), as from_json does.
+  static compiled_forest from_ubjson(std::span<const char> model_ubjson) {
+    try {
+      return compile(detail::ubjson_parser::parse(model_ubjson));
+    } catch (const detail::json_error& e) {
+      throw model_error(std::string("compiled_forest: ") + e.what());
+    } catch (const model_error& e) {
+      throw model_error(std::string("compiled_forest: ") + e.what());
+    }
+  }
+
+  /// Reads and compiles an xgboost model file in JSON or UBJSON, told apart by content.
+  /// xgboost's deprecated binary format is refused with a model_error saying so: load it
+  /// with xgboost_predictor::load and compile that (forest_trainer.hpp's load_forest).
   static compiled_forest load(const std::filesystem::path& path) {
     std::ifstream in(path, std::ios::binary);
-    if (!in) throw model_error("compiled_forest: cannot open model file " + path.string());
+    if (!in) throw model_error(path.string() + ": compiled_forest: cannot open the model file");
     std::ostringstream text;
     text << in.rdbuf();
+    const std::string bytes = std::move(text).str();
+    if (bytes.starts_with("binf"))
+      throw model_error(path.string() + ": compiled_forest: the model is in xgboost's deprecated binary format; "
+                        "it reads JSON and UBJSON (load this one with xgboost_predictor::load)");
     try {
-      return from_json(text.str());
+      // UBJSON opens an object with '{' and a length marker (a letter); JSON with '{' and
+      // a quote or whitespace.
+      if (bytes.size() >= 2 && bytes[0] == '{' && std::isalpha(static_cast<unsigned char>(bytes[1])))
+        return from_ubjson(bytes);
+      return from_json(bytes);
     } catch (const model_error& e) {
       throw model_error(path.string() + ": " + e.what());
     }
@@ -81,49 +117,46 @@ class compiled_forest final : public predictor {
   /// The score of one row of num_features() values. No allocation, no virtual call.
   [[nodiscard]] float predict_row(const float* row) const noexcept {
     float sum = base_margin_;
-    const node* nodes = nodes_.data();
-    for (const std::uint32_t root : roots_) {
-      const node* n = nodes + root;
-      while (n->feature != leaf_marker) {
-        const std::uint32_t f = n->feature & feature_mask;
-        const float v = row[f];
-        const bool left = std::isnan(v) ? (n->feature & default_left_bit) != 0 : v < n->threshold;
-        n = nodes + n->left + (left ? 0 : 1);
+    if (complete_depth_ != 0) {
+      // Every walk takes `depth` branch-free steps, so the walks of successive trees do
+      // not wait on each other: the processor overlaps them.
+      const std::size_t inner = (std::size_t{1} << complete_depth_) - 1;
+      const complete_split* splits = complete_splits_.data();
+      const float* leaves = complete_leaves_.data();
+      const std::size_t trees = roots_.size();
+      std::size_t t = 0;
+      // Eight trees in lockstep: eight independent chains of loads per level.
+      constexpr std::size_t lanes = 8;
+      for (; t + lanes <= trees; t += lanes, splits += lanes * inner, leaves += lanes * (inner + 1)) {
+        std::size_t at[lanes] = {};
+        for (unsigned level = 0; level < complete_depth_; ++level)
+          for (std::size_t j = 0; j < lanes; ++j) at[j] = step(splits + j * inner, at[j], row);
+        for (std::size_t j = 0; j < lanes; ++j) sum += leaves[j * (inner + 1) + at[j] - inner];  // tree order
       }
-      sum += n->threshold;
+      for (; t < trees; ++t, splits += inner, leaves += inner + 1) {
+        std::size_t at = 0;
+        for (unsigned level = 0; level < complete_depth_; ++level) at = step(splits, at, row);
+        sum += leaves[at - inner];
+      }
+    } else {
+      const node* nodes = nodes_.data();
+      for (const std::uint32_t root : roots_) {
+        const node* n = nodes + root;
+        while (n->feature != leaf_marker) {
+          const float v = row[n->feature & feature_mask];
+          const bool left = missing(v) ? (n->feature & default_left_bit) != 0 : v < n->threshold;
+          n = nodes + n->left + (left ? 0 : 1);
+        }
+        sum += n->threshold;
+      }
     }
     return output_ == output::logistic ? 1.0f / (1.0f + std::exp(-sum)) : sum;
   }
 
-  /// Scores `n` rows stored `stride` floats apart into out[0, n): the same values as
-  /// predict_row, faster for a batch. No allocation.
+  /// Scores `n` rows stored `stride` floats apart into out[0, n): predict_row on each.
+  /// No allocation, no checks (predict checks).
   void predict_rows(const float* rows, std::size_t n, std::size_t stride, float* out) const noexcept {
-    if (complete_depth_ == 0) {
-      for (std::size_t r = 0; r < n; ++r) out[r] = predict_row(rows + r * stride);
-      return;
-    }
-    for (std::size_t r = 0; r < n; ++r) out[r] = base_margin_;
-    const std::size_t inner = (std::size_t{1} << complete_depth_) - 1;
-    for (std::size_t t = 0; t < roots_.size(); ++t) {
-      const complete_split* splits = complete_splits_.data() + t * inner;
-      const float* leaves = complete_leaves_.data() + t * (inner + 1);
-      // Eight rows walk in lockstep: eight independent chains of loads per level.
-      constexpr std::size_t lanes = 8;
-      std::size_t r = 0;
-      for (; r + lanes <= n; r += lanes) {
-        std::size_t at[lanes] = {};
-        for (unsigned level = 0; level < complete_depth_; ++level)
-          for (std::size_t j = 0; j < lanes; ++j) at[j] = step(splits, at[j], rows + (r + j) * stride);
-        for (std::size_t j = 0; j < lanes; ++j) out[r + j] += leaves[at[j] - inner];
-      }
-      for (; r < n; ++r) {
-        std::size_t at = 0;
-        for (unsigned level = 0; level < complete_depth_; ++level) at = step(splits, at, rows + r * stride);
-        out[r] += leaves[at - inner];
-      }
-    }
-    if (output_ == output::logistic)
-      for (std::size_t r = 0; r < n; ++r) out[r] = 1.0f / (1.0f + std::exp(-out[r]));
+    for (std::size_t r = 0; r < n; ++r) out[r] = predict_row(rows + r * stride);
   }
 
   void predict(const feature_matrix& rows, std::span<float> out) const override {
@@ -152,17 +185,22 @@ class compiled_forest final : public predictor {
   static constexpr std::uint32_t feature_mask = 0x7fffffffu;
 
   struct complete_split {
-    std::uint32_t feature;
+    std::uint32_t feature;  // split feature | default_left_bit
     float threshold;
-    bool default_left;
   };
 
-  // One level of a complete-tree walk, without a branch: NaN compares false, so it goes
-  // right unless the split sends missing values left.
+  // NaN (missing) from its bits, not a comparison: correct even where the host compiles
+  // this header with -ffast-math, which lets the compiler assume no value is NaN.
+  static bool missing(float v) noexcept { return (std::bit_cast<std::uint32_t>(v) & 0x7fffffffu) > 0x7f800000u; }
+
+  // One level of a complete-tree walk, without a branch: a missing value takes the
+  // split's default direction, any other goes right unless it is below the threshold.
   static std::size_t step(const complete_split* splits, std::size_t i, const float* row) noexcept {
-    const complete_split& sp = splits[i];
-    const float v = row[sp.feature];
-    const bool right = !(v < sp.threshold) & !((v != v) & sp.default_left);
+    const complete_split sp = splits[i];
+    const float v = row[sp.feature & feature_mask];
+    const bool is_missing = missing(v);
+    const bool default_right = (sp.feature & default_left_bit) == 0;
+    const bool right = is_missing ? default_right : !(v < sp.threshold);
     return 2 * i + 1 + static_cast<std::size_t>(right);
   }
 
@@ -174,19 +212,31 @@ class compiled_forest final : public predictor {
 
   compiled_forest() = default;
 
+  // A whole number in [lo, hi], or model_error naming `what` (and `note`, if any).
+  static std::int64_t whole(double v, double lo, double hi, const std::string& what, const std::string& note = {}) {
+    if (!(v >= lo && v <= hi) || v != std::floor(v))
+      throw model_error(what + " is " + detail::json_number_text(v) + "; expected a whole number in [" +
+                        detail::json_number_text(lo) + ", " + detail::json_number_text(hi) + "]" +
+                        (note.empty() ? "" : " (" + note + ")"));
+    return static_cast<std::int64_t>(v);
+  }
+
   static double number_field(const detail::json_value& v, std::string_view what) {
     // xgboost writes model parameters as strings ("5E-1") and arrays as numbers.
     if (v.is_number()) return v.number(what);
     const std::string& s = v.string(what);
     double out = 0;
     const auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
-    if (ec != std::errc{} || p != s.data() + s.size()) throw model_error("field '" + std::string(what) + "' is not a number: " + s);
+    if (ec != std::errc{} || p != s.data() + s.size() || s.empty())
+      throw model_error("field '" + std::string(what) + "' is not a number: \"" + s + "\"");
     return out;
   }
 
-  static std::vector<double> numbers(const detail::json_value& v, std::string_view what) {
+  static std::vector<double> numbers(const detail::json_value& v, const std::string& what) {
+    const auto& items = v.array(what);
     std::vector<double> out;
-    for (const auto& x : v.array(what)) {
+    out.reserve(items.size());
+    for (const auto& x : items) {
       if (const bool* b = std::get_if<bool>(&x.v)) out.push_back(*b ? 1 : 0);
       else out.push_back(x.number(what));
     }
@@ -201,49 +251,71 @@ class compiled_forest final : public predictor {
       f.xgboost_version_.clear();
       for (std::size_t i = 0; i < parts.size(); ++i) {
         if (i) f.xgboost_version_.push_back('.');
-        f.xgboost_version_.append(std::to_string(static_cast<long long>(parts[i].number("version"))));
+        f.xgboost_version_.append(std::to_string(whole(parts[i].number("version"), 0, 1e6, "version")));
       }
     }
     const auto& params = learner.at("learner_model_param", "learner.learner_model_param");
-    const double num_feature = number_field(params.at("num_feature"), "num_feature");
-    if (!(num_feature >= 1 && num_feature < 1e7)) throw model_error("model has no features (num_feature)");
-    f.num_features_ = static_cast<std::size_t>(num_feature);
+    f.num_features_ = static_cast<std::size_t>(
+        whole(number_field(params.at("num_feature", "learner_model_param.num_feature"), "num_feature"), 1,
+              static_cast<double>(feature_mask), "learner_model_param.num_feature"));
     if (const auto* nc = params.find("num_class"); nc && number_field(*nc, "num_class") > 1)
-      throw model_error("multi-class models are not supported (num_class > 1)");
+      throw model_error("multi-class models are not supported (num_class " +
+                        detail::json_number_text(number_field(*nc, "num_class")) + ")");
     if (const auto* nt = params.find("num_target"); nt && number_field(*nt, "num_target") > 1)
-      throw model_error("multi-output models are not supported (num_target > 1)");
-    const double base_score = number_field(params.at("base_score"), "base_score");
+      throw model_error("multi-output models are not supported (num_target " +
+                        detail::json_number_text(number_field(*nt, "num_target")) + ")");
+    const double base_score =
+        number_field(params.at("base_score", "learner_model_param.base_score"), "learner_model_param.base_score");
+    if (!std::isfinite(base_score)) throw model_error("base_score is not finite");
 
-    f.objective_ = learner.at("objective").at("name", "objective.name").string("objective.name");
+    f.objective_ = learner.at("objective", "learner.objective").at("name", "learner.objective.name")
+                       .string("learner.objective.name");
     if (f.objective_ == "reg:logistic" || f.objective_ == "binary:logistic") {
       f.output_ = output::logistic;
-      if (!(base_score > 0 && base_score < 1)) throw model_error("logistic model with base_score outside (0, 1)");
-      f.base_margin_ = static_cast<float>(std::log(base_score / (1 - base_score)));
+      // base_score is a probability; xgboost turns it into a margin in float.
+      const auto p = static_cast<float>(base_score);
+      if (!(p > 0.0f && p < 1.0f))
+        throw model_error("objective " + f.objective_ + " with base_score " + detail::json_number_text(base_score) +
+                          " outside (0, 1)");
+      f.base_margin_ = -std::log(1.0f / p - 1.0f);
     } else if (f.objective_ == "reg:squarederror" || f.objective_ == "reg:squaredlogerror" ||
                f.objective_ == "reg:pseudohubererror" || f.objective_ == "reg:absoluteerror" ||
                f.objective_ == "binary:logitraw") {
       f.output_ = output::identity;
       f.base_margin_ = static_cast<float>(base_score);
     } else {
-      throw model_error("objective '" + f.objective_ + "' is not supported");
+      throw model_error("objective '" + f.objective_ +
+                        "' is not supported (supported: reg:squarederror, reg:squaredlogerror, "
+                        "reg:pseudohubererror, reg:absoluteerror, reg:logistic, binary:logistic, "
+                        "binary:logitraw)");
     }
 
     const auto& booster = learner.at("gradient_booster", "learner.gradient_booster");
-    const std::string& booster_name = booster.at("name", "gradient_booster.name").string("gradient_booster.name");
-    if (booster_name != "gbtree") throw model_error("booster '" + booster_name + "' is not supported (only gbtree)");
-    const auto& trees = booster.at("model", "gradient_booster.model").at("trees", "model.trees").array("trees");
+    const std::string& booster_name =
+        booster.at("name", "gradient_booster.name").string("gradient_booster.name");
+    if (booster_name != "gbtree")
+      throw model_error("booster '" + booster_name + "' is not supported (only gbtree)");
+    const auto& model = booster.at("model", "gradient_booster.model");
+    const auto& trees = model.at("trees", "gradient_booster.model.trees").array("gradient_booster.model.trees");
+    if (const auto* info = model.find("tree_info"))
+      for (const double group : numbers(*info, "gradient_booster.model.tree_info"))
+        if (group != 0) throw model_error("tree_info names output group " + detail::json_number_text(group) +
+                                          "; only single-output models are supported");
+    if (const auto* gp = model.find("gbtree_model_param")) {
+      if (const auto* nt = gp->find("num_trees")) {
+        const double declared = number_field(*nt, "gbtree_model_param.num_trees");
+        if (declared != static_cast<double>(trees.size()))
+          throw model_error("gbtree_model_param.num_trees is " + detail::json_number_text(declared) + " but " +
+                            std::to_string(trees.size()) + " trees follow");
+      }
+    }
     for (std::size_t t = 0; t < trees.size(); ++t) f.add_tree(trees[t], t);
     f.build_complete_layout();
     return f;
   }
 
-  [[nodiscard]] unsigned depth_of(std::uint32_t n) const {
-    if (nodes_[n].feature == leaf_marker) return 0;
-    return 1 + std::max(depth_of(nodes_[n].left), depth_of(nodes_[n].left + 1));
-  }
-
   // Fills the complete layout of the subtree at `n` into heap position `i` of a tree
-  // of depth `depth`, `level` levels down.
+  // of depth `depth`, `level` levels down. Recursion depth ≤ max_complete_depth.
   void fill_complete(std::uint32_t n, std::size_t i, unsigned level, unsigned depth, complete_split* splits,
                      float* leaves) const {
     const std::size_t inner = (std::size_t{1} << depth) - 1;
@@ -253,28 +325,26 @@ class compiled_forest final : public predictor {
     }
     const node& nd = nodes_[n];
     if (nd.feature == leaf_marker) {
-      // Pad: always left (every finite value is < +inf; NaN takes the default, left),
-      // both children carry the same leaf.
-      splits[i] = complete_split{0, std::numeric_limits<float>::infinity(), true};
+      // Pad: both children carry the same leaf, so the direction does not matter.
+      splits[i] = complete_split{default_left_bit, std::numeric_limits<float>::infinity()};
       fill_complete(n, 2 * i + 1, level + 1, depth, splits, leaves);
       fill_complete(n, 2 * i + 2, level + 1, depth, splits, leaves);
       return;
     }
-    splits[i] = complete_split{nd.feature & feature_mask, nd.threshold, (nd.feature & default_left_bit) != 0};
+    splits[i] = complete_split{nd.feature, nd.threshold};
     fill_complete(nd.left, 2 * i + 1, level + 1, depth, splits, leaves);
     fill_complete(nd.left + 1, 2 * i + 2, level + 1, depth, splits, leaves);
   }
 
   void build_complete_layout() {
-    unsigned depth = 0;
-    for (const std::uint32_t root : roots_) depth = std::max(depth, depth_of(root));
-    if (depth == 0 || depth > max_complete_depth) return;  // walk nodes_ instead
-    complete_depth_ = depth;
-    const std::size_t inner = (std::size_t{1} << depth) - 1;
+    if (max_depth_ == 0 || max_depth_ > max_complete_depth) return;  // walk nodes_ instead
+    complete_depth_ = max_depth_;
+    const std::size_t inner = (std::size_t{1} << complete_depth_) - 1;
     complete_splits_.assign(roots_.size() * inner, complete_split{});
     complete_leaves_.assign(roots_.size() * (inner + 1), 0.0f);
     for (std::size_t t = 0; t < roots_.size(); ++t)
-      fill_complete(roots_[t], 0, 0, depth, complete_splits_.data() + t * inner, complete_leaves_.data() + t * (inner + 1));
+      fill_complete(roots_[t], 0, 0, complete_depth_, complete_splits_.data() + t * inner,
+                    complete_leaves_.data() + t * (inner + 1));
   }
 
   void add_tree(const detail::json_value& tree, std::size_t t) {
@@ -282,43 +352,57 @@ class compiled_forest final : public predictor {
     const auto left = numbers(tree.at("left_children", where + ".left_children"), where + ".left_children");
     const auto right = numbers(tree.at("right_children", where + ".right_children"), where + ".right_children");
     const auto feature = numbers(tree.at("split_indices", where + ".split_indices"), where + ".split_indices");
-    const auto threshold = numbers(tree.at("split_conditions", where + ".split_conditions"), where + ".split_conditions");
+    const auto threshold =
+        numbers(tree.at("split_conditions", where + ".split_conditions"), where + ".split_conditions");
     const auto default_left = numbers(tree.at("default_left", where + ".default_left"), where + ".default_left");
     const std::size_t n = left.size();
     if (n == 0) throw model_error(where + " has no nodes");
     if (right.size() != n || feature.size() != n || threshold.size() != n || default_left.size() != n)
-      throw model_error(where + ": node arrays have different lengths");
+      throw model_error(where + ": node arrays have different lengths (left_children " + std::to_string(n) +
+                        ", right_children " + std::to_string(right.size()) + ", split_indices " +
+                        std::to_string(feature.size()) + ", split_conditions " + std::to_string(threshold.size()) +
+                        ", default_left " + std::to_string(default_left.size()) + ")");
     if (const auto* types = tree.find("split_type"))
-      for (double ty : numbers(*types, where + ".split_type"))
-        if (ty != 0) throw model_error(where + ": categorical splits are not supported");
+      for (const double type : numbers(*types, where + ".split_type"))
+        if (type != 0) throw model_error(where + ": categorical splits are not supported");
+    if (const auto* tp = tree.find("tree_param"))
+      if (const auto* lv = tp->find("size_leaf_vector"); lv && number_field(*lv, "size_leaf_vector") != 0)
+        throw model_error(where + ": vector leaves are not supported");
+    if (nodes_.size() + n >= leaf_marker) throw model_error("the model has too many nodes");
 
-    // Renumber breadth-first so that the two children of a split are adjacent.
+    // Renumber breadth-first so that the two children of a split are adjacent. Each
+    // source node is reached at most once (a second visit is a cycle or a shared child),
+    // so the walk ends and the result is a tree.
     const auto base = static_cast<std::uint32_t>(nodes_.size());
-    std::vector<std::int64_t> order{0};   // source node ids in output order
+    std::vector<std::uint32_t> order{0};   // source node ids in output order
+    std::vector<unsigned> depth{0};        // depth of each output node
     std::vector<std::uint8_t> visited(n, 0);
     visited[0] = 1;
     nodes_.push_back(node{});
     for (std::size_t i = 0; i < order.size(); ++i) {
-      const auto src = static_cast<std::size_t>(order[i]);
-      node& out = nodes_[base + i];
-      const double l = left[src], r = right[src];
-      if (l == -1) {
-        out = node{leaf_marker, static_cast<float>(threshold[src]), 0};
+      const std::size_t src = order[i];
+      const std::string at = where + " node " + std::to_string(src);
+      if (left[src] == -1) {  // xgboost's test for a leaf
+        nodes_[base + i] = node{leaf_marker, static_cast<float>(threshold[src]), 0};
+        max_depth_ = std::max(max_depth_, depth[i]);
         continue;
       }
-      if (!(l >= 0 && l < static_cast<double>(n) && r >= 0 && r < static_cast<double>(n)))
-        throw model_error(where + ": node " + std::to_string(src) + " has a child index out of range");
-      const auto li = static_cast<std::size_t>(l), ri = static_cast<std::size_t>(r);
-      if (visited[li] || visited[ri] || li == ri) throw model_error(where + ": the nodes do not form a tree (a cycle or a shared child)");
+      const auto last = static_cast<double>(n - 1);
+      const auto li = static_cast<std::size_t>(whole(left[src], 0, last, at + " left child"));
+      const auto ri = static_cast<std::size_t>(whole(right[src], 0, last, at + " right child"));
+      if (visited[li] || visited[ri] || li == ri)
+        throw model_error(at + ": the nodes do not form a tree (a cycle or a shared child)");
       visited[li] = visited[ri] = 1;
-      if (!(feature[src] >= 0 && feature[src] < static_cast<double>(num_features_)))
-        throw model_error(where + ": node " + std::to_string(src) + " splits on feature " +
-                          std::to_string(static_cast<long long>(feature[src])) + " of " + std::to_string(num_features_));
+      const auto split = static_cast<std::uint32_t>(whole(feature[src], 0, static_cast<double>(num_features_) - 1,
+                                                           at + " split feature",
+                                                           "num_feature " + std::to_string(num_features_)));
       const auto first_child = static_cast<std::uint32_t>(base + order.size());
-      out = node{static_cast<std::uint32_t>(feature[src]) | (default_left[src] != 0 ? default_left_bit : 0u),
-                 static_cast<float>(threshold[src]), first_child};
-      order.push_back(static_cast<std::int64_t>(li));
-      order.push_back(static_cast<std::int64_t>(ri));
+      nodes_[base + i] = node{split | (default_left[src] != 0 ? default_left_bit : 0u),
+                              static_cast<float>(threshold[src]), first_child};
+      order.push_back(static_cast<std::uint32_t>(li));
+      order.push_back(static_cast<std::uint32_t>(ri));
+      depth.push_back(depth[i] + 1);
+      depth.push_back(depth[i] + 1);
       nodes_.push_back(node{});
       nodes_.push_back(node{});
     }
@@ -329,6 +413,7 @@ class compiled_forest final : public predictor {
 
   std::vector<node> nodes_;
   std::vector<std::uint32_t> roots_;
+  unsigned max_depth_ = 0;       // of the deepest tree
   unsigned complete_depth_ = 0;  // 0: no complete layout
   std::vector<complete_split> complete_splits_;  // per tree: 2^depth − 1 splits, heap order
   std::vector<float> complete_leaves_;           // per tree: 2^depth leaves
