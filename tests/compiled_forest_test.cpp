@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "prescient/learn/xgboost_predictor.hpp"
+#include "test_support.hpp"
 
 namespace {
 
@@ -57,23 +58,9 @@ std::vector<float> predictions(const predictor& model, const feature_matrix& x) 
   return out;
 }
 
-class temp_dir {
- public:
-  temp_dir() : path_(fs::temp_directory_path() / ("prescient_forest_" + std::to_string(::getpid()) + "_" +
-                                                  ::testing::UnitTest::GetInstance()->current_test_info()->name())) {
-    fs::remove_all(path_);
-    fs::create_directories(path_);
-  }
-  ~temp_dir() {
-    std::error_code ignored;
-    fs::remove_all(path_, ignored);
-  }
-  temp_dir(const temp_dir&) = delete;
-  temp_dir& operator=(const temp_dir&) = delete;
-  [[nodiscard]] fs::path operator/(const std::string& name) const { return path_ / name; }
-
- private:
-  fs::path path_;
+// One directory per test, removed afterwards.
+struct temp_dir : prescient::test::temp_dir {
+  temp_dir() : prescient::test::temp_dir("prescient_forest") {}
 };
 
 bool contains(const std::string& text, const std::string& fragment) { return text.find(fragment) != std::string::npos; }

@@ -1,7 +1,13 @@
-// tests/test_support.hpp — small helpers shared by the concurrency tests.
+// tests/test_support.hpp — small helpers shared by the tests.
 #pragma once
 
+#include <gtest/gtest.h>
+#include <unistd.h>
+
 #include <chrono>
+#include <filesystem>
+#include <string>
+#include <system_error>
 #include <thread>
 
 namespace prescient::test {
@@ -16,5 +22,28 @@ bool eventually(P pred, std::chrono::milliseconds limit = std::chrono::seconds(1
   }
   return true;
 }
+
+/// A fresh directory for one test (named after the process and the test), removed
+/// with everything in it when the test ends.
+class temp_dir {
+ public:
+  explicit temp_dir(const std::string& prefix = "prescient")
+      : path_(std::filesystem::temp_directory_path() /
+              (prefix + "_" + std::to_string(::getpid()) + "_" +
+               ::testing::UnitTest::GetInstance()->current_test_info()->name())) {
+    std::filesystem::remove_all(path_);
+    std::filesystem::create_directories(path_);
+  }
+  ~temp_dir() {
+    std::error_code ignored;
+    std::filesystem::remove_all(path_, ignored);
+  }
+  temp_dir(const temp_dir&) = delete;
+  temp_dir& operator=(const temp_dir&) = delete;
+  [[nodiscard]] std::filesystem::path operator/(const std::string& name) const { return path_ / name; }
+
+ private:
+  std::filesystem::path path_;
+};
 
 }  // namespace prescient::test

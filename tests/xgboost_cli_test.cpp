@@ -23,6 +23,7 @@
 #include "prescient/learn/xgboost_predictor.hpp"
 #include "prescient/trace/next_access.hpp"
 #include "prescient/trace/reader.hpp"
+#include "test_support.hpp"
 
 namespace {
 
@@ -35,23 +36,9 @@ constexpr float nan = std::numeric_limits<float>::quiet_NaN();
 
 bool cli_available() { return ::access(xgboost_cli, X_OK) == 0; }
 
-class temp_dir {
- public:
-  temp_dir() : path_(fs::temp_directory_path() / ("prescient_cli_" + std::to_string(::getpid()) + "_" +
-                                                  ::testing::UnitTest::GetInstance()->current_test_info()->name())) {
-    fs::remove_all(path_);
-    fs::create_directories(path_);
-  }
-  ~temp_dir() {
-    std::error_code ignored;
-    fs::remove_all(path_, ignored);
-  }
-  temp_dir(const temp_dir&) = delete;
-  temp_dir& operator=(const temp_dir&) = delete;
-  [[nodiscard]] fs::path operator/(const std::string& name) const { return path_ / name; }
-
- private:
-  fs::path path_;
+// One directory per test, removed afterwards.
+struct temp_dir : prescient::test::temp_dir {
+  temp_dir() : prescient::test::temp_dir("prescient_cli") {}
 };
 
 std::string slurp(const fs::path& p) {

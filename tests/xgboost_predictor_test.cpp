@@ -3,6 +3,7 @@
 // a missing value, logistic objectives score probabilities, one booster serves several
 // threads, and xgboost never writes to stderr — on any thread.
 #include "prescient/learn/xgboost_predictor.hpp"
+#include "test_support.hpp"
 
 #include <gtest/gtest.h>
 
@@ -79,23 +80,9 @@ const xgboost_predictor& regression_model() {
   return model;
 }
 
-class temp_dir {
- public:
-  temp_dir() : path_(fs::temp_directory_path() / ("prescient_xgb_" + std::to_string(::getpid()) + "_" +
-                                                  ::testing::UnitTest::GetInstance()->current_test_info()->name())) {
-    fs::remove_all(path_);
-    fs::create_directories(path_);
-  }
-  ~temp_dir() {
-    std::error_code ignored;
-    fs::remove_all(path_, ignored);
-  }
-  temp_dir(const temp_dir&) = delete;
-  temp_dir& operator=(const temp_dir&) = delete;
-  [[nodiscard]] fs::path operator/(const std::string& name) const { return path_ / name; }
-
- private:
-  fs::path path_;
+// One directory per test, removed afterwards.
+struct temp_dir : prescient::test::temp_dir {
+  temp_dir() : prescient::test::temp_dir("prescient_xgb") {}
 };
 
 void write_bytes(const fs::path& p, std::string_view bytes) {

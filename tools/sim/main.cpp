@@ -287,38 +287,49 @@ struct job {
   std::size_t size_index;
 };
 
+// Runs work(j) for j in [0, n) on up to `threads` workers; rethrows the first error.
+template <class Work>
+void parallel_jobs(std::size_t n, unsigned threads, Work&& work) {
+  std::vector<std::exception_ptr> errors(n);
+  std::atomic<std::size_t> next{0};
+  std::vector<std::thread> workers;
+  for (unsigned w = 0; w < std::min<std::size_t>(threads, n); ++w)
+    workers.emplace_back([&] {
+      for (std::size_t j; (j = next.fetch_add(1)) < n;) {
+        try {
+          work(j);
+        } catch (...) {
+          errors[j] = std::current_exception();
+        }
+      }
+    });
+  for (auto& w : workers) w.join();
+  for (auto& e : errors)
+    if (e) std::rethrow_exception(e);
+}
+
+replay_options job_options(const job& jb, const options& o,
+                           const std::shared_ptr<const prescient::learn::compiled_forest>& model) {
+  replay_options ro;
+  ro.capacity = jb.capacity;
+  ro.ignore_size = o.ignore_size;
+  if (auto it = o.params.find(jb.policy); it != o.params.end()) ro.params = it->second;
+  ro.model = model;
+  return ro;
+}
+
 // Replays every job on `o.threads` workers; rethrows the first error.
 std::vector<replay_result> run_jobs(const std::vector<prescient::trace::request>& requests,
                                     const std::vector<job>& jobs, const options& o,
                                     const std::shared_ptr<const prescient::learn::compiled_forest>& model) {
   std::vector<replay_result> results(jobs.size());
-  std::vector<std::exception_ptr> errors(jobs.size());
-  std::atomic<std::size_t> next{0};
   std::atomic<std::uint64_t> done{0};
-  {
-    progress_bar bar(requests.size() * jobs.size(), done);
-    std::vector<std::thread> workers;
-    for (unsigned w = 0; w < std::min<std::size_t>(o.threads, jobs.size()); ++w) {
-      workers.emplace_back([&] {
-        for (std::size_t j; (j = next.fetch_add(1)) < jobs.size();) {
-          try {
-            replay_options ro;
-            ro.capacity = jobs[j].capacity;
-            ro.ignore_size = o.ignore_size;
-            if (auto it = o.params.find(jobs[j].policy); it != o.params.end()) ro.params = it->second;
-            ro.progress = &done;
-            ro.model = model;
-            results[j] = prescient::sim::replay(jobs[j].policy, requests, ro);
-          } catch (...) {
-            errors[j] = std::current_exception();
-          }
-        }
-      });
-    }
-    for (auto& w : workers) w.join();
-  }
-  for (auto& e : errors)
-    if (e) std::rethrow_exception(e);
+  progress_bar bar(requests.size() * jobs.size(), done);
+  parallel_jobs(jobs.size(), o.threads, [&](std::size_t j) {
+    replay_options ro = job_options(jobs[j], o, model);
+    ro.progress = &done;
+    results[j] = prescient::sim::replay(jobs[j].policy, requests, ro);
+  });
   return results;
 }
 
@@ -538,27 +549,10 @@ void run_prefetch(const std::string& trace_name, const std::vector<prescient::tr
                   const std::vector<job>& jobs, const std::vector<replay_result>& plain, const options& o,
                   const std::shared_ptr<const prescient::learn::compiled_forest>& model) {
   std::vector<prescient::sim::prefetch_result> out(jobs.size());
-  std::vector<std::exception_ptr> errors(jobs.size());
-  std::atomic<std::size_t> next{0};
-  std::vector<std::thread> workers;
-  for (unsigned w = 0; w < std::min<std::size_t>(o.threads, jobs.size()); ++w)
-    workers.emplace_back([&] {
-      for (std::size_t j; (j = next.fetch_add(1)) < jobs.size();) {
-        try {
-          replay_options ro;
-          ro.capacity = jobs[j].capacity;
-          ro.ignore_size = o.ignore_size;
-          if (auto it = o.params.find(jobs[j].policy); it != o.params.end()) ro.params = it->second;
-          ro.model = model;
-          out[j] = prescient::sim::replay_with_prefetch(jobs[j].policy, requests, ro, o.prefetch_opts);
-        } catch (...) {
-          errors[j] = std::current_exception();
-        }
-      }
-    });
-  for (auto& w : workers) w.join();
-  for (auto& e : errors)
-    if (e) std::rethrow_exception(e);
+  parallel_jobs(jobs.size(), o.threads, [&](std::size_t j) {
+    out[j] = prescient::sim::replay_with_prefetch(jobs[j].policy, requests, job_options(jobs[j], o, model),
+                                                  o.prefetch_opts);
+  });
   if (o.json) {
     for (std::size_t j = 0; j < jobs.size(); ++j) {
       const auto& r = out[j];
