@@ -97,7 +97,7 @@ TEST(PrefetchReplay, StaysQuietOnAnUnpredictableStream) {
   ro.capacity = 600;
   ro.ignore_size = true;
   const auto plain = sim::replay("lru", reqs, ro);
-  const auto pf = sim::replay_with_prefetch("lru", reqs, ro, {.candidate_floor = 0.05f, .min_probability = 0.05f});  // eager on purpose
+  const auto pf = sim::replay_with_prefetch("lru", reqs, ro, {.planner = {.candidate_floor = 0.05f, .min_probability = 0.05f}});  // eager on purpose
   EXPECT_LE(pf.demand.miss_ratio(), plain.miss_ratio() * 1.01);
   EXPECT_GT(pf.quiet_skips, pf.issued) << "the planner should notice its prefetches are not used";
 }
@@ -108,8 +108,8 @@ TEST(PrefetchReplay, HonoursBudgetAndOutstandingCap) {
   ro.capacity = 400;
   ro.ignore_size = true;
   sim::prefetch_options po;
-  po.budget = 1;
-  po.max_outstanding = 1;
+  po.planner.budget = 1;
+  po.planner.max_outstanding = 1;
   po.delay = 8;  // arrivals lag: the cap binds
   const auto pf = sim::replay_with_prefetch("lru", reqs, ro, po);
   EXPECT_GT(pf.capped, 0u);

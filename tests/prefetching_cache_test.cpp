@@ -88,7 +88,7 @@ TEST(PrefetchingCache, AFullQueueDropsPrefetchesInsteadOfBlocking) {
       while (!release.load()) std::this_thread::sleep_for(std::chrono::microseconds(50));
     return k;
   };
-  cache_t c(1000, {.budget = 4, .max_outstanding = 1000, .min_probability = 0.1f, .threads = 1, .queue_capacity = 2});
+  cache_t c(1000, {.planner = {.budget = 4, .max_outstanding = 1000, .min_probability = 0.1f}, .threads = 1, .queue_capacity = 2});
   // Teach the model that f*1000 is followed by f*1000 + 1, + 2, + 3 (fast loads).
   auto fast = [](std::uint64_t k) { return k; };
   for (int round = 0; round < 3; ++round)

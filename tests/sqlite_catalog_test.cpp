@@ -79,7 +79,7 @@ TEST_F(SqliteCatalog, EveryValueIsTheRowInTheDatabaseBeforeAndAfterAnUpdate) {
 TEST_F(SqliteCatalog, PrefetchingReducesDemandMissesAndQueriesStayAccounted) {
   const auto ids = related_reads(6000, 2);
   auto run = [&](std::size_t budget) {
-    cache_t cache(100, {.budget = budget});
+    cache_t cache(100, {.planner = {.budget = budget}});
     const auto queries_before = db_->queries();
     for (auto id : ids) {
       cache.get_or_load(id, loader());

@@ -105,7 +105,7 @@ int main(int argc, char** argv) try {
     // The trace's keys onto the catalogue's rows (a key always reads the same product).
     for (const auto& r : requests) ids.push_back(static_cast<std::int64_t>(mix64(r.key) % products) + 1);
     std::printf("\n%s: %zu reads, cache of %llu products\n", w.file, ids.size(), static_cast<unsigned long long>(w.capacity));
-    const prefetch::prefetching_config off{.budget = 0};
+    const prefetch::prefetching_config off{.planner = {.budget = 0}};
     report("lru", replay<policy::lru>(db, ids, w.capacity, off));
     report("s3fifo", replay<policy::s3fifo>(db, ids, w.capacity, off));
     using learned = policy::learned<learn::compiled_forest>;

@@ -154,13 +154,24 @@ class concurrent_cache {
   template <class Loader>
     requires loader<Loader, Key, Value>
   std::optional<Value> get_or_load(const Key& key, Loader&& load) {
+    bool hit = false;
+    return get_or_load(key, std::forward<Loader>(load), hit);
+  }
+
+  /// The same, and `hit` says whether the value was cached (false: it was loaded, by
+  /// this call or by the load it joined).
+  template <class Loader>
+    requires loader<Loader, Key, Value>
+  std::optional<Value> get_or_load(const Key& key, Loader&& load, bool& hit) {
     auto [sh, h] = locate(key);
     std::shared_ptr<flight> f;
     bool leader = false;
+    hit = false;
     {
       std::lock_guard lock(sh.mutex);
       if (const slot_id s = sh.cache.lookup(key, h); s != no_slot) {
         sh.cache.record_hit(s);
+        hit = true;
         return sh.cache.slab_[s]->value;
       }
       sh.cache.record_miss(h);

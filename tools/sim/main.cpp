@@ -185,13 +185,13 @@ options parse(int argc, char** argv) {
     else if (a == "--model") o.model = value();
     else if (a == "--prefetch") o.prefetch = true;
     else if (a == "--prefetch-delay") o.prefetch_opts.delay = parse_count(a, value());
-    else if (a == "--prefetch-budget") o.prefetch_opts.budget = parse_count(a, value());
-    else if (a == "--prefetch-lookahead") o.prefetch_opts.successors.lookahead = parse_count(a, value());
+    else if (a == "--prefetch-budget") o.prefetch_opts.planner.budget = parse_count(a, value());
+    else if (a == "--prefetch-lookahead") o.prefetch_opts.planner.successors.lookahead = parse_count(a, value());
     else if (a == "--prefetch-min-p") {
       const std::string v = value();
       char* end = nullptr;
-      o.prefetch_opts.min_probability = std::strtof(v.c_str(), &end);
-      if (end != v.c_str() + v.size() || !(o.prefetch_opts.min_probability > 0 && o.prefetch_opts.min_probability <= 1))
+      o.prefetch_opts.planner.min_probability = std::strtof(v.c_str(), &end);
+      if (end != v.c_str() + v.size() || !(o.prefetch_opts.planner.min_probability > 0 && o.prefetch_opts.planner.min_probability <= 1))
         usage("--prefetch-min-p wants a probability in (0, 1]");
     }
     else if (a == "--mrc") o.mrc = true;
@@ -565,8 +565,8 @@ void run_prefetch(const std::string& trace_name, const std::vector<prescient::tr
     return;
   }
   std::printf("\nprefetching (delay %llu, budget %zu, min p %.2f, lookahead %zu): demand miss ratio without and with\n",
-              static_cast<unsigned long long>(o.prefetch_opts.delay), o.prefetch_opts.budget,
-              static_cast<double>(o.prefetch_opts.min_probability), o.prefetch_opts.successors.lookahead);
+              static_cast<unsigned long long>(o.prefetch_opts.delay), o.prefetch_opts.planner.budget,
+              static_cast<double>(o.prefetch_opts.planner.min_probability), o.prefetch_opts.planner.successors.lookahead);
   std::printf("%-12s %-10s %9s %9s %8s %9s %9s %9s %9s\n", o.ignore_size ? "size (obj)" : "size (B)", "policy", "without",
               "with", "change", "issued", "used", "accuracy", "coverage");
   for (std::size_t j = 0; j < jobs.size(); ++j) {

@@ -1,25 +1,23 @@
 // prescient/prefetch/prefetching_cache.hpp — read-through with loads ahead of demand,
-// for hosts: a concurrent_cache, a successor model and a bounded executor.
+// for hosts: a concurrent_cache, the prefetch planner and a bounded executor.
 //
 //   prefetching_cache<std::uint64_t, Row> rows(100'000, {});
 //   std::optional<Row> r = rows.get_or_load(id, [&](std::uint64_t k) { return db.read(k); });
 //
 // `get_or_load` serves the demand request exactly as concurrent_cache::get_or_load does
 // (one load per key however many threads miss on it; a throwing loader leaves the cache
-// unchanged and reaches the caller). Then the planner records the request in the
-// successor model, scores each successor with the candidate scorer (the predictor's
-// probability that it is requested within the horizon, candidate_scorer.hpp), and for
-// each that is neither cached nor already on its way and whose probability beats both
-// `min_probability` and the measured value of what prefetches displace — at most
-// `budget` per request and `max_outstanding` in flight — hands a load to the bounded
-// executor. The
-// demand request never waits for a prefetch: the planner only *submits*; a full queue
-// drops the prefetch and counts it. A demand request for a key whose prefetch is in
-// flight joins that load (single flight) instead of starting a second one.
+// unchanged and reaches the caller). Then the planner (planner.hpp) records the request
+// and picks the successors worth loading; each becomes a task on the bounded executor.
 //
-// Prefetched entries are marked until their first demand hit (then they count as used).
-// Like the simulator's planner (sim/prefetch_replay.hpp), this one watches its accuracy
-// and goes quiet below `min_accuracy` (one candidate in `quiet_probe`).
+// Demand never waits for prefetching: the planner only *submits*, a full queue drops the
+// prefetch (counted), and a request that finds the planner busy with another thread's
+// request skips planning (counted) rather than queue behind it. A demand request for a
+// key whose prefetch is in flight joins that load (single flight).
+//
+// Locks: the planner's mutex may be held while asking the cache whether a key is cached;
+// the cache's eviction listener, which runs under a shard lock, only appends to a small
+// list behind its own mutex, which the planner drains. No lock is taken in the other
+// order, so there is no deadlock.
 //
 // The loader passed to `get_or_load` is copied into prefetch tasks: it must be copyable
 // and callable from the executor's threads for the lifetime of the cache. `invalidate`
@@ -45,35 +43,20 @@
 #include "prescient/executor.hpp"
 #include "prescient/hash.hpp"
 #include "prescient/policy/lru.hpp"
-#include "prescient/prefetch/candidate_scorer.hpp"
-#include "prescient/prefetch/successors.hpp"
+#include "prescient/prefetch/planner.hpp"
 
 namespace prescient::prefetch {
 
 struct prefetching_config {
-  std::size_t budget = 2;             ///< prefetches submitted per demand request, at most
-  std::size_t max_outstanding = 32;   ///< prefetches queued or running, at most
-  float candidate_floor = 0.1f;       ///< successors below this ratio are not considered
-  float min_probability = 0.4f;       ///< the scored probability a prefetch needs, at least
-  bool weigh_displaced = true;        ///< also require more than the displaced entries' value
-  double min_accuracy = 0.5;          ///< below it the planner goes quiet
-  unsigned quiet_probe = 16;          ///< while quiet, one candidate in this many is submitted
-  std::size_t threads = 1;            ///< executor threads running prefetch loads
-  std::size_t queue_capacity = 64;    ///< executor queue; beyond it prefetches are dropped
-  successor_config successors{};
-  scorer_config scorer{};
+  planner_config planner{};         ///< what to prefetch (planner.hpp)
+  std::size_t threads = 1;          ///< executor threads running prefetch loads
+  std::size_t queue_capacity = 64;  ///< executor queue; beyond it prefetches are dropped
 };
 
-struct prefetching_stats {
-  std::uint64_t issued = 0;   ///< prefetch loads submitted (each an extra backend load)
-  std::uint64_t dropped = 0;  ///< refused by a full executor queue
-  std::uint64_t capped = 0;   ///< not submitted: `max_outstanding` in flight
-  std::uint64_t used = 0;     ///< prefetched entries hit by demand before eviction
-  std::uint64_t below_value = 0;  ///< candidates scored below the value of what they would displace
-  std::uint64_t displaced = 0;    ///< entries evicted by prefetch loads
-  std::uint64_t displaced_reused = 0;  ///< of those, requested again within 4 horizons
+struct prefetching_stats : planner_counts {
+  std::uint64_t dropped = 0;           ///< refused by a full executor queue
+  std::uint64_t planning_skipped = 0;  ///< requests not planned: the planner was busy
   std::uint64_t demand_hits = 0, demand_misses = 0;
-  [[nodiscard]] double accuracy() const { return issued ? double(used) / double(issued) : 0.0; }
 };
 
 template <class Key, class Value, class Policy = policy::lru, class Hash = prescient::hash<Key>>
@@ -85,18 +68,11 @@ class prefetching_cache {
                              typename Policy::config policy_config = {}, std::size_t shards = 0)
       : cfg_(cfg),
         cache_(capacity, shards, std::move(policy_config)),
-        model_(cfg.successors),
+        planner_(cfg.planner),
         executor_(std::max<std::size_t>(cfg.threads, 1), std::max<std::size_t>(cfg.queue_capacity, 1)) {
     cache_.set_eviction_listener([this](const Key& k, const Value&, removal_cause) {
-      std::lock_guard lock(planner_mutex_);
-      const std::uint64_t h = hash_(k);
-      marked_.erase(h);
-      if (loading_prefetch_) {  // this thread is loading a prefetch: it displaced k
-        displaced_at_[h] = clock_;
-        ++stats_.displaced;
-        recent_displaced_ = recent_displaced_ * 0.999 + 1;
-        recent_displaced_reused_ *= 0.999;
-      }
+      std::lock_guard lock(evicted_mutex_);  // under a shard lock: append only
+      evicted_.push_back({hash_(k), loading_prefetch_});
     });
   }
 
@@ -107,15 +83,17 @@ class prefetching_cache {
   /// The value of `key`, loaded through `load` on a miss; then plans prefetches.
   template <class Loader>
   std::optional<Value> get_or_load(const Key& key, Loader load) {
-    const bool was_cached = cache_.contains(key);
+    bool hit = false;
     std::optional<Value> value;
     try {
-      value = cache_.get_or_load(key, load);
+      value = cache_.get_or_load(key, load, hit);
     } catch (...) {
+      demand_misses_.fetch_add(1, std::memory_order_relaxed);
       plan(key, false, load);  // the request happened; its successors may still load
       throw;
     }
-    plan(key, was_cached, load);
+    (hit ? demand_hits_ : demand_misses_).fetch_add(1, std::memory_order_relaxed);
+    plan(key, hit, load);
     return value;
   }
 
@@ -123,9 +101,15 @@ class prefetching_cache {
   bool invalidate(const Key& key) { return cache_.invalidate(key); }
 
   [[nodiscard]] prefetching_stats stats() const {
-    std::lock_guard lock(planner_mutex_);
-    prefetching_stats s = stats_;
+    prefetching_stats s;
+    {
+      std::lock_guard lock(planner_mutex_);
+      static_cast<planner_counts&>(s) = planner_.counts();
+    }
     s.dropped = executor_.stats().dropped;
+    s.planning_skipped = planning_skipped_.load(std::memory_order_relaxed);
+    s.demand_hits = demand_hits_.load(std::memory_order_relaxed);
+    s.demand_misses = demand_misses_.load(std::memory_order_relaxed);
     return s;
   }
   [[nodiscard]] executor_stats executor_statistics() const { return executor_.stats(); }
@@ -144,96 +128,77 @@ class prefetching_cache {
   }
 
  private:
+  struct eviction {
+    std::uint64_t hash;
+    bool by_prefetch;
+  };
+
   template <class Loader>
-  void plan(const Key& key, bool was_cached, const Loader& load) {
+  void plan(const Key& key, bool hit, const Loader& load) {
+    std::unique_lock lock(planner_mutex_, std::try_to_lock);
+    if (!lock.owns_lock()) {
+      planning_skipped_.fetch_add(1, std::memory_order_relaxed);
+      return;
+    }
     const std::uint64_t h = hash_(key);
-    std::vector<Key> to_load;
-    {
-      std::lock_guard lock(planner_mutex_);
-      ++(was_cached ? stats_.demand_hits : stats_.demand_misses);
-      if (was_cached && marked_.erase(h) != 0) {
-        ++stats_.used;
-        recent_used_ += 1;
-      }
-      remember_key(h, key);
-      if (const auto d = displaced_at_.find(h); d != displaced_at_.end()) {
-        if (clock_ - d->second <= 4 * cfg_.scorer.horizon) {
-          ++stats_.displaced_reused;
-          recent_displaced_reused_ += 1;
+    drain_evictions();
+    remember_key(h, key);
+    planner_.record(h, clock_, hit && marked_.erase(h) != 0);
+    planner_.plan(
+        h, clock_++, in_flight_.size(),
+        [&](std::uint64_t k) {
+          if (in_flight_.count(k) != 0) return false;
+          const auto known = keys_.find(k);
+          return known != keys_.end() && !cache_.contains(known->second);
+        },
+        [&](std::uint64_t k) { return submit(keys_.find(k)->second, k, load); });
+  }
+
+  // Under planner_mutex_.
+  template <class Loader>
+  bool submit(const Key& k, std::uint64_t h, const Loader& load) {
+    in_flight_.insert(h);
+    const bool submitted = executor_.try_submit([this, k, h, load]() mutable {
+      struct settle {  // whatever happens to the load, it is no longer in flight
+        prefetching_cache* self;
+        std::uint64_t h;
+        ~settle() {
+          std::lock_guard lock(self->planner_mutex_);
+          self->in_flight_.erase(h);
         }
-        displaced_at_.erase(d);
-      }
-      if (clock_ % 4096 == 0)
-        std::erase_if(displaced_at_, [&](const auto& e) { return clock_ - e.second > 4 * cfg_.scorer.horizon; });
-      model_.record(h, clock_);
-      scorer_.observe(h, clock_);
-      ++clock_;
-      model_.predict(h, clock_, cfg_.candidate_floor, candidates_);
-      const double displaced_value =
-          cfg_.weigh_displaced ? (recent_displaced_reused_ + 1) / (recent_displaced_ + 2) : 0.0;
-      for (const auto& c : candidates_) {
-        if (to_load.size() >= cfg_.budget) break;
-        if (in_flight_.count(c.key_hash) != 0) continue;
-        const auto known = keys_.find(c.key_hash);
-        if (known == keys_.end()) continue;
-        scorer_.sample(c, clock_);
-        const float p = scorer_.score(c);
-        if (p < cfg_.min_probability) continue;
-        if (p < displaced_value) {
-          ++stats_.below_value;
-          continue;
-        }
-        const bool quiet = recent_issued_ >= 32 && recent_used_ < cfg_.min_accuracy * recent_issued_;
-        if (quiet && (++probe_ % cfg_.quiet_probe) != 0) continue;
-        if (in_flight_.size() >= cfg_.max_outstanding) {
-          ++stats_.capped;
-          break;
-        }
-        in_flight_.insert(c.key_hash);
-        to_load.push_back(known->second);
-      }
-    }
-    for (Key& k : to_load) {
-      if (cache_.contains(k)) {  // demand loaded it meanwhile
+      } done{this, h};
+      loading_prefetch_ = true;  // evictions caused by this load are the prefetch's doing
+      struct reset_flag {
+        ~reset_flag() { loading_prefetch_ = false; }
+      } reset;
+      cache_.get_or_load(k, load);
+      if (cache_.contains(k)) {
         std::lock_guard lock(planner_mutex_);
-        in_flight_.erase(hash_(k));
-        continue;
+        marked_.insert(h);
       }
-      const bool submitted = executor_.try_submit([this, k, load]() mutable {
-        struct settle {  // whatever happens to the load, it is no longer in flight
-          prefetching_cache* self;
-          std::uint64_t h;
-          ~settle() {
-            std::lock_guard lock(self->planner_mutex_);
-            self->in_flight_.erase(h);
-          }
-        } done{this, hash_(k)};
-        loading_prefetch_ = true;  // evictions caused by this load are the prefetch's doing
-        struct reset_flag {
-          ~reset_flag() { loading_prefetch_ = false; }
-        } reset;
-        cache_.get_or_load(k, load);
-        if (cache_.contains(k)) {
-          std::lock_guard lock(planner_mutex_);
-          marked_.insert(done.h);
-        }
-      });
-      std::lock_guard lock(planner_mutex_);
-      if (submitted) {
-        ++stats_.issued;
-        recent_issued_ = recent_issued_ * 0.999 + 1;  // accuracy over ~the last thousand
-        recent_used_ *= 0.999;
-      } else {
-        in_flight_.erase(hash_(k));
-      }
+    });
+    if (!submitted) in_flight_.erase(h);
+    return submitted;
+  }
+
+  // Under planner_mutex_: what the eviction listener saw since the last request.
+  void drain_evictions() {
+    {
+      std::lock_guard lock(evicted_mutex_);
+      drained_.swap(evicted_);
     }
+    for (const eviction& e : drained_) {
+      marked_.erase(e.hash);
+      if (e.by_prefetch) planner_.displaced(e.hash, clock_);
+    }
+    drained_.clear();
   }
 
   // Keys by hash, so that a predicted successor can be loaded; bounded like the model.
   void remember_key(std::uint64_t h, const Key& key) {
     if (keys_.emplace(h, key).second) {
       key_order_.push_back(h);
-      if (key_order_.size() > std::max<std::size_t>(cfg_.successors.max_keys, 1)) {
+      if (key_order_.size() > std::max<std::size_t>(cfg_.planner.successors.max_keys, 1)) {
         keys_.erase(key_order_.front());
         key_order_.pop_front();
       }
@@ -243,21 +208,17 @@ class prefetching_cache {
   prefetching_config cfg_;
   Hash hash_{};
   cache_type cache_;
-  mutable std::mutex planner_mutex_;  // guards everything below (not the cache)
-  successor_model model_;
-  candidate_scorer scorer_{cfg_.scorer};
-  std::vector<successor> candidates_;
-  std::unordered_map<std::uint64_t, std::uint64_t> displaced_at_;  // evicted by a prefetch → when
-  double recent_displaced_ = 0, recent_displaced_reused_ = 0;
-  static inline thread_local bool loading_prefetch_ = false;
+  mutable std::mutex planner_mutex_;  // guards the planner and the sets below (not the cache)
+  planner planner_;
   std::unordered_map<std::uint64_t, Key> keys_;
   std::deque<std::uint64_t> key_order_;
   std::unordered_set<std::uint64_t> in_flight_;
-  std::unordered_set<std::uint64_t> marked_;
+  std::unordered_set<std::uint64_t> marked_;  // loaded by a prefetch, not yet hit
   std::uint64_t clock_ = 0;
-  std::uint64_t probe_ = 0;
-  double recent_issued_ = 0, recent_used_ = 0;
-  prefetching_stats stats_;
+  std::mutex evicted_mutex_;  // a leaf lock: taken under a shard lock or the planner's
+  std::vector<eviction> evicted_, drained_;
+  std::atomic<std::uint64_t> planning_skipped_{0}, demand_hits_{0}, demand_misses_{0};
+  static inline thread_local bool loading_prefetch_ = false;
   // Last member: destroyed first, so no prefetch task outlives what it touches.
   mutable bounded_executor executor_;
 };
