@@ -35,7 +35,8 @@
 // `epoch_per_entry` × entries requests. After `losses_to_switch` consecutive epochs in
 // which the cache missed more than (1 + `duel_margin`) × the shadow, the least recently
 // used entry becomes the victim (admission off) for `probe_every` epochs, then the model
-// is tried again. It is set dueling (Qureshi et al., ISCA 2007) in time rather than in
+// is tried again. An epoch lost by more than five margins switches at once, and a probe
+// lost from its start doubles the wait before the next (up to 8 × `probe_every`). It is set dueling (Qureshi et al., ISCA 2007) in time rather than in
 // cache sets.
 //
 // The model is a template parameter (`compiled_forest` through forest_trainer.hpp, or
@@ -154,7 +155,7 @@ struct learned_config {
   /// model epoch with more misses than the shadow, LRU decides until the next probe.
   bool duel = true;
   double epoch_per_entry = 8.0;      ///< epoch length = this × resident entries (≥ 4096)
-  unsigned probe_every = 8;          ///< LRU epochs before the model is tried again
+  unsigned probe_every = 8;          ///< LRU epochs before the model is tried again (backs off)
   double duel_margin = 0.02;         ///< the model loses an epoch with > (1 + this) × LRU's misses
   unsigned losses_to_switch = 2;     ///< consecutive lost model epochs before LRU decides
   double miss_sample_rate = 0.5;     ///< share of misses whose incoming key becomes a training row
@@ -162,8 +163,8 @@ struct learned_config {
   std::size_t min_training_rows = 2048;  ///< labelled rows needed for the first model
   std::size_t max_training_rows = 1u << 15;  ///< a retrain uses at most the newest this many
   std::uint64_t first_retrain = 1u << 13;  ///< requests between the first two trainings
-  std::uint64_t retrain_every = 1u << 19;  ///< the interval doubles up to this
-  double window_per_entry = 4.0;     ///< censoring window W = this × resident entries
+  std::uint64_t retrain_every = 1u << 21;  ///< the interval doubles up to this
+  double window_per_entry = 6.0;     ///< censoring window W = this × resident entries
   double horizon_per_entry = 1.0;    ///< horizon H of the binary metrics = this × entries
   double ghost_per_entry = 2.0;      ///< ghost histories kept, per unit of capacity
   std::uint64_t seed = 0x9e3779b97f4a7c15ULL;
@@ -418,9 +419,10 @@ class learned {
         features_(cfg_.features),
         ghost_(static_cast<std::size_t>(cfg_.ghost_per_entry * static_cast<double>(std::min<std::uint64_t>(capacity, 1u << 24)))),
         ring_(cfg_.training_rows),
-        rng_(cfg_.seed | 1),
+        rng_(cfg_.seed),
         batch_(static_cast<Eigen::Index>(cfg_.candidates), static_cast<Eigen::Index>(learn::feature_count)),
-        scores_(cfg_.candidates) {
+        scores_(cfg_.candidates),
+        probe_interval_(cfg_.probe_every) {
     if (!cfg_.trainer) {
       if constexpr (requires { learn::default_trainer<Predictor>::train(learn::feature_matrix{}, std::span<const float>{}); }) {
         if (cfg_.classify)
@@ -676,17 +678,28 @@ class learned {
     if (model_ != nullptr) {
       if (!base_mode_) {
         ++stats_.model_epochs;
-        const bool lost =
-            static_cast<double>(epoch_misses_) > (1 + cfg_.duel_margin) * static_cast<double>(epoch_shadow_misses_);
+        const double misses = static_cast<double>(epoch_misses_), shadow = static_cast<double>(epoch_shadow_misses_);
+        const bool lost = misses > (1 + cfg_.duel_margin) * shadow;
+        // Losing by five margins at once is evidence enough: no second epoch is paid for.
+        const bool routed = misses > (1 + 5 * cfg_.duel_margin) * shadow;
         lost_run_ = lost ? lost_run_ + 1 : 0;
-        if (lost_run_ >= cfg_.losses_to_switch) {
+        ++epochs_since_probe_;
+        if (!lost) probe_interval_ = cfg_.probe_every;
+        if (lost_run_ >= cfg_.losses_to_switch || routed) {
+          // A probe lost from its start: wait twice as long before the next one (up to
+          // 8×), so a workload the model keeps losing costs it fewer and fewer epochs.
+          if (epochs_since_probe_ == lost_run_)
+            probe_interval_ = std::min(2 * probe_interval_, 8 * cfg_.probe_every);
           base_mode_ = true;
           base_run_ = 0;
           lost_run_ = 0;
         }
       } else {
         ++stats_.lru_epochs;
-        if (++base_run_ >= cfg_.probe_every) base_mode_ = false;
+        if (++base_run_ >= probe_interval_) {
+          base_mode_ = false;
+          epochs_since_probe_ = 0;
+        }
       }
     }
     epoch_requests_ = epoch_misses_ = epoch_shadow_misses_ = 0;
@@ -991,6 +1004,8 @@ class learned {
   bool base_mode_ = false;                // the duel gave the decisions to LRU
   unsigned base_run_ = 0;  // LRU epochs since the switch
   unsigned lost_run_ = 0;  // consecutive model epochs lost
+  unsigned epochs_since_probe_ = 0;  // model epochs since the model last took over
+  unsigned probe_interval_;          // LRU epochs before the next probe (backs off)
   std::uint64_t epoch_requests_ = 0, epoch_misses_ = 0, epoch_shadow_misses_ = 0;
   std::uint64_t pending_weight_ = 1;
   std::uint64_t now_ = 0;
