@@ -105,6 +105,16 @@ class concurrent_cache {
     return sh.cache.lookup(key, h) != no_slot;
   }
 
+  /// Calls `f(const Policy&)` on the policy of the shard that holds (or would hold)
+  /// `key`, with that shard locked, and returns what `f` returns: e.g. what the policy
+  /// predicts for its next victim. Keep `f` short; never call back into the cache.
+  template <class F>
+  decltype(auto) with_policy_of(const Key& key, F&& f) const {
+    auto [sh, h] = locate(key);
+    std::lock_guard lock(sh.mutex);
+    return std::forward<F>(f)(std::as_const(sh.cache).policy());
+  }
+
   /// A load of `key` in flight (get_or_load) will not cache its older result.
   put_result put(const Key& key, Value value) {
     auto [sh, h] = locate(key);

@@ -610,6 +610,18 @@ class learned {
 
   // ---- introspection ----
   [[nodiscard]] const learned_stats& stats() const { return stats_; }
+
+  /// The model's prediction for the entry it would evict next: requests until that
+  /// entry's next request (from the last ranking; no new scoring). Empty while the base
+  /// heuristic or LRU decides, or before a ranking. The prefetch planner weighs a
+  /// prefetch against it (prefetch/planner.hpp).
+  [[nodiscard]] std::optional<double> predicted_victim_gap() const {
+    if (model_ == nullptr || base_mode_) return std::nullopt;
+    for (auto r = ranked_.rbegin(); r != ranked_.rend(); ++r)
+      if (dense_pos_[r->slot] != not_resident && stamp_[r->slot] == r->stamp)
+        return std::max(0.0, r->predicted - static_cast<double>(now_));
+    return std::nullopt;
+  }
   [[nodiscard]] const Base& base() const { return base_; }
   /// The model driving decisions now (null: the base heuristic decides).
   [[nodiscard]] model_ptr model() const { return model_; }

@@ -14,7 +14,8 @@
 // request skips planning (counted) rather than queue behind it. A demand request for a
 // key whose prefetch is in flight joins that load (single flight).
 //
-// Locks: the planner's mutex may be held while asking the cache whether a key is cached;
+// Locks: the planner's mutex may be held while asking the cache whether a key is cached
+// or what a shard's policy predicts for its next victim (`with_policy_of`);
 // the cache's eviction listener, which runs under a shard lock, only appends to a small
 // list behind its own mutex, which the planner drains. No lock is taken in the other
 // order, so there is no deadlock.
@@ -72,7 +73,7 @@ class prefetching_cache {
         executor_(std::max<std::size_t>(cfg.threads, 1), std::max<std::size_t>(cfg.queue_capacity, 1)) {
     cache_.set_eviction_listener([this](const Key& k, const Value&, removal_cause) {
       std::lock_guard lock(evicted_mutex_);  // under a shard lock: append only
-      evicted_.push_back({hash_(k), loading_prefetch_});
+      evicted_.push_back({hash_(k), loading_prefetch_, prefetch_bucket_});
     });
   }
 
@@ -131,6 +132,7 @@ class prefetching_cache {
   struct eviction {
     std::uint64_t hash;
     bool by_prefetch;
+    planner::gap_bucket bucket;  // the predicted gap of what the prefetch displaced
   };
 
   template <class Loader>
@@ -151,14 +153,18 @@ class prefetching_cache {
           const auto known = keys_.find(k);
           return known != keys_.end() && !cache_.contains(known->second);
         },
-        [&](std::uint64_t k) { return submit(keys_.find(k)->second, k, load); });
+        [&](std::uint64_t k, planner::gap_bucket bucket) { return submit(keys_.find(k)->second, k, load, bucket); },
+        [&](std::uint64_t k) {
+          return cache_.with_policy_of(keys_.find(k)->second,
+                                       [](const Policy& p) { return predicted_victim_gap(p); });
+        });
   }
 
   // Under planner_mutex_.
   template <class Loader>
-  bool submit(const Key& k, std::uint64_t h, const Loader& load) {
+  bool submit(const Key& k, std::uint64_t h, const Loader& load, planner::gap_bucket bucket) {
     in_flight_.insert(h);
-    const bool submitted = executor_.try_submit([this, k, h, load]() mutable {
+    const bool submitted = executor_.try_submit([this, k, h, load, bucket]() mutable {
       struct settle {  // whatever happens to the load, it is no longer in flight
         prefetching_cache* self;
         std::uint64_t h;
@@ -168,6 +174,7 @@ class prefetching_cache {
         }
       } done{this, h};
       loading_prefetch_ = true;  // evictions caused by this load are the prefetch's doing
+      prefetch_bucket_ = bucket;
       struct reset_flag {
         ~reset_flag() { loading_prefetch_ = false; }
       } reset;
@@ -189,7 +196,7 @@ class prefetching_cache {
     }
     for (const eviction& e : drained_) {
       marked_.erase(e.hash);
-      if (e.by_prefetch) planner_.displaced(e.hash, clock_);
+      if (e.by_prefetch) planner_.displaced(e.hash, clock_, e.bucket);
     }
     drained_.clear();
   }
@@ -219,6 +226,7 @@ class prefetching_cache {
   std::vector<eviction> evicted_, drained_;
   std::atomic<std::uint64_t> planning_skipped_{0}, demand_hits_{0}, demand_misses_{0};
   static inline thread_local bool loading_prefetch_ = false;
+  static inline thread_local planner::gap_bucket prefetch_bucket_ = planner::unpredicted;
   // Last member: destroyed first, so no prefetch task outlives what it touches.
   mutable bounded_executor executor_;
 };

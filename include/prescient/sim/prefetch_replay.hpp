@@ -1,6 +1,6 @@
 // prescient/sim/prefetch_replay.hpp — the simulator with prefetching: demand requests
 // replayed as in replay.hpp, plus loads ahead of demand chosen by the prefetch planner
-// (prefetch/planner.hpp: successor model, candidate scorer, displaced value, budget,
+// (prefetch/planner.hpp: successor model, candidate scorer, predicted displaced value, budget,
 // outstanding cap, quiet mode).
 //
 // A prefetch takes effect `delay` requests after it is issued (the backend's latency,
@@ -51,25 +51,32 @@ void prefetch_loop(Cache& c, std::span<const trace::request> requests, const pre
   prefetch::planner planner(opt.planner);
   std::unordered_set<std::uint64_t> marked;     // prefetched, not yet hit
   std::unordered_set<std::uint64_t> in_flight;  // issued, not yet arrived
-  std::deque<std::pair<std::uint64_t, const trace::request*>> arrivals;  // (due, key's request)
+  struct arrival {
+    std::uint64_t due;
+    const trace::request* request;         // the key's last request (what the load returns)
+    prefetch::planner::gap_bucket bucket;  // the displaced entry's predicted gap
+  };
+  std::deque<arrival> arrivals;
   // The last request seen of each key: what an arriving prefetch loads (its size).
   std::unordered_map<std::uint64_t, const trace::request*> last_seen;
   marked.reserve(1024);
   in_flight.reserve(opt.planner.max_outstanding * 2);
   last_seen.reserve(requests.size() / 8 + 16);
   bool prefetch_put = false;
+  prefetch::planner::gap_bucket put_bucket = prefetch::planner::unpredicted;
   std::size_t current = 0;  // the request being replayed (for the listener)
   c.set_eviction_listener([&](const std::uint64_t& key, const auto&, removal_cause) {
     marked.erase(key);
-    if (prefetch_put) planner.displaced(key, current);
+    if (prefetch_put) planner.displaced(key, current, put_bucket);
   });
 
   std::uint64_t misses = 0, bytes = 0, miss_bytes = 0;
   const auto start = std::chrono::steady_clock::now();
   for (std::size_t i = 0; i < requests.size(); ++i) {
     current = i;
-    while (!arrivals.empty() && arrivals.front().first <= i) {
-      const trace::request& r = *arrivals.front().second;
+    while (!arrivals.empty() && arrivals.front().due <= i) {
+      const trace::request& r = *arrivals.front().request;
+      put_bucket = arrivals.front().bucket;
       arrivals.pop_front();
       in_flight.erase(r.key);
       if (c.contains(r.key)) {
@@ -91,11 +98,12 @@ void prefetch_loop(Cache& c, std::span<const trace::request> requests, const pre
     planner.plan(
         r.key, i, in_flight.size(),
         [&](std::uint64_t k) { return in_flight.count(k) == 0 && !c.contains(k) && last_seen.count(k) != 0; },
-        [&](std::uint64_t k) {
+        [&](std::uint64_t k, prefetch::planner::gap_bucket bucket) {
           in_flight.insert(k);
-          arrivals.emplace_back(i + std::max<std::uint64_t>(opt.delay, 1), last_seen[k]);
+          arrivals.push_back({i + std::max<std::uint64_t>(opt.delay, 1), last_seen[k], bucket});
           return true;
-        });
+        },
+        [&](std::uint64_t) { return prefetch::predicted_victim_gap(c.policy()); });
   }
   static_cast<prefetch::planner_counts&>(out) = planner.counts();
   out.scorer_retrains = planner.scorer_retrains();
