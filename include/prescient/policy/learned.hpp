@@ -35,8 +35,10 @@
 // `epoch_per_entry` × entries requests. After `losses_to_switch` consecutive epochs in
 // which the cache missed more than (1 + `duel_margin`) × the shadow, the least recently
 // used entry becomes the victim (admission off) for `probe_every` epochs, then the model
-// is tried again. An epoch lost by more than five margins switches at once, and a probe
-// lost from its start doubles the wait before the next (up to 8 × `probe_every`). It is set dueling (Qureshi et al., ISCA 2007) in time rather than in
+// is tried again. An epoch lost while the model is ahead over its run since it took over
+// does not count (a bad phase is ridden out); one lost by more than five margins switches
+// at once; and a probe lost from its start doubles the wait before the next (up to 8 ×
+// `probe_every`). It is set dueling (Qureshi et al., ISCA 2007) in time rather than in
 // cache sets.
 //
 // The model is a template parameter (`compiled_forest` through forest_trainer.hpp, or
@@ -691,7 +693,11 @@ class learned {
       if (!base_mode_) {
         ++stats_.model_epochs;
         const double misses = static_cast<double>(epoch_misses_), shadow = static_cast<double>(epoch_shadow_misses_);
-        const bool lost = misses > (1 + cfg_.duel_margin) * shadow;
+        run_misses_ += misses;
+        run_shadow_misses_ += shadow;
+        // An epoch counts as lost only while the model is also behind over its whole run
+        // since it took over: a model ahead overall rides out a bad phase.
+        const bool lost = misses > (1 + cfg_.duel_margin) * shadow && run_misses_ > run_shadow_misses_;
         // Losing by five margins at once is evidence enough: no second epoch is paid for.
         const bool routed = misses > (1 + 5 * cfg_.duel_margin) * shadow;
         lost_run_ = lost ? lost_run_ + 1 : 0;
@@ -711,6 +717,7 @@ class learned {
         if (++base_run_ >= probe_interval_) {
           base_mode_ = false;
           epochs_since_probe_ = 0;
+          run_misses_ = run_shadow_misses_ = 0;
         }
       }
     }
@@ -1017,6 +1024,7 @@ class learned {
   unsigned base_run_ = 0;  // LRU epochs since the switch
   unsigned lost_run_ = 0;  // consecutive model epochs lost
   unsigned epochs_since_probe_ = 0;  // model epochs since the model last took over
+  double run_misses_ = 0, run_shadow_misses_ = 0;  // over those epochs: the cache's, the shadow's
   unsigned probe_interval_;          // LRU epochs before the next probe (backs off)
   std::uint64_t epoch_requests_ = 0, epoch_misses_ = 0, epoch_shadow_misses_ = 0;
   std::uint64_t pending_weight_ = 1;
