@@ -32,6 +32,7 @@
 #include <vector>
 
 #include "prescient/advisor.hpp"
+#include "prescient/learn/forest_trainer.hpp"
 #include "prescient/policy/registry.hpp"
 #include "prescient/sim/prefetch_replay.hpp"
 #include "prescient/sim/replay.hpp"
@@ -100,6 +101,7 @@ struct options {
                "    --prefetch-budget N    prefetches per request (default 2)\n"
                "    --prefetch-min-p P     least probability of a successor (default 0.4)\n"
                "    --prefetch-lookahead N requests after a key that count as following it (default 4)\n"
+               "    --prefetch-model M     what scores the candidates: ridge (default) or forest\n"
                "  --mrc               approximate miss-ratio curves by miniature simulation (SHARDS)\n"
                "    --sample R        sampling rate (default 0.01)\n"
                "    --sample-keys N   fixed-size SHARDS: track at most N sampled keys\n"
@@ -187,6 +189,13 @@ options parse(int argc, char** argv) {
     else if (a == "--prefetch-delay") o.prefetch_opts.delay = parse_count(a, value());
     else if (a == "--prefetch-budget") o.prefetch_opts.planner.budget = parse_count(a, value());
     else if (a == "--prefetch-lookahead") o.prefetch_opts.planner.successors.lookahead = parse_count(a, value());
+    else if (a == "--prefetch-model") {
+      const std::string v = value();
+      if (v == "forest")
+        o.prefetch_opts.planner.scorer.forest = prescient::learn::forest_trainer(prescient::learn::candidate_forest_params());
+      else if (v != "ridge")
+        usage("--prefetch-model wants ridge or forest");
+    }
     else if (a == "--prefetch-min-p") {
       const std::string v = value();
       char* end = nullptr;
@@ -564,9 +573,10 @@ void run_prefetch(const std::string& trace_name, const std::vector<prescient::tr
     }
     return;
   }
-  std::printf("\nprefetching (delay %llu, budget %zu, min p %.2f, lookahead %zu): demand miss ratio without and with\n",
+  std::printf("\nprefetching (delay %llu, budget %zu, min p %.2f, lookahead %zu, %s scorer): demand miss ratio without and with\n",
               static_cast<unsigned long long>(o.prefetch_opts.delay), o.prefetch_opts.planner.budget,
-              static_cast<double>(o.prefetch_opts.planner.min_probability), o.prefetch_opts.planner.successors.lookahead);
+              static_cast<double>(o.prefetch_opts.planner.min_probability), o.prefetch_opts.planner.successors.lookahead,
+              o.prefetch_opts.planner.scorer.forest ? "forest" : "ridge");
   std::printf("%-12s %-10s %9s %9s %8s %9s %9s %9s %9s\n", o.ignore_size ? "size (obj)" : "size (B)", "policy", "without",
               "with", "change", "issued", "used", "accuracy", "coverage");
   for (std::size_t j = 0; j < jobs.size(); ++j) {

@@ -31,6 +31,21 @@ namespace prescient::learn {
   return p;
 }
 
+/// Parameters for the prefetch candidate scorer's forest (prefetch/candidate_scorer.hpp):
+/// 6 columns and 0/1 outcomes, so shallow trees; leaves may be small (it ranks no
+/// extreme), and the output is a probability.
+[[nodiscard]] inline training_params candidate_forest_params() {
+  training_params p;
+  p.rounds = 16;
+  p.max_depth = 4;
+  p.eta = 0.3f;
+  p.max_bin = 64;
+  p.min_child_weight = 2;
+  p.objective = "binary:logistic";
+  p.nthread = 1;
+  return p;
+}
+
 /// A trainer with other parameters, for learned_config::trainer.
 [[nodiscard]] inline trainer<compiled_forest> forest_trainer(training_params params) {
   return [params](const feature_matrix& rows, std::span<const float> labels) {

@@ -17,7 +17,17 @@
 //
 // Labels come from the future: a sampled candidate is labelled 1 when B is requested
 // within `horizon` requests of the prediction, 0 when the horizon passes first. Until
-// `min_rows` rows are labelled, and whenever training fails, the score is the raw ratio.
+// `min_rows` rows are labelled the score is the raw ratio; a training failure keeps the
+// previous model (or the ratio) and is counted.
+//
+// The model is ridge regression by default (header-only, no xgboost). With
+// `scorer_config::forest` set — e.g. to learn::default_trainer<compiled_forest>::
+// train_classifier from forest_trainer.hpp, which needs the compiled library — it is a
+// gradient-boosted forest (logistic) instead, scored through compiled_forest::predict_row:
+// no virtual call per candidate. A forest retrains at intervals doubling from
+// `retrain_every` up to `forest_retrain_every` labelled rows (xgboost takes milliseconds
+// where ridge takes microseconds). learn::candidate_forest_params() (forest_trainer.hpp)
+// are parameters for it: small leaves, logistic output.
 #pragma once
 
 #include <algorithm>
@@ -30,7 +40,9 @@
 
 #include "prescient/detail/slot_index.hpp"
 #include "prescient/hash.hpp"
+#include "prescient/learn/compiled_forest.hpp"
 #include "prescient/learn/linear_predictor.hpp"
+#include "prescient/learn/trainer.hpp"
 #include "prescient/prefetch/successors.hpp"
 
 namespace prescient::prefetch {
@@ -40,8 +52,11 @@ struct scorer_config {
   double sample_rate = 0.25;        ///< share of candidates kept as training rows
   std::size_t rows = 8192;          ///< training rows kept (ring)
   std::size_t min_rows = 512;       ///< labelled rows before the first model
-  std::size_t retrain_every = 4096; ///< labelled rows between retrains
+  std::size_t retrain_every = 4096; ///< labelled rows between retrains (ridge)
   std::uint64_t seed = 7;
+  /// Trains a forest on the 0/1 outcomes instead of ridge (empty: ridge).
+  learn::trainer<learn::compiled_forest> forest{};
+  std::size_t forest_retrain_every = 32768;  ///< labelled rows between forest retrains
 };
 
 class candidate_scorer {
@@ -63,10 +78,11 @@ class candidate_scorer {
 
   /// P(the candidate is requested within the horizon), in [0, 1].
   [[nodiscard]] float score(const successor& s) const {
-    if (!model_) return s.probability;
+    if (!model_ && !forest_) return s.probability;
     float row[columns];
     write(s, row);
-    return std::clamp(model_->predict_row(row), 0.0f, 1.0f);
+    const float p = forest_ ? forest_->predict_row(row) : model_->predict_row(row);
+    return std::isnan(p) ? s.probability : std::clamp(p, 0.0f, 1.0f);
   }
 
   /// A request of `key` at `now`: settles rows waiting on it, expires old ones, and
@@ -86,7 +102,7 @@ class candidate_scorer {
       index_.erase(mix64(key_[p]), static_cast<slot_id>(p));
       ++labelled_since_;
     }
-    if (labelled_since_ >= (model_ ? cfg_.retrain_every : cfg_.min_rows)) train();
+    if (labelled_since_ >= (model_active() ? interval_ : cfg_.min_rows)) train();
   }
 
   /// Keeps (a sample of) a prediction made at `now` as a training row.
@@ -103,7 +119,8 @@ class candidate_scorer {
     if (cursor_ + cfg_.rows < next_) cursor_ = next_ - cfg_.rows;
   }
 
-  [[nodiscard]] bool model_active() const { return model_ != nullptr; }
+  [[nodiscard]] bool model_active() const { return model_ != nullptr || forest_ != nullptr; }
+  [[nodiscard]] bool forest_active() const { return forest_ != nullptr; }
   [[nodiscard]] std::uint64_t retrains() const { return retrains_; }
   [[nodiscard]] std::uint64_t training_failures() const { return failures_; }
 
@@ -116,6 +133,7 @@ class candidate_scorer {
 
   void train() {
     labelled_since_ = 0;
+    if (cfg_.forest && model_active()) interval_ = std::min(2 * interval_, std::max(cfg_.forest_retrain_every, cfg_.retrain_every));
     std::size_t n = 0;
     const std::size_t held = std::min<std::size_t>(next_, cfg_.rows);
     for (std::size_t p = 0; p < held; ++p) n += label_[p] != unlabelled;
@@ -129,7 +147,13 @@ class candidate_scorer {
       y[r++] = static_cast<float>(label_[p]);
     }
     try {
-      model_ = std::make_shared<const learn::linear_predictor>(learn::linear_predictor::train(x, y));
+      if (cfg_.forest) {
+        auto forest = cfg_.forest(x, y);
+        if (!forest || forest->num_features() != columns) throw learn::model_error("candidate scorer: the forest trainer returned no model of 6 features");
+        forest_ = std::move(forest);
+      } else {
+        model_ = std::make_shared<const learn::linear_predictor>(learn::linear_predictor::train(x, y));
+      }
       ++retrains_;
     } catch (const std::exception&) {
       ++failures_;  // keep the previous model (or the raw ratio)
@@ -148,9 +172,11 @@ class candidate_scorer {
   std::vector<std::int8_t> label_;
   prescient::detail::slot_index index_;  // mix64(key) → ring position, for unlabelled rows
   std::uint64_t next_ = 0, cursor_ = 0, labelled_since_ = 0;
+  std::size_t interval_ = cfg_.retrain_every;  // labelled rows between retrains (a forest's doubles)
   std::uint64_t rng_;
   std::uint64_t retrains_ = 0, failures_ = 0;
   std::shared_ptr<const learn::linear_predictor> model_;
+  std::shared_ptr<const learn::compiled_forest> forest_;
 };
 
 }  // namespace prescient::prefetch
