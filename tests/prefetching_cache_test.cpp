@@ -99,9 +99,16 @@ TEST(PrefetchingCache, AFullQueueDropsPrefetchesInsteadOfBlocking) {
   // Now each first block is served at once while its successors' prefetches block the
   // single worker: the queue of 2 fills and further prefetches are dropped, not waited for.
   for (std::uint64_t f = 0; f < 50; ++f) EXPECT_EQ(c.get_or_load(f * 1000, slow), f * 1000);
+  // The first file's successors are still loading (blocked or queued): not prefetched twice.
+  c.get_or_load(0, slow);
+  EXPECT_GT(c.stats().already_loading, 0u);
   release = true;
   c.wait_for_prefetches();
   EXPECT_GT(c.executor_statistics().dropped + c.stats().capped, 0u);
+  // Now they are cached: not prefetched again either.
+  const auto cached_before = c.stats().already_cached;
+  c.get_or_load(0, slow);
+  EXPECT_GT(c.stats().already_cached, cached_before);
 }
 
 TEST(PrefetchingCache, AThrowingLoaderReachesTheCallerAndPrefetchFailuresAreCounted) {

@@ -57,6 +57,8 @@ struct prefetching_config {
 struct prefetching_stats : planner_counts {
   std::uint64_t dropped = 0;           ///< refused by a full executor queue
   std::uint64_t planning_skipped = 0;  ///< requests not planned: the planner was busy
+  std::uint64_t already_cached = 0;    ///< candidates not prefetched: cached already
+  std::uint64_t already_loading = 0;   ///< candidates not prefetched: a prefetch of them in flight
   std::uint64_t demand_hits = 0, demand_misses = 0;
 };
 
@@ -106,6 +108,8 @@ class prefetching_cache {
     {
       std::lock_guard lock(planner_mutex_);
       static_cast<planner_counts&>(s) = planner_.counts();
+      s.already_cached = already_cached_;
+      s.already_loading = already_loading_;
     }
     s.dropped = executor_.stats().dropped;
     s.planning_skipped = planning_skipped_.load(std::memory_order_relaxed);
@@ -149,9 +153,17 @@ class prefetching_cache {
     planner_.plan(
         h, clock_++, in_flight_.size(),
         [&](std::uint64_t k) {
-          if (in_flight_.count(k) != 0) return false;
+          if (in_flight_.count(k) != 0) {
+            ++already_loading_;
+            return false;
+          }
           const auto known = keys_.find(k);
-          return known != keys_.end() && !cache_.contains(known->second);
+          if (known == keys_.end()) return false;
+          if (cache_.contains(known->second)) {
+            ++already_cached_;
+            return false;
+          }
+          return true;
         },
         [&](std::uint64_t k, planner::gap_bucket bucket) { return submit(keys_.find(k)->second, k, load, bucket); },
         [&](std::uint64_t k) {
@@ -222,6 +234,7 @@ class prefetching_cache {
   std::unordered_set<std::uint64_t> in_flight_;
   std::unordered_set<std::uint64_t> marked_;  // loaded by a prefetch, not yet hit
   std::uint64_t clock_ = 0;
+  std::uint64_t already_cached_ = 0, already_loading_ = 0;
   std::mutex evicted_mutex_;  // a leaf lock: taken under a shard lock or the planner's
   std::vector<eviction> evicted_, drained_;
   std::atomic<std::uint64_t> planning_skipped_{0}, demand_hits_{0}, demand_misses_{0};
