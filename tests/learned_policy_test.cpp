@@ -11,6 +11,7 @@
 
 #include "prescient/cache.hpp"
 #include "prescient/learn/forest_trainer.hpp"
+#include "prescient/policy/lfu.hpp"
 #include "prescient/policy/lru.hpp"
 #include "prescient/policy/registry.hpp"
 
@@ -224,6 +225,7 @@ TEST(LearnedPolicy, TheDuelHandsAWrongModelsDecisionsToLru) {
     cfg.mode = policy::training_mode::off;
     cfg.model = std::make_shared<const backwards_predictor>();
     cfg.duel = duel;
+    cfg.guard = 0;  // the duel alone (the guard has its own tests)
     cache<std::uint64_t, std::uint64_t, P> c(300, cfg);
     const double ratio = hit_ratio(replay(c, keys));
     return std::pair{ratio, c.policy().stats()};
@@ -244,10 +246,75 @@ TEST(LearnedPolicy, TheDuelHandsAWrongModelsDecisionsToLru) {
   EXPECT_EQ(plain_stats.lru_epochs, 0u);
 }
 
+// The guard bounds the whole run: the duel pays for every probe of a wrong model (an
+// epoch lost before it switches back), the guard stops paying once the run as a whole is
+// 1% behind the shadow LRU.
+TEST(LearnedPolicy, TheGuardKeepsAWrongModelWithinItsBudgetOfLru) {
+  using P = policy::learned<backwards_predictor>;
+  const auto keys = zipf_keys(400000, 5000, 9);
+  auto run = [&](double guard) {
+    P::config cfg;
+    cfg.mode = policy::training_mode::off;
+    cfg.model = std::make_shared<const backwards_predictor>();
+    cfg.guard = guard;
+    cache<std::uint64_t, std::uint64_t, P> c(300, cfg);
+    replay(c, keys);
+    return std::pair{c.stats().misses, c.policy().stats()};
+  };
+  cache<std::uint64_t, std::uint64_t, policy::lru> lru(300);
+  replay(lru, keys);
+  const double lru_misses = static_cast<double>(lru.stats().misses);
+  const auto [guarded, guard_stats] = run(0.01);
+  const auto [duel_only, duel_stats] = run(0);
+  // Budget 1%, plus what it costs to notice (one check interval) and for the cache's
+  // contents to converge to LRU's (about one turnover of the cache).
+  EXPECT_LT(static_cast<double>(guarded), 1.02 * lru_misses) << "LRU: " << lru_misses;
+  EXPECT_LT(guarded, duel_only) << "the duel alone pays for more probes";
+  EXPECT_GE(guard_stats.guard_trips, 1u);
+  EXPECT_GT(guard_stats.guarded_epochs, 0u);
+  EXPECT_EQ(duel_stats.guarded_epochs, 0u);
+}
+
+// Without a model the base heuristic decides, and the guard covers it too. With LFU as
+// the base: a first phase requests 300 keys ten times each, a second draws from 2,000
+// new keys (Zipf). LFU keeps the old, frequent keys and evicts each new key before its
+// count can grow; LRU forgets the old phase. The guard hands the decisions to LRU once
+// the run falls 1% behind it.
+TEST(LearnedPolicy, TheGuardAlsoCoversTheBaseHeuristic) {
+  using P = policy::learned<learn::linear_predictor, policy::lfu>;
+  std::vector<std::uint64_t> keys;
+  for (int round = 0; round < 10; ++round)
+    for (std::uint64_t k = 0; k < 300; ++k) keys.push_back(k);
+  for (const std::uint64_t k : zipf_keys(300000, 2000, 10)) keys.push_back(1000 + k);
+  auto run = [&](double guard) {
+    P::config cfg;
+    cfg.mode = policy::training_mode::off;
+    cfg.guard = guard;
+    cache<std::uint64_t, std::uint64_t, P> c(300, cfg);
+    replay(c, keys);
+    return std::pair{c.stats().misses, c.policy().stats()};
+  };
+  cache<std::uint64_t, std::uint64_t, policy::lru> lru(300);
+  replay(lru, keys);
+  cache<std::uint64_t, std::uint64_t, policy::lfu> lfu(300);
+  replay(lfu, keys);
+  const double lru_misses = static_cast<double>(lru.stats().misses);
+  ASSERT_GT(static_cast<double>(lfu.stats().misses), 1.2 * lru_misses) << "the workload must defeat LFU";
+  const auto [guarded, guard_stats] = run(0.01);
+  const auto [unguarded, plain_stats] = run(0);
+  EXPECT_EQ(unguarded, lfu.stats().misses) << "without the guard it is its base heuristic";
+  EXPECT_LT(static_cast<double>(guarded), 1.02 * lru_misses) << "LRU: " << lru_misses;
+  EXPECT_GE(guard_stats.guard_trips, 1u);
+  EXPECT_GT(guard_stats.recency_evictions, 0u);
+  EXPECT_EQ(guard_stats.model_evictions, 0u);
+}
+
 TEST(LearnedPolicy, ParametersReachThePolicyAndItsBase) {
-  const auto cfg = policy::parse_config<learned_linear>("candidates=32,keep=4,admission=false,mode=background,small=0.2");
+  const auto cfg = policy::parse_config<learned_linear>("candidates=32,keep=4,admission=false,mode=background,small=0.2,guard=0.02");
   EXPECT_EQ(cfg.candidates, 32u);
   EXPECT_EQ(cfg.keep_victims, 4u);
+  EXPECT_DOUBLE_EQ(cfg.guard, 0.02);
+  EXPECT_THROW(policy::parse_config<learned_linear>("guard=-1"), policy::config_error);
   EXPECT_FALSE(cfg.admission);
   EXPECT_EQ(cfg.mode, policy::training_mode::background);
   EXPECT_DOUBLE_EQ(cfg.base.small_ratio, 0.2);

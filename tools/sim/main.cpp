@@ -541,12 +541,16 @@ void report_table(const std::string& trace_name, const std::string& format, std:
   for (std::size_t j = 0; j < jobs.size(); ++j) {
     const auto& l = results[j].learned;
     if (!l) continue;
-    std::printf("learned at %llu: %llu evictions by the model, %llu by the fallback; %llu admitted, %llu bypassed; "
+    std::printf("learned at %llu: %llu evictions by the model, %llu by the fallback, %llu by LRU (epochs: %llu model, "
+                "%llu LRU after a lost duel, %llu LRU under the guard); %llu admitted, %llu bypassed; "
                 "%llu retrains (%llu failed) in %.2f s, inference %.2f s; held-out reuse within the horizon: "
                 "precision %.3f recall %.3f F1 %.3f%s\n",
                 static_cast<unsigned long long>(results[j].capacity),
                 static_cast<unsigned long long>(l->model_evictions),
-                static_cast<unsigned long long>(l->fallback_evictions), static_cast<unsigned long long>(l->admissions),
+                static_cast<unsigned long long>(l->fallback_evictions),
+                static_cast<unsigned long long>(l->recency_evictions), static_cast<unsigned long long>(l->model_epochs),
+                static_cast<unsigned long long>(l->lru_epochs), static_cast<unsigned long long>(l->guarded_epochs),
+                static_cast<unsigned long long>(l->admissions),
                 static_cast<unsigned long long>(l->bypasses), static_cast<unsigned long long>(l->retrains),
                 static_cast<unsigned long long>(l->training_failures), l->training_seconds, l->inference_seconds,
                 l->precision(), l->recall(), l->f1(), l->model_active ? "" : " (no model at the end: base heuristic)");
@@ -635,11 +639,16 @@ int main(int argc, char** argv) try {
                     static_cast<unsigned long long>(r.misses), r.miss_ratio(), r.byte_miss_ratio(), r.mreq_per_s(),
                     r.metadata_bytes_per_entry);
         if (const auto& l = r.learned) {
-          std::printf(",\"model_evictions\":%llu,\"fallback_evictions\":%llu,\"admissions\":%llu,\"bypasses\":%llu,"
+          std::printf(",\"model_evictions\":%llu,\"fallback_evictions\":%llu,\"recency_evictions\":%llu,"
+                      "\"model_epochs\":%llu,\"lru_epochs\":%llu,\"guarded_epochs\":%llu,\"guard_trips\":%llu,"
+                      "\"admissions\":%llu,\"bypasses\":%llu,"
                       "\"retrains\":%llu,\"training_failures\":%llu,\"training_seconds\":%.4f,"
                       "\"inference_seconds\":%.4f,\"precision\":%.4f,\"recall\":%.4f,\"f1\":%.4f",
                       static_cast<unsigned long long>(l->model_evictions),
                       static_cast<unsigned long long>(l->fallback_evictions),
+                      static_cast<unsigned long long>(l->recency_evictions),
+                      static_cast<unsigned long long>(l->model_epochs), static_cast<unsigned long long>(l->lru_epochs),
+                      static_cast<unsigned long long>(l->guarded_epochs), static_cast<unsigned long long>(l->guard_trips),
                       static_cast<unsigned long long>(l->admissions), static_cast<unsigned long long>(l->bypasses),
                       static_cast<unsigned long long>(l->retrains),
                       static_cast<unsigned long long>(l->training_failures), l->training_seconds,

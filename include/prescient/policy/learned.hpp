@@ -41,6 +41,15 @@
 // `probe_every`). It is set dueling (Qureshi et al., ISCA 2007) in time rather than in
 // cache sets.
 //
+// The guard. The duel judges epochs, so it can lose a little in each of many, or a lot
+// in one before it reacts, and it does not watch the base heuristic. The guard watches
+// the whole run: whenever the cache has missed more than (1 + `guard`) × the shadow LRU
+// since the start (checked every 1,024 requests), LRU decides — model or no model —
+// until the excess is back under `guard` / 2. Once the contents have converged (about
+// one turnover of the cache) the cache misses exactly as the shadow does, so the excess
+// stops growing: over a run, the cache misses at most about (1 + guard) × LRU plus one
+// check interval and one turnover.
+//
 // The model is a template parameter (`compiled_forest` through forest_trainer.hpp, or
 // `linear_predictor`): scoring is a direct call on a batch, not a virtual one. Training
 // is synchronous (deterministic: the simulator and tests) or on a background thread
@@ -100,6 +109,8 @@ struct learned_stats {
   std::uint64_t recency_evictions = 0;   ///< least recently used victims, while the duel favours LRU
   std::uint64_t model_epochs = 0;        ///< duel epochs the model decided
   std::uint64_t lru_epochs = 0;          ///< duel epochs LRU decided (the model had lost)
+  std::uint64_t guarded_epochs = 0;      ///< epochs LRU decided because the run was over its budget
+  std::uint64_t guard_trips = 0;         ///< times the run went over budget (see learned_config::guard)
   std::uint64_t admissions = 0;          ///< missed keys the model admitted
   std::uint64_t bypasses = 0;            ///< missed keys the model kept out
   std::uint64_t rankings = 0;            ///< candidate samples scored
@@ -140,7 +151,7 @@ template <class Predictor, class BaseConfig>
 struct learned_config {
   BaseConfig base{};                 ///< the base heuristic's parameters
   std::size_t candidates = 64;       ///< resident entries sampled per ranking
-  std::size_t keep_victims = 8;      ///< ranked victims used before sampling again
+  std::size_t keep_victims = 4;      ///< ranked victims used before sampling again
   /// Lazy rescoring: a candidate's prediction is reused while the entry is untouched,
   /// not overdue and at most this many times older than when it was scored (0: score
   /// every candidate every time).
@@ -160,6 +171,10 @@ struct learned_config {
   unsigned probe_every = 8;          ///< LRU epochs before the model is tried again (backs off)
   double duel_margin = 0.02;         ///< the model loses an epoch with > (1 + this) × LRU's misses
   unsigned losses_to_switch = 2;     ///< consecutive lost model epochs before LRU decides
+  /// The guard: over the whole run, the cache may miss at most (1 + guard) × what the
+  /// shadow LRU missed. Past that, LRU decides — model or no model — until the excess is
+  /// back under guard / 2 (0: no guard). Needs `duel`.
+  double guard = 0.01;
   double miss_sample_rate = 0.5;     ///< share of misses whose incoming key becomes a training row
   std::size_t training_rows = 1u << 15;  ///< ring of training rows (the training window)
   std::size_t min_training_rows = 2048;  ///< labelled rows needed for the first model
@@ -197,6 +212,7 @@ struct learned_config {
     if (key == "epoch") return parse_value(value, epoch_per_entry) && epoch_per_entry > 0;
     if (key == "losses") return parse_value(value, losses_to_switch) && losses_to_switch > 0;
     if (key == "margin") return parse_value(value, duel_margin) && duel_margin >= 0;
+    if (key == "guard") return parse_value(value, guard) && guard >= 0;
     if (key == "probe") return parse_value(value, probe_every) && probe_every > 0;
     if (key == "sample") return parse_value(value, miss_sample_rate) && miss_sample_rate >= 0 && miss_sample_rate <= 1;
     if (key == "rows") return parse_value(value, training_rows) && training_rows >= 16;
@@ -515,6 +531,10 @@ class learned {
   [[nodiscard]] slot_id victim(const access& incoming) {
     now_ = std::max(now_, incoming.time);
     sample_resident();
+    if (guarded_ && recency_.back() != no_slot) {
+      victim_by_ = expert::recency;
+      return recency_.back();
+    }
     if (model_ != nullptr) {
       if (base_mode_ && recency_.back() != no_slot) {
         victim_by_ = expert::recency;
@@ -597,7 +617,9 @@ class learned {
     recency_.reset();
     if (shadow_) shadow_->clear();
     base_mode_ = false;
+    guarded_ = false;
     epoch_requests_ = epoch_misses_ = epoch_shadow_misses_ = 0;
+    total_misses_ = total_shadow_misses_ = 0;
     pending_valid_ = false;
     pending_bypassed_ = false;
     victim_by_ = expert::none;
@@ -618,7 +640,7 @@ class learned {
   /// heuristic or LRU decides, or before a ranking. The prefetch planner weighs a
   /// prefetch against it (prefetch/planner.hpp).
   [[nodiscard]] std::optional<double> predicted_victim_gap() const {
-    if (model_ == nullptr || base_mode_) return std::nullopt;
+    if (model_ == nullptr || base_mode_ || guarded_) return std::nullopt;
     for (auto r = ranked_.rbegin(); r != ranked_.rend(); ++r)
       if (dense_pos_[r->slot] != not_resident && stamp_[r->slot] == r->stamp)
         return std::max(0.0, r->predicted - static_cast<double>(now_));
@@ -688,7 +710,19 @@ class learned {
   // At the end of an epoch: a model that missed more than the base's shadow hands the
   // decisions to the base; after `probe_every` base epochs the model is tried again.
   void end_epoch_if_due() {
-    if (!shadow_ || ++epoch_requests_ < epoch_length()) return;
+    if (!shadow_) return;
+    if (++epoch_requests_ < epoch_length()) {
+      if (epoch_requests_ % guard_check_every == 0) guard_run();
+      return;
+    }
+    const std::uint64_t misses = epoch_misses_, shadow_misses = epoch_shadow_misses_;
+    if (guard_run()) ++stats_.guarded_epochs;
+    total_misses_ += misses;
+    total_shadow_misses_ += shadow_misses;
+    if (guarded_) {
+      epoch_requests_ = epoch_misses_ = epoch_shadow_misses_ = 0;
+      return;
+    }
     if (model_ != nullptr) {
       if (!base_mode_) {
         ++stats_.model_epochs;
@@ -723,6 +757,29 @@ class learned {
     }
     epoch_requests_ = epoch_misses_ = epoch_shadow_misses_ = 0;
   }
+
+  // The guard: true while the run since the start has missed more than (1 + guard) ×
+  // the shadow LRU (until it is back under guard / 2). The duel judges whole epochs, so
+  // it can lose a little in each of many, or a lot in one before it reacts; the guard
+  // bounds the whole run, including the base heuristic's epochs before the first model,
+  // and is checked every `guard_check_every` requests, not only at epoch ends. While it
+  // holds, the cache evicts like the shadow: once their contents have converged (about
+  // one turnover of the cache), they miss alike, so the excess stops growing and its
+  // share shrinks.
+  bool guard_run() {
+    if (cfg_.guard <= 0 || total_shadow_misses_ == 0) return guarded_;  // not before one epoch
+    const double misses = static_cast<double>(total_misses_ + epoch_misses_);
+    const double shadow = static_cast<double>(total_shadow_misses_ + epoch_shadow_misses_);
+    if (!guarded_ && misses > (1 + cfg_.guard) * shadow) {
+      guarded_ = true;
+      ++stats_.guard_trips;
+      ranked_.clear();
+    } else if (guarded_ && misses <= (1 + cfg_.guard / 2) * shadow) {
+      guarded_ = false;
+    }
+    return guarded_;
+  }
+  static constexpr std::uint64_t guard_check_every = 1024;
 
   [[nodiscard]] std::uint64_t epoch_length() const {
     return std::max<std::uint64_t>(4096, static_cast<std::uint64_t>(cfg_.epoch_per_entry *
@@ -1021,6 +1078,8 @@ class learned {
                              std::equal_to<std::uint64_t>, weight_value>;
   std::unique_ptr<shadow_cache> shadow_;  // LRU alone, keys only (the duel)
   bool base_mode_ = false;                // the duel gave the decisions to LRU
+  bool guarded_ = false;                  // the run is over its budget: LRU decides
+  std::uint64_t total_misses_ = 0, total_shadow_misses_ = 0;  // over the run, at epoch ends
   unsigned base_run_ = 0;  // LRU epochs since the switch
   unsigned lost_run_ = 0;  // consecutive model epochs lost
   unsigned epochs_since_probe_ = 0;  // model epochs since the model last took over
