@@ -103,20 +103,26 @@ TEST_F(SqliteCatalog, PrefetchingReducesDemandMissesAndQueriesStayAccounted) {
 }
 
 TEST_F(SqliteCatalog, PrefetchesLandInTheIdleTimeBetweenPacedRequests) {
-  // Nobody waits for the prefetches here: they must finish in the 500 µs between requests.
+  // Nobody waits for the prefetches here: they must finish in the 1 ms between requests
+  // (a prefetch takes 50-130 µs on an idle machine; the margin is for a loaded one).
   const auto ids = related_reads(3000, 3);
+  std::uint64_t late = 0;
   auto run = [&](std::size_t budget) {
     cache_t cache(100, {.planner = {.budget = budget}});
-    open_loop_schedule schedule(std::chrono::microseconds(500));
+    open_loop_schedule schedule(std::chrono::microseconds(1000));
     for (std::size_t i = 0; i < ids.size(); ++i) {
       schedule.wait_for(i);
       cache.get_or_load(ids[i], loader());
     }
     cache.wait_for_prefetches();
+    late += schedule.late();
     return cache.stats();
   };
   const auto plain = run(0);
   const auto with = run(2);
+  // A machine too busy to start the requests on time cannot land prefetches between them
+  // either: the premise fails, not the planner.
+  if (late > ids.size() / 10) GTEST_SKIP() << late << " of " << 2 * ids.size() << " requests started late";
   EXPECT_GT(with.issued, 0u);
   // Waiting for every prefetch gives 0.67 × the misses here (the test above), paced 0.67
   // too; back to back, the prefetches land too late and give 0.91–0.99 (measured).
