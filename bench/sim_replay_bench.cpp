@@ -20,7 +20,7 @@ namespace {
 
 // Lazy rescoring: a candidate's prediction stands while it is untouched and not yet
 // overdue (same 15-pair win count as the default over three seeds; README).
-constexpr const char* fast_learned = "rescore=2";
+constexpr const char* fast_learned = "rescore=2,rows=16384,max_rows=16384";
 
 const std::vector<prescient::trace::request>& orm_busy() {
   static const auto requests = [] {

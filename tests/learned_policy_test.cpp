@@ -309,6 +309,34 @@ TEST(LearnedPolicy, TheGuardAlsoCoversTheBaseHeuristic) {
   EXPECT_EQ(guard_stats.model_evictions, 0u);
 }
 
+// While a model decides, the base heuristic is not kept up to date; when the model goes,
+// the base wakes with the resident entries and decides as well as it would have: here,
+// with the model removed halfway, the second half's hit ratio is S3-FIFO's to within 2%.
+TEST(LearnedPolicy, TheBaseHeuristicWakesWhenTheModelGoes) {
+  using P = policy::learned<backwards_predictor>;
+  const auto keys = zipf_keys(100000, 5000, 11);
+  const std::size_t half = keys.size() / 2;
+  P::config cfg;
+  cfg.mode = policy::training_mode::off;
+  cfg.model = std::make_shared<const backwards_predictor>();
+  cfg.duel = false;
+  cache<std::uint64_t, std::uint64_t, P> c(300, cfg);
+  const std::vector<std::uint64_t> first(keys.begin(), keys.begin() + static_cast<std::ptrdiff_t>(half));
+  const std::vector<std::uint64_t> second(keys.begin() + static_cast<std::ptrdiff_t>(half), keys.end());
+  expect_consistent(c, first);
+  EXPECT_GT(c.policy().stats().model_evictions, 0u);
+  EXPECT_EQ(c.policy().stats().fallback_evictions, 0u);
+  c.policy().set_model(nullptr);
+  const auto fallback_before = c.policy().stats().fallback_evictions;
+  std::size_t hits = 0;
+  for (auto k : second) hits += c.get_or_insert(k, [&] { return k * 3; });
+  EXPECT_GT(c.policy().stats().fallback_evictions, fallback_before);
+  cache<std::uint64_t, std::uint64_t, policy::s3fifo> s3fifo(300);
+  replay(s3fifo, first);
+  const double reference = hit_ratio(replay(s3fifo, second));
+  EXPECT_NEAR(static_cast<double>(hits) / static_cast<double>(second.size()), reference, 0.02 * reference);
+}
+
 TEST(LearnedPolicy, ParametersReachThePolicyAndItsBase) {
   const auto cfg = policy::parse_config<learned_linear>("candidates=32,keep=4,admission=false,mode=background,small=0.2,guard=0.02");
   EXPECT_EQ(cfg.candidates, 32u);

@@ -60,7 +60,8 @@ TEST(PrefetchPlanner, PrefetchesOnlyOverAVictimPredictedFarAway) {
   for (int i = 0; i < 300; ++i) {
     p.record(1, now++, false);
     p.record(i % 2 == 0 ? 2 : 3, now++, false);
-    p.record(100000 + now, now++, false);  // an unrelated key
+    p.record(100000 + now, now, false);  // an unrelated key
+    ++now;
   }
   auto plan_with_victim_gap = [&](std::optional<double> gap) {
     std::vector<std::uint64_t> issued;

@@ -472,6 +472,7 @@ class learned {
     if (n > history_.size()) {
       history_.resize(n);
       hash_.resize(n, 0);
+      weight_.resize(n, 0);
       stamp_.resize(n, 0);
       score_stamp_.resize(n, 0);
       score_time_.resize(n, 0);
@@ -491,7 +492,8 @@ class learned {
     pending_valid_ = true;
     if (!ghost_.take(a.key_hash, pending_history_)) pending_history_ = learn::key_history{};
     observe_miss(a.key_hash, pending_history_, a.time);
-    if constexpr (has_miss_hook<Base>) base_.on_miss(a);
+    if constexpr (has_miss_hook<Base>)
+      if (base_awake_) base_.on_miss(a);
     if (cfg_.miss_sample_rate > 0 && uniform() < cfg_.miss_sample_rate) add_sample(a.key_hash, pending_history_, a.time, a.weight);
     after_request(a.time);
   }
@@ -511,11 +513,12 @@ class learned {
     }
     history_[s].log_size = std::log1p(static_cast<float>(a.weight));
     hash_[s] = a.key_hash;
+    weight_[s] = a.weight;
     ++stamp_[s];
     dense_pos_[s] = static_cast<std::uint32_t>(resident_.size());
     resident_.push_back(s);
     recency_.push_front(links_, s);
-    base_.on_insert(s, a);
+    if (base_awake_) base_.on_insert(s, a);
   }
 
   void on_access(slot_id s, const access& a) {
@@ -523,8 +526,9 @@ class learned {
     shadow_request(hash_[s], a.weight);
     observe(hash_[s], history_[s], a.time, a.weight);
     ++stamp_[s];
+    weight_[s] = a.weight;
     recency_.move_to_front(links_, s);
-    base_.on_access(s, a);
+    if (base_awake_) base_.on_access(s, a);
     after_request(a.time);
   }
 
@@ -553,13 +557,15 @@ class learned {
       }
     }
     victim_by_ = expert::none;
+    wake_base();
     return base_.victim(incoming);
   }
 
   bool admit(const access& incoming, slot_id v) {
     if (model_ == nullptr || !cfg_.admission || victim_by_ != expert::model || ranked_.empty() ||
         ranked_.back().slot != v) {
-      if constexpr (has_admission<Base>) return base_.admit(incoming, v);
+      if constexpr (has_admission<Base>)
+        if (base_awake_) return base_.admit(incoming, v);
       return true;
     }
     if (!pending_valid_ || pending_hash_ != incoming.key_hash) return true;
@@ -586,11 +592,11 @@ class learned {
       case expert::model:
         if (!ranked_.empty() && ranked_.back().slot == s) ranked_.pop_back();
         ++stats_.model_evictions;
-        base_.on_erase(s);
+        if (base_awake_) base_.on_erase(s);
         break;
       case expert::recency:
         ++stats_.recency_evictions;
-        base_.on_erase(s);
+        if (base_awake_) base_.on_erase(s);
         break;
       default:
         ++stats_.fallback_evictions;
@@ -602,12 +608,13 @@ class learned {
   }
 
   void on_erase(slot_id s) {
-    base_.on_erase(s);
+    if (base_awake_) base_.on_erase(s);
     leave(s);
   }
 
   void clear() {
     base_.clear();
+    base_awake_ = model_ == nullptr;
     ghost_.clear();
     ring_.clear();
     resident_.clear();
@@ -696,6 +703,18 @@ class learned {
     pending_bypassed_ = false;
     shadow_request(pending_hash_, pending_weight_);
     remember(pending_hash_, pending_history_);
+  }
+
+  // The base heuristic sleeps while a model decides (its bookkeeping would cost every
+  // request and decide nothing). When it is needed again — the model was dropped, or a
+  // ranking failed — it wakes with the resident entries inserted from least to most
+  // recently used, as if it had seen them arrive in that order.
+  void wake_base() {
+    if (base_awake_) return;
+    base_awake_ = true;
+    base_.clear();
+    for (slot_id s = recency_.back(); s != no_slot; s = links_.prev(s))
+      base_.on_insert(s, access{hash_[s], now_, weight_[s], access::unknown});
   }
 
   // ---- the duel ----
@@ -1018,6 +1037,10 @@ class learned {
     model_ = std::move(m);
     ranked_.clear();
     std::fill(score_time_.begin(), score_time_.end(), 0);  // the old model's predictions
+    if (base_awake_) {  // while a model decides, the base heuristic is not kept up to date
+      base_.clear();
+      base_awake_ = false;
+    }
     stats_.model_active = true;
   }
 
@@ -1039,6 +1062,7 @@ class learned {
 
   config cfg_;
   Base base_;
+  bool base_awake_ = true;  // the base heuristic is kept up to date (no model decides)
   learn::feature_extractor features_;
   learn::history_table ghost_;
   detail::training_ring ring_;
@@ -1051,6 +1075,7 @@ class learned {
 
   std::vector<learn::key_history> history_;  // per slot
   std::vector<std::uint64_t> hash_;          // per slot: key hash (to file the history in the ghost)
+  std::vector<std::uint64_t> weight_;        // per slot: weight (to wake the base heuristic)
   std::vector<std::uint32_t> stamp_;         // per slot: bumped on every request
   std::vector<std::uint32_t> score_stamp_;   // per slot: stamp_ when last scored
   std::vector<std::uint64_t> score_time_;    // per slot: when last scored (0: never)
