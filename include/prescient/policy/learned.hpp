@@ -10,10 +10,14 @@
 // follows that design, in logical time, wrapped around a base heuristic:
 //
 //   request ──► key_history (features.hpp) updated in O(1); the base policy is told too
+//     while no model decides (it sleeps while one does, and wakes with the resident
+//     entries, least recently used first, when the model goes)
 //
 //   eviction, model loaded:  take the best of the ranked victims still valid; when none
-//     is left, score `candidates` resident entries in one batch — the `tail_candidates`
-//     least recently used and the rest drawn at random — and keep the `keep_victims`
+//     is left, score `candidates` resident entries in one batch — up to
+//     `young_candidates` young ones (inserted `young_depth` × entries insertions ago and
+//     not requested since: S3-FIFO's test for a one-hit wonder), the `tail_candidates`
+//     least recently used, and the rest drawn at random — and keep the `keep_victims`
 //     predicted farthest (an entry touched since it was ranked is skipped: its
 //     prediction is stale)
 //   eviction, no model:      the base heuristic's victim (S3-FIFO by default)
@@ -161,6 +165,12 @@ struct learned_config {
   /// draws find dead entries anywhere (a key in a loop longer than the cache, a one-hit
   /// wonder just inserted).
   std::size_t tail_candidates = 16;
+  /// Young candidates: an entry not requested again in the `young_depth` × entries
+  /// insertions since it was inserted (S3-FIFO's small-queue test) is offered to the next
+  /// ranking, at most this many per ranking. A one-hit wonder is otherwise examined only
+  /// when a random draw finds it or it reaches the recency tail.
+  std::size_t young_candidates = 8;
+  double young_depth = 0.1;
   /// Bypass a missed key predicted to return later than the victim. Off by default:
   /// on the shared traces it cost more hits than it saved (README, "The learned cache").
   bool admission = false;
@@ -207,6 +217,8 @@ struct learned_config {
     if (key == "keep") return parse_value(value, keep_victims) && keep_victims > 0;
     if (key == "rescore") return parse_value(value, rescore_age_factor) && rescore_age_factor >= 0;
     if (key == "tail") return parse_value(value, tail_candidates);
+    if (key == "young") return parse_value(value, young_candidates);
+    if (key == "young_depth") return parse_value(value, young_depth) && young_depth > 0 && young_depth <= 1;
     if (key == "admission") return parse_value(value, admission);
     if (key == "duel") return parse_value(value, duel);
     if (key == "epoch") return parse_value(value, epoch_per_entry) && epoch_per_entry > 0;
@@ -458,6 +470,8 @@ class learned {
     if (cfg_.duel && capacity > 0) shadow_ = std::make_unique<shadow_cache>(capacity);
     if (cfg_.model) install(cfg_.model);
     ranked_.reserve(cfg_.keep_victims);
+    young_ready_.reserve(std::max<std::size_t>(1, 4 * cfg_.young_candidates));
+    young_slots_.reserve(cfg_.young_candidates);
     candidates_.reserve(cfg_.candidates);
     order_.reserve(cfg_.candidates);
     fresh_.reserve(cfg_.candidates);
@@ -479,6 +493,12 @@ class learned {
       predicted_.resize(n, 0);
       dense_pos_.resize(n, not_resident);
       resident_.reserve(n);
+      if (cfg_.young_candidates > 0) {  // re-lay the ring, oldest first
+        std::vector<young_entry> ring(n);
+        for (std::size_t i = 0; i < young_count_; ++i) ring[i] = young_ring_[(young_head_ + i) % young_ring_.size()];
+        young_ring_ = std::move(ring);
+        young_head_ = 0;
+      }
     }
   }
 
@@ -519,6 +539,7 @@ class learned {
     resident_.push_back(s);
     recency_.push_front(links_, s);
     if (base_awake_) base_.on_insert(s, a);
+    if (cfg_.young_candidates > 0) track_young(s);
   }
 
   void on_access(slot_id s, const access& a) {
@@ -620,6 +641,8 @@ class learned {
     resident_.clear();
     std::fill(dense_pos_.begin(), dense_pos_.end(), not_resident);
     ranked_.clear();
+    young_head_ = young_count_ = 0;
+    young_ready_.clear();
     links_.reset();
     recency_.reset();
     if (shadow_) shadow_->clear();
@@ -715,6 +738,27 @@ class learned {
     base_.clear();
     for (slot_id s = recency_.back(); s != no_slot; s = links_.prev(s))
       base_.on_insert(s, access{hash_[s], now_, weight_[s], access::unknown});
+  }
+
+  // An inserted entry joins the young ring (a FIFO of insertions); one that leaves it,
+  // `young_depth` × entries insertions later, without a request since is ready to be a
+  // candidate. The ring has a place per slot, so it never allocates once sized.
+  void track_young(slot_id s) {
+    const std::size_t capacity = young_ring_.size();
+    if (capacity == 0) return;
+    const std::size_t depth = std::clamp<std::size_t>(
+        static_cast<std::size_t>(cfg_.young_depth * static_cast<double>(resident_.size())), 1, capacity);
+    if (young_count_ == capacity) pop_young();
+    young_ring_[(young_head_ + young_count_++) % capacity] = young_entry{s, stamp_[s]};
+    while (young_count_ > depth) pop_young();
+  }
+  void pop_young() {
+    const young_entry y = young_ring_[young_head_];
+    young_head_ = (young_head_ + 1) % young_ring_.size();
+    --young_count_;
+    if (dense_pos_[y.slot] == not_resident || stamp_[y.slot] != y.stamp) return;  // gone, or requested
+    if (young_ready_.size() == young_ready_.capacity()) young_ready_.erase(young_ready_.begin());
+    young_ready_.push_back(y);
   }
 
   // ---- the duel ----
@@ -839,11 +883,21 @@ class learned {
     candidates_.clear();
     fresh_.clear();
     slot_id tail = recency_.back();
+    young_slots_.clear();  // young candidates come first
+    if (k < n)
+      while (young_slots_.size() < std::min(cfg_.young_candidates, k) && !young_ready_.empty()) {
+        const young_entry y = young_ready_.back();
+        young_ready_.pop_back();
+        if (dense_pos_[y.slot] != not_resident && stamp_[y.slot] == y.stamp) young_slots_.push_back(y.slot);
+      }
+    const std::size_t young = young_slots_.size();
     for (std::size_t i = 0; i < k; ++i) {
       slot_id s;
-      if (k == n) {
+      if (i < young) {
+        s = young_slots_[i];
+      } else if (k == n) {
         s = resident_[i];
-      } else if (i < cfg_.tail_candidates && tail != no_slot) {
+      } else if (i - young < cfg_.tail_candidates && tail != no_slot) {
         s = tail;
         tail = links_.prev(tail);
       } else {
@@ -1085,6 +1139,14 @@ class learned {
   detail::slot_links links_;                 // recency order, for the tail candidates
   detail::slot_list recency_;                // front: most recently used
   std::vector<ranked_entry> ranked_;         // ascending by prediction; back() = next victim
+  struct young_entry {
+    slot_id slot;
+    std::uint32_t stamp;  // stamp_ at insertion: changed means requested since
+  };
+  std::vector<young_entry> young_ring_;      // insertions: young_count_ from young_head_
+  std::size_t young_head_ = 0, young_count_ = 0;
+  std::vector<young_entry> young_ready_;     // left the ring unrequested: candidates
+  std::vector<slot_id> young_slots_;         // the young candidates of one ranking
 
   model_ptr model_;
   std::unique_ptr<detail::training_worker<Predictor>> worker_;
