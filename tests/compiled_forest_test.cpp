@@ -121,6 +121,12 @@ TEST_P(AgreesWithXgboost, OnEveryHeldOutRowIncludingMissingValues) {
     ASSERT_NEAR(batch[i], expected[i], 1e-5) << "row " << i << " (batch)";
     ASSERT_NEAR(single, expected[i], 1e-5) << "row " << i << " (predict_row)";
     ASSERT_EQ(single, batch[i]) << "row " << i << ": the two walks must agree bit for bit";
+    for (const std::size_t split : {std::size_t{8}, std::size_t{13}}) {  // in stages (the policy's screening)
+      const float* row = test.x.row(r).data();
+      const float first = forest.accumulate(row, forest.base_margin(), 0, split);
+      ASSERT_EQ(forest.finish(forest.accumulate(row, first, split, forest.num_trees())), single)
+          << "row " << i << ", trees split at " << split;
+    }
     if (binary) {
       ASSERT_GT(batch[i], 0.0f);
       ASSERT_LT(batch[i], 1.0f);

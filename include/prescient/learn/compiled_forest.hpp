@@ -116,32 +116,40 @@ class compiled_forest final : public predictor {
 
   /// The score of one row of num_features() values. No allocation, no virtual call.
   [[nodiscard]] float predict_row(const float* row) const noexcept {
-    float sum = base_margin_;
+    return finish(accumulate(row, base_margin_, 0, roots_.size()));
+  }
+
+  /// `margin` plus the leaves of trees [first, last) for one row, added in tree order —
+  /// so a score can be built in stages: finish(accumulate(row, accumulate(row,
+  /// base_margin(), 0, t), t, num_trees())) equals predict_row(row) bit for bit. The
+  /// learned policy screens candidates on the first trees and completes the best.
+  [[nodiscard]] float accumulate(const float* row, float margin, std::size_t first, std::size_t last) const noexcept {
+    float sum = margin;
+    last = std::min(last, roots_.size());
     if (complete_depth_ != 0) {
       // Every walk takes `depth` branch-free steps, so the walks of successive trees do
       // not wait on each other: the processor overlaps them.
       const std::size_t inner = (std::size_t{1} << complete_depth_) - 1;
-      const complete_split* splits = complete_splits_.data();
-      const float* leaves = complete_leaves_.data();
-      const std::size_t trees = roots_.size();
-      std::size_t t = 0;
+      const complete_split* splits = complete_splits_.data() + first * inner;
+      const float* leaves = complete_leaves_.data() + first * (inner + 1);
+      std::size_t t = first;
       // Eight trees in lockstep: eight independent chains of loads per level.
       constexpr std::size_t lanes = 8;
-      for (; t + lanes <= trees; t += lanes, splits += lanes * inner, leaves += lanes * (inner + 1)) {
+      for (; t + lanes <= last; t += lanes, splits += lanes * inner, leaves += lanes * (inner + 1)) {
         std::size_t at[lanes] = {};
         for (unsigned level = 0; level < complete_depth_; ++level)
           for (std::size_t j = 0; j < lanes; ++j) at[j] = step(splits + j * inner, at[j], row);
         for (std::size_t j = 0; j < lanes; ++j) sum += leaves[j * (inner + 1) + at[j] - inner];  // tree order
       }
-      for (; t < trees; ++t, splits += inner, leaves += inner + 1) {
+      for (; t < last; ++t, splits += inner, leaves += inner + 1) {
         std::size_t at = 0;
         for (unsigned level = 0; level < complete_depth_; ++level) at = step(splits, at, row);
         sum += leaves[at - inner];
       }
     } else {
       const node* nodes = nodes_.data();
-      for (const std::uint32_t root : roots_) {
-        const node* n = nodes + root;
+      for (std::size_t t = first; t < last; ++t) {
+        const node* n = nodes + roots_[t];
         while (n->feature != leaf_marker) {
           const float v = row[n->feature & feature_mask];
           const bool left = missing(v) ? (n->feature & default_left_bit) != 0 : v < n->threshold;
@@ -150,7 +158,15 @@ class compiled_forest final : public predictor {
         sum += n->threshold;
       }
     }
-    return output_ == output::logistic ? 1.0f / (1.0f + std::exp(-sum)) : sum;
+    return sum;
+  }
+
+  /// The margin every row starts from (xgboost's base_score, as a margin).
+  [[nodiscard]] float base_margin() const noexcept { return base_margin_; }
+  /// A margin as the model's output: itself, or its sigmoid for a logistic objective
+  /// (monotone either way, so margins rank rows as scores do).
+  [[nodiscard]] float finish(float margin) const noexcept {
+    return output_ == output::logistic ? 1.0f / (1.0f + std::exp(-margin)) : margin;
   }
 
   /// Scores `n` rows stored `stride` floats apart into out[0, n): predict_row on each.

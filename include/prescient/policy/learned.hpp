@@ -115,10 +115,12 @@ struct learned_stats {
   std::uint64_t lru_epochs = 0;          ///< duel epochs LRU decided (the model had lost)
   std::uint64_t guarded_epochs = 0;      ///< epochs LRU decided because the run was over its budget
   std::uint64_t guard_trips = 0;         ///< times the run went over budget (see learned_config::guard)
+  std::uint64_t routs = 0;               ///< model epochs cut short: lost badly before their end
   std::uint64_t admissions = 0;          ///< missed keys the model admitted
   std::uint64_t bypasses = 0;            ///< missed keys the model kept out
   std::uint64_t rankings = 0;            ///< candidate samples scored
   std::uint64_t rows_scored = 0;         ///< feature rows the model scored
+  std::uint64_t rows_screened_out = 0;   ///< rows scored by the first trees only (see `screen_trees`)
   std::uint64_t samples = 0;             ///< training rows collected
   std::uint64_t labelled = 0;            ///< training rows whose label is known
   std::uint64_t retrains = 0;            ///< models trained and installed
@@ -160,6 +162,11 @@ struct learned_config {
   /// not overdue and at most this many times older than when it was scored (0: score
   /// every candidate every time).
   double rescore_age_factor = 0.0;
+  /// Screening: score every fresh candidate with the first `screen_trees` trees of the
+  /// forest, and only the `screen_keep` best with the rest (0: score every candidate in
+  /// full). Needs a forest that scores in stages (compiled_forest).
+  std::size_t screen_trees = 8;
+  std::size_t screen_keep = 8;
   /// Of the candidates, how many are the least recently used entries (the rest are
   /// drawn at random). The recency tail is where a good victim usually is; the random
   /// draws find dead entries anywhere (a key in a loop longer than the cache, a one-hit
@@ -217,6 +224,8 @@ struct learned_config {
     if (key == "keep") return parse_value(value, keep_victims) && keep_victims > 0;
     if (key == "rescore") return parse_value(value, rescore_age_factor) && rescore_age_factor >= 0;
     if (key == "tail") return parse_value(value, tail_candidates);
+    if (key == "screen") return parse_value(value, screen_trees);
+    if (key == "screen_keep") return parse_value(value, screen_keep) && screen_keep > 0;
     if (key == "young") return parse_value(value, young_candidates);
     if (key == "young_depth") return parse_value(value, young_depth) && young_depth > 0 && young_depth <= 1;
     if (key == "admission") return parse_value(value, admission);
@@ -475,6 +484,7 @@ class learned {
     candidates_.reserve(cfg_.candidates);
     order_.reserve(cfg_.candidates);
     fresh_.reserve(cfg_.candidates);
+    complete_.reserve(cfg_.candidates);
   }
 
   learned(learned&&) noexcept = default;
@@ -775,7 +785,7 @@ class learned {
   void end_epoch_if_due() {
     if (!shadow_) return;
     if (++epoch_requests_ < epoch_length()) {
-      if (epoch_requests_ % guard_check_every == 0) guard_run();
+      if (epoch_requests_ % guard_check_every == 0 && !guard_run()) rout_if_losing_badly();
       return;
     }
     const std::uint64_t misses = epoch_misses_, shadow_misses = epoch_shadow_misses_;
@@ -820,6 +830,31 @@ class learned {
     }
     epoch_requests_ = epoch_misses_ = epoch_shadow_misses_ = 0;
   }
+
+  // Between epoch ends: a model losing the epoch so far by five margins (and by more than
+  // `rout_slack` misses), while behind over its run since it took over, hands the
+  // decisions to LRU at once, as a routed epoch would at its end — a phase the model has
+  // not learned (the end of lirs-sprite) costs a check interval, not a whole epoch.
+  void rout_if_losing_badly() {
+    if (model_ == nullptr || base_mode_) return;
+    const double misses = static_cast<double>(epoch_misses_), shadow = static_cast<double>(epoch_shadow_misses_);
+    if (misses <= (1 + 5 * cfg_.duel_margin) * shadow + rout_slack ||
+        run_misses_ + misses <= run_shadow_misses_ + shadow)
+      return;
+    ++stats_.model_epochs;
+    ++stats_.routs;
+    run_misses_ += misses;
+    run_shadow_misses_ += shadow;
+    ++epochs_since_probe_;
+    if (epochs_since_probe_ == ++lost_run_) probe_interval_ = std::min(2 * probe_interval_, 8 * cfg_.probe_every);
+    base_mode_ = true;
+    base_run_ = 0;
+    lost_run_ = 0;
+    total_misses_ += epoch_misses_;  // the epoch ends here
+    total_shadow_misses_ += epoch_shadow_misses_;
+    epoch_requests_ = epoch_misses_ = epoch_shadow_misses_ = 0;
+  }
+  static constexpr double rout_slack = 32;
 
   // The guard: true while the run since the start has missed more than (1 + guard) ×
   // the shadow LRU (until it is back under guard / 2). The duel judges whole epochs, so
@@ -919,19 +954,20 @@ class learned {
     const std::size_t m = fresh_.size();
     if (m > 0) {
       const auto start = std::chrono::steady_clock::now();
-      if constexpr (requires { model_->predict_rows(batch_.data(), m, learn::feature_count, scores_.data()); }) {
-        model_->predict_rows(batch_.data(), m, learn::feature_count, scores_.data());
-      } else {
-        for (std::size_t i = 0; i < m; ++i) scores_[i] = model_->predict_row(batch_.row(static_cast<Eigen::Index>(i)).data());
-      }
+      const std::size_t completed = score_fresh(m);
       stats_.inference_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-      stats_.rows_scored += m;
+      stats_.rows_scored += completed;
+      stats_.rows_screened_out += m - completed;
       for (std::size_t j = 0; j < m; ++j) {
         if (std::isnan(scores_[j])) {
           drop_model();
           return false;
         }
         const slot_id s = candidates_[fresh_[j]];
+        if (!complete_[j]) {  // screened out: cannot be this ranking's victim, and keeps no score
+          predicted_[s] = -std::numeric_limits<double>::infinity();
+          continue;
+        }
         predicted_[s] = static_cast<double>(now_) + time_to_next(scores_[j]);
         score_stamp_[s] = stamp_[s];
         score_time_[s] = now_;
@@ -951,6 +987,52 @@ class learned {
     // A slot sampled twice appears twice; harmless (the second copy is skipped once
     // the first is evicted, since the slot is then not resident or re-stamped).
     return true;
+  }
+
+  // Scores the `m` fresh rows of batch_ into scores_; complete_[j] says whether row j
+  // got the whole model. A forest that can score in stages (compiled_forest::accumulate)
+  // is screened: every row gets the first `screen_trees` trees, and only the `screen_keep`
+  // rows whose partial scores say farthest get the rest — the victims are among them
+  // unless the remaining trees reorder the ranking's top, and a completed score equals a
+  // one-pass score bit for bit. Returns how many rows were completed.
+  std::size_t score_fresh(std::size_t m) {
+    complete_.assign(m, 1);
+    if constexpr (requires(const Predictor& p, const float* r) {
+                    { p.accumulate(r, 0.0f, std::size_t{0}, std::size_t{1}) } -> std::convertible_to<float>;
+                    { p.finish(0.0f) } -> std::convertible_to<float>;
+                    { p.base_margin() } -> std::convertible_to<float>;
+                    { p.num_trees() } -> std::convertible_to<std::size_t>;
+                  }) {
+      const std::size_t trees = model_->num_trees(), first = cfg_.screen_trees;
+      const std::size_t keep = std::max(cfg_.screen_keep, cfg_.keep_victims);
+      if (first > 0 && first < trees && m > keep) {
+        const auto row = [&](std::size_t j) { return batch_.row(static_cast<Eigen::Index>(j)).data(); };
+        for (std::size_t j = 0; j < m; ++j) scores_[j] = model_->accumulate(row(j), model_->base_margin(), 0, first);
+        for (std::size_t j = 0; j < m; ++j)
+          if (std::isnan(scores_[j])) return m;  // the caller drops the model (and nth_element needs an order)
+        order_.clear();
+        for (std::size_t j = 0; j < m; ++j) order_.push_back(static_cast<std::uint32_t>(j));
+        // The farthest first: the largest predicted gap (regression), or the smallest
+        // chance of a request within the boundary (classification).
+        std::nth_element(order_.begin(), order_.begin() + static_cast<std::ptrdiff_t>(keep), order_.end(),
+                         [&](std::uint32_t a, std::uint32_t b) {
+                           return cfg_.classify ? scores_[a] < scores_[b] : scores_[a] > scores_[b];
+                         });
+        std::fill(complete_.begin(), complete_.end(), 0);
+        for (std::size_t i = 0; i < keep; ++i) {
+          const std::uint32_t j = order_[i];
+          scores_[j] = model_->finish(model_->accumulate(row(j), scores_[j], first, trees));
+          complete_[j] = 1;
+        }
+        return keep;
+      }
+    }
+    if constexpr (requires { model_->predict_rows(batch_.data(), m, learn::feature_count, scores_.data()); }) {
+      model_->predict_rows(batch_.data(), m, learn::feature_count, scores_.data());
+    } else {
+      for (std::size_t i = 0; i < m; ++i) scores_[i] = model_->predict_row(batch_.row(static_cast<Eigen::Index>(i)).data());
+    }
+    return m;
   }
 
   float timed_score(const float* row) {
@@ -1126,6 +1208,7 @@ class learned {
   std::vector<slot_id> candidates_;
   std::vector<std::uint32_t> order_;
   std::vector<std::uint32_t> fresh_;  // candidates (by index) scored in this ranking
+  std::vector<std::uint8_t> complete_;  // per fresh row: scored by the whole model (not screened out)
 
   std::vector<learn::key_history> history_;  // per slot
   std::vector<std::uint64_t> hash_;          // per slot: key hash (to file the history in the ghost)
