@@ -405,6 +405,10 @@ TEST(LearnedPolicy, ParametersReachThePolicyAndItsBase) {
   EXPECT_EQ(cfg.keep_victims, 4u);
   EXPECT_DOUBLE_EQ(cfg.guard, 0.02);
   EXPECT_EQ(policy::parse_config<learned_linear>("young=3").young_candidates, 3u);
+  const auto fast = policy::parse_config<learned_linear>("preset=fast");
+  EXPECT_DOUBLE_EQ(fast.rescore_age_factor, 2.0);
+  EXPECT_EQ(fast.max_training_rows, 1u << 14);
+  EXPECT_THROW(policy::parse_config<learned_linear>("preset=slow"), policy::config_error);
   EXPECT_THROW(policy::parse_config<learned_linear>("young_depth=0"), policy::config_error);
   EXPECT_THROW(policy::parse_config<learned_linear>("guard=-1"), policy::config_error);
   EXPECT_FALSE(cfg.admission);

@@ -389,6 +389,51 @@ TEST(XgboostPredictor, NanFeaturesAreMissingValues) {
   EXPECT_NEAR(got[2], 10.0f, 0.1f);
 }
 
+// Bin edges from a sample of the rows (the learned policy's retrains): the model is as
+// good on held-out rows as one sketched on every row, missing values keep their meaning,
+// and the compiled forest still equals xgboost.
+TEST(XgboostPredictor, BinEdgesFromASampleOfTheRowsTrainAsWell) {
+  synthetic train = regression_data(20000, 11);
+  for (Eigen::Index r = 0; r < train.x.rows(); r += 5) train.x(r, 5) = nan;  // a noise column, often missing
+  const synthetic test = regression_data(2000, 12);
+  training_params whole, sampled;
+  whole.max_bin = sampled.max_bin = 64;
+  sampled.sketch_rows = 2048;
+  const xgboost_predictor a = xgboost_predictor::train(train.x, train.y, whole);
+  const xgboost_predictor b = xgboost_predictor::train(train.x, train.y, sampled);
+  auto rmse = [&](const xgboost_predictor& m) {
+    const std::vector<float> got = predictions(m, test.x);
+    double sse = 0;
+    for (std::size_t i = 0; i < got.size(); ++i) sse += std::pow(static_cast<double>(got[i] - test.y[i]), 2);
+    return std::sqrt(sse / static_cast<double>(got.size()));
+  };
+  EXPECT_LT(rmse(b), 1.05 * rmse(a)) << "whole-data sketch: " << rmse(a);
+  const std::vector<float> differ = predictions(b, test.x), same = predictions(a, test.x);
+  EXPECT_NE(differ, same) << "the sampled edges must have been used";
+  const compiled_forest forest = b.compile();
+  const std::vector<float> compiled = predictions(forest, test.x);
+  for (std::size_t i = 0; i < compiled.size(); ++i) ASSERT_NEAR(compiled[i], differ[i], 1e-5) << i;
+  // NaN still means missing on this path: the NaN test's data, with the edges sampled.
+  feature_matrix x(8000, 2);
+  std::vector<float> y(8000);
+  std::mt19937 rng(8);
+  std::uniform_real_distribution<float> uniform(-1, 1);
+  for (Eigen::Index r = 0; r < x.rows(); ++r) {
+    const bool missing = r % 4 == 0;
+    x(r, 0) = missing ? nan : uniform(rng);
+    x(r, 1) = uniform(rng);
+    y[static_cast<std::size_t>(r)] = missing ? 10.0f : x(r, 0);
+  }
+  training_params p;
+  p.sketch_rows = 1000;
+  feature_matrix probe(2, 2);
+  probe << nan, 0.5f,  //
+      0.0f, 0.5f;
+  const std::vector<float> got = predictions(xgboost_predictor::train(x, y, p), probe);
+  EXPECT_NEAR(got[0], 10.0f, 0.1f);
+  EXPECT_NEAR(got[1], 0.0f, 0.1f);
+}
+
 TEST(XgboostPredictor, LogisticObjectivesScoreProbabilities) {
   const synthetic train = binary_data(2000, 8), test = binary_data(1000, 9);
   for (const char* objective : {"binary:logistic", "reg:logistic"}) {

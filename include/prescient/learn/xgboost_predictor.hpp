@@ -65,6 +65,10 @@ struct training_params {
   std::string objective = "reg:squarederror";
   int nthread = 1;               ///< xgboost's threads while training
   std::uint64_t seed = 0;
+  /// Bin edges from this many rows drawn at random instead of all of them (0: all). Above
+  /// twice as many rows, the training matrix is a QuantileDMatrix binned on the sample's
+  /// edges: xgboost's quantile sketch over every row is half of a small retrain.
+  std::size_t sketch_rows = 0;
 };
 
 enum class model_format { json, ubjson };

@@ -19,7 +19,10 @@
 //     not requested since: S3-FIFO's test for a one-hit wonder), the `tail_candidates`
 //     least recently used, and the rest drawn at random — and keep the `keep_victims`
 //     predicted farthest (an entry touched since it was ranked is skipped: its
-//     prediction is stale)
+//     prediction is stale). A forest is screened: every candidate gets its first
+//     `screen_trees` trees, and the `screen_keep` that look farthest get the rest (the
+//     partial sum ranks nearly as the whole does, and its coarser view also proved the
+//     better filter: over nine seeds it moved the policy closer to Belady, not further)
 //   eviction, no model:      the base heuristic's victim (S3-FIFO by default)
 //
 //   admission (optional, `admission`): the missed key's predicted next request (from
@@ -32,6 +35,8 @@
 //     the window W = `window_per_entry` × resident entries). Retraining happens after
 //     `first_retrain` requests, then at intervals doubling up to `retrain_every`, on the
 //     newest `max_training_rows` labelled rows; the new model replaces the old at once.
+//     (The forest trainer takes the histogram bin edges from 4,096 of those rows:
+//     forest_trainer.hpp.)
 //
 // The duel. A model can be confidently wrong on a workload it has not learned (LRB's
 // authors saw it too), and a cache library must not lose to LRU because of it. A shadow
@@ -41,8 +46,9 @@
 // used entry becomes the victim (admission off) for `probe_every` epochs, then the model
 // is tried again. An epoch lost while the model is ahead over its run since it took over
 // does not count (a bad phase is ridden out); one lost by more than five margins switches
-// at once; and a probe lost from its start doubles the wait before the next (up to 8 ×
-// `probe_every`). It is set dueling (Qureshi et al., ISCA 2007) in time rather than in
+// at once, and is cut short at the next 1,024-request check once it has lost by that
+// much (and by more than 32 misses) while the model is behind over its run; and a probe
+// lost from its start doubles the wait before the next (up to 8 × `probe_every`). It is set dueling (Qureshi et al., ISCA 2007) in time rather than in
 // cache sets.
 //
 // The guard. The duel judges epochs, so it can lose a little in each of many, or a lot
@@ -62,13 +68,14 @@
 //
 // Learning never blocks correctness: with no model, a model that scores NaN, a model of
 // the wrong shape, or a trainer that throws, the policy follows its base heuristic and
-// counts it in `learned_stats`. The base heuristic sees every insert, hit and removal,
-// so it is always ready to take over.
+// counts it in `learned_stats`. The base heuristic sleeps while a model decides and
+// wakes with the resident entries when it has to take over.
 //
 // Cost per request: the history update (a few multiplications, one log and three
 // exp2), one probe of the training ring's index, the shadow LRU's lookup, and the base
-// policy's own work. Per eviction: amortised `candidates / keep_victims` feature rows
-// and model evaluations. Memory per resident entry: the 80-byte history, ~40 bytes of
+// policy's own work while it is awake. Per eviction: amortised `candidates /
+// keep_victims` feature rows, each scored by `screen_trees` trees, and `screen_keep /
+// keep_victims` completed by the rest of the forest. Memory per resident entry: the 80-byte history, ~40 bytes of
 // bookkeeping, the base policy's metadata and the shadow LRU's entry; plus
 // `ghost_per_entry` ghost histories (112 bytes each) per entry and the training ring
 // (`training_rows` × ~100 bytes). `metadata_bytes_per_entry` adds these up.
@@ -157,7 +164,7 @@ template <class Predictor, class BaseConfig>
 struct learned_config {
   BaseConfig base{};                 ///< the base heuristic's parameters
   std::size_t candidates = 64;       ///< resident entries sampled per ranking
-  std::size_t keep_victims = 4;      ///< ranked victims used before sampling again
+  std::size_t keep_victims = 6;      ///< ranked victims used before sampling again
   /// Lazy rescoring: a candidate's prediction is reused while the entry is untouched,
   /// not overdue and at most this many times older than when it was scored (0: score
   /// every candidate every time).
@@ -215,9 +222,12 @@ struct learned_config {
   /// How to train; empty: learn::default_trainer<Predictor>::train (or train_classifier).
   learn::trainer<Predictor> trainer{};
 
-  /// Parameter strings: candidates, keep, admission, sample, rows, min_rows, first,
-  /// every, window, horizon, ghost, seed, mode=sync|background|off; anything else goes
-  /// to the base policy's config.
+  /// Parameter strings: candidates, keep, rescore, tail, young, young_depth, screen,
+  /// screen_keep, admission, duel, epoch, losses, margin, guard, probe, sample, rows,
+  /// min_rows, max_rows, first, every, classify, boundary, window, horizon, ghost, seed,
+  /// mode=sync|background|off, preset=fast (lazy rescoring and 16k training rows: about
+  /// twice the speed, a little less close to Belady); anything else goes to the base
+  /// policy's config.
   bool set(std::string_view key, std::string_view value) {
     using detail::parse_value;
     if (key == "candidates") return parse_value(value, candidates) && candidates > 0;
@@ -247,6 +257,12 @@ struct learned_config {
     if (key == "horizon") return parse_value(value, horizon_per_entry) && horizon_per_entry > 0;
     if (key == "ghost") return parse_value(value, ghost_per_entry) && ghost_per_entry >= 0;
     if (key == "seed") return parse_value(value, seed);
+    if (key == "preset") {  // named trade-offs (README, "The learned cache")
+      if (value != "fast") return false;
+      rescore_age_factor = 2;  // lazy rescoring
+      training_rows = max_training_rows = 1u << 14;
+      return true;
+    }
     if (key == "mode") {
       if (value == "sync") return mode = training_mode::synchronous, true;
       if (value == "background") return mode = training_mode::background, true;
