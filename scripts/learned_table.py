@@ -53,6 +53,7 @@ def main():
     ap.add_argument("--seeds", default="1-3", help="e.g. 1-3 or 1,4,7")
     ap.add_argument("--params", default="", help="learned's parameters, e.g. keep=8,guard=0")
     ap.add_argument("--jobs", type=int, default=os.cpu_count() or 2)
+    ap.add_argument("--group", type=int, default=0, help="also count wins per group of this many seeds")
     args = ap.parse_args()
     if not os.path.exists(args.sim):
         sys.exit(f"learned_table: {args.sim} not found (build the release preset first)")
@@ -67,7 +68,7 @@ def main():
             params = ",".join(p for p in [args.params, f"seed={seed}"] if p)
             jobs += [(seed, t, pool.submit(replay, args.sim, args.traces, t, f, s, "learned", "learned:" + params))
                      for t, f, s in PAIRS]
-        for seed, trace, job in jobs:
+        for seed, trace, job in jobs:  # in seed order
             for r in job.result():
                 key = (trace, r["size"])
                 if seed is None:
@@ -93,6 +94,15 @@ def main():
             print(f"| {name} | {size:,} | " + " | ".join(f"{h[p]:.4f}" for p in HEURISTICS) +
                   f" | {cell} | {min(runs):.4f}-{max(runs):.4f} | {closed} | {h['belady']:.4f} |")
     pairs = sum(len(s) for _, _, s in PAIRS)
+    for g in range(0, len(seeds), args.group) if args.group > 0 else []:
+        group_wins, group_worst = 0, -1.0
+        for key, runs in learned.items():
+            part = runs[g:g + args.group]
+            h = heuristic[key]
+            group_wins += sum(part) / len(part) <= min(h[p] for p in HEURISTICS)
+            group_worst = max(group_worst, max(part) / h["lru"] - 1)
+        print(f"seeds {seeds[g]}-{seeds[min(g + args.group, len(seeds)) - 1]}: {group_wins} of {pairs} pairs, "
+              f"worst single run {group_worst * 100:+.2f}% relative to LRU")
     print(f"\nseeds {args.seeds}, params '{args.params}': at or below the best heuristic on {wins} of {pairs} pairs; "
           f"worst single run {worst * 100:+.2f}% relative to LRU")
 
