@@ -219,13 +219,19 @@ struct backwards_predictor {
   [[nodiscard]] std::size_t num_features() const noexcept { return learn::feature_count; }
 };
 
+// The backwards model, fixed (no training): the start of every test that uses it.
+policy::learned<backwards_predictor>::config backwards_config() {
+  policy::learned<backwards_predictor>::config cfg;
+  cfg.mode = policy::training_mode::off;
+  cfg.model = std::make_shared<const backwards_predictor>();
+  return cfg;
+}
+
 TEST(LearnedPolicy, TheDuelHandsAWrongModelsDecisionsToLru) {
   using P = policy::learned<backwards_predictor>;
   const auto keys = zipf_keys(200000, 5000, 8);
   auto run = [&](bool duel) {
-    P::config cfg;
-    cfg.mode = policy::training_mode::off;
-    cfg.model = std::make_shared<const backwards_predictor>();
+    P::config cfg = backwards_config();
     cfg.duel = duel;
     cfg.guard = 0;  // the duel alone (the guard has its own tests)
     cache<std::uint64_t, std::uint64_t, P> c(300, cfg);
@@ -248,26 +254,33 @@ TEST(LearnedPolicy, TheDuelHandsAWrongModelsDecisionsToLru) {
   EXPECT_EQ(plain_stats.lru_epochs, 0u);
 }
 
+// Replays `keys` through a cache of 300 entries with `cfg` and the given guard budget:
+// its misses and the policy's counters.
+template <class P>
+std::pair<std::uint64_t, policy::learned_stats> run_with_guard(typename P::config cfg, double guard,
+                                                               const std::vector<std::uint64_t>& keys) {
+  cfg.guard = guard;
+  cache<std::uint64_t, std::uint64_t, P> c(300, cfg);
+  replay(c, keys);
+  return {c.stats().misses, c.policy().stats()};
+}
+
+template <class Policy>
+double misses_of(const std::vector<std::uint64_t>& keys) {
+  cache<std::uint64_t, std::uint64_t, Policy> c(300);
+  replay(c, keys);
+  return static_cast<double>(c.stats().misses);
+}
+
 // The guard bounds the whole run: the duel pays for every probe of a wrong model (an
 // epoch lost before it switches back), the guard stops paying once the run as a whole is
 // 1% behind the shadow LRU.
 TEST(LearnedPolicy, TheGuardKeepsAWrongModelWithinItsBudgetOfLru) {
   using P = policy::learned<backwards_predictor>;
   const auto keys = zipf_keys(400000, 5000, 9);
-  auto run = [&](double guard) {
-    P::config cfg;
-    cfg.mode = policy::training_mode::off;
-    cfg.model = std::make_shared<const backwards_predictor>();
-    cfg.guard = guard;
-    cache<std::uint64_t, std::uint64_t, P> c(300, cfg);
-    replay(c, keys);
-    return std::pair{c.stats().misses, c.policy().stats()};
-  };
-  cache<std::uint64_t, std::uint64_t, policy::lru> lru(300);
-  replay(lru, keys);
-  const double lru_misses = static_cast<double>(lru.stats().misses);
-  const auto [guarded, guard_stats] = run(0.01);
-  const auto [duel_only, duel_stats] = run(0);
+  const double lru_misses = misses_of<policy::lru>(keys);
+  const auto [guarded, guard_stats] = run_with_guard<P>(backwards_config(), 0.01, keys);
+  const auto [duel_only, duel_stats] = run_with_guard<P>(backwards_config(), 0, keys);
   // Budget 1%, plus what it costs to notice (one check interval) and for the cache's
   // contents to converge to LRU's (about one turnover of the cache).
   EXPECT_LT(static_cast<double>(guarded), 1.02 * lru_misses) << "LRU: " << lru_misses;
@@ -288,23 +301,13 @@ TEST(LearnedPolicy, TheGuardAlsoCoversTheBaseHeuristic) {
   for (int round = 0; round < 10; ++round)
     for (std::uint64_t k = 0; k < 300; ++k) keys.push_back(k);
   for (const std::uint64_t k : zipf_keys(300000, 2000, 10)) keys.push_back(1000 + k);
-  auto run = [&](double guard) {
-    P::config cfg;
-    cfg.mode = policy::training_mode::off;
-    cfg.guard = guard;
-    cache<std::uint64_t, std::uint64_t, P> c(300, cfg);
-    replay(c, keys);
-    return std::pair{c.stats().misses, c.policy().stats()};
-  };
-  cache<std::uint64_t, std::uint64_t, policy::lru> lru(300);
-  replay(lru, keys);
-  cache<std::uint64_t, std::uint64_t, policy::lfu> lfu(300);
-  replay(lfu, keys);
-  const double lru_misses = static_cast<double>(lru.stats().misses);
-  ASSERT_GT(static_cast<double>(lfu.stats().misses), 1.2 * lru_misses) << "the workload must defeat LFU";
-  const auto [guarded, guard_stats] = run(0.01);
-  const auto [unguarded, plain_stats] = run(0);
-  EXPECT_EQ(unguarded, lfu.stats().misses) << "without the guard it is its base heuristic";
+  P::config cfg;
+  cfg.mode = policy::training_mode::off;
+  const double lru_misses = misses_of<policy::lru>(keys), lfu_misses = misses_of<policy::lfu>(keys);
+  ASSERT_GT(lfu_misses, 1.2 * lru_misses) << "the workload must defeat LFU";
+  const auto [guarded, guard_stats] = run_with_guard<P>(cfg, 0.01, keys);
+  const auto [unguarded, plain_stats] = run_with_guard<P>(cfg, 0, keys);
+  EXPECT_EQ(static_cast<double>(unguarded), lfu_misses) << "without the guard it is its base heuristic";
   EXPECT_LT(static_cast<double>(guarded), 1.02 * lru_misses) << "LRU: " << lru_misses;
   EXPECT_GE(guard_stats.guard_trips, 1u);
   EXPECT_GT(guard_stats.recency_evictions, 0u);
@@ -318,9 +321,7 @@ TEST(LearnedPolicy, TheBaseHeuristicWakesWhenTheModelGoes) {
   using P = policy::learned<backwards_predictor>;
   const auto keys = zipf_keys(100000, 5000, 11);
   const std::size_t half = keys.size() / 2;
-  P::config cfg;
-  cfg.mode = policy::training_mode::off;
-  cfg.model = std::make_shared<const backwards_predictor>();
+  P::config cfg = backwards_config();
   cfg.duel = false;
   cache<std::uint64_t, std::uint64_t, P> c(300, cfg);
   const std::vector<std::uint64_t> first(keys.begin(), keys.begin() + static_cast<std::ptrdiff_t>(half));
@@ -425,9 +426,7 @@ TEST(LearnedPolicy, DistinctSeedsSampleDistinctCandidates) {
   using P = policy::learned<backwards_predictor>;
   const auto keys = zipf_keys(50000, 5000, 8);
   auto misses = [&](std::uint64_t seed) {
-    P::config cfg;
-    cfg.mode = policy::training_mode::off;
-    cfg.model = std::make_shared<const backwards_predictor>();
+    P::config cfg = backwards_config();
     cfg.duel = false;
     cfg.tail_candidates = 0;  // every candidate drawn at random
     cfg.seed = seed;
