@@ -14,6 +14,7 @@
 #include <fstream>
 #include <iterator>
 #include <limits>
+#include <random>
 #include <system_error>
 #include <variant>
 
@@ -131,7 +132,6 @@ struct dmatrix {
 struct single_batch {
   DMatrixHandle proxy = nullptr;
   const feature_matrix* rows = nullptr;
-  std::span<const float> labels;
   bool given = false;
   std::string error;  // a failure inside a callback (no exception may cross xgboost)
 
@@ -145,8 +145,7 @@ struct single_batch {
                   "{\"data\": [%llu, true], \"shape\": [%lld, %lld], \"typestr\": \"<f4\", \"version\": 3}",
                   static_cast<unsigned long long>(reinterpret_cast<std::uintptr_t>(b.rows->data())),
                   static_cast<long long>(b.rows->rows()), static_cast<long long>(b.rows->cols()));
-    if (XGProxyDMatrixSetDataDense(b.proxy, interface) != 0 ||
-        XGDMatrixSetFloatInfo(b.proxy, "label", b.labels.data(), static_cast<bst_ulong>(b.labels.size())) != 0) {
+    if (XGProxyDMatrixSetDataDense(b.proxy, interface) != 0) {
       b.error = XGBGetLastError();
       return 0;
     }
@@ -410,37 +409,30 @@ xgboost_predictor xgboost_predictor::train(const feature_matrix& rows, std::span
     // Bin edges from rows drawn at random (a fixed stride could fall in step with a
     // pattern in the rows and miss a column's values); the whole matrix binned on them.
     feature_matrix sample(static_cast<Eigen::Index>(params.sketch_rows), rows.cols());
-    std::uint64_t state = params.seed ^ 0x9e3779b97f4a7c15ULL;
-    for (std::size_t i = 0; i < params.sketch_rows; ++i) {
-      std::uint64_t z = (state += 0x9e3779b97f4a7c15ULL);  // splitmix64
-      z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-      z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-      z ^= z >> 31;
-      sample.row(static_cast<Eigen::Index>(i)) = rows.row(static_cast<Eigen::Index>(z % n));
-    }
+    std::mt19937_64 rng(params.seed);
+    for (std::size_t i = 0; i < params.sketch_rows; ++i)
+      sample.row(static_cast<Eigen::Index>(i)) = rows.row(static_cast<Eigen::Index>(rng() % n));
     dmatrix reference, proxy;
     check(XGDMatrixCreateFromMat_omp(sample.data(), static_cast<bst_ulong>(sample.rows()),
                                      static_cast<bst_ulong>(sample.cols()), std::numeric_limits<float>::quiet_NaN(),
                                      &reference.handle, std::max(params.nthread, 1)),
           "building the sketch sample");
     check(XGProxyDMatrixCreate(&proxy.handle), "creating the data proxy");
-    single_batch batch{proxy.handle, &rows, labels, false, {}};
+    single_batch batch{proxy.handle, &rows, false, {}};
     const std::string config = "{\"missing\": NaN, \"nthread\": " + std::to_string(std::max(params.nthread, 1)) +
                                ", \"max_bin\": " + std::to_string(params.max_bin) + "}";
     const int rc = XGQuantileDMatrixCreateFromCallback(&batch, proxy.handle, reference.handle, single_batch::reset,
                                                         single_batch::next, config.c_str(), &train_set.handle);
     if (!batch.error.empty()) throw model_error("xgboost: handing over the training rows: " + batch.error);
     check(rc, "building the training matrix on the sample's bin edges");
-    check(XGDMatrixSetFloatInfo(train_set.handle, "label", labels.data(), static_cast<bst_ulong>(labels.size())),
-          "setting the labels");
   } else {
     check(XGDMatrixCreateFromMat_omp(rows.data(), static_cast<bst_ulong>(rows.rows()),
                                      static_cast<bst_ulong>(rows.cols()), std::numeric_limits<float>::quiet_NaN(),
                                      &train_set.handle, std::max(params.nthread, 1)),
           "building the training matrix");
-    check(XGDMatrixSetFloatInfo(train_set.handle, "label", labels.data(), static_cast<bst_ulong>(labels.size())),
-          "setting the labels");
   }
+  check(XGDMatrixSetFloatInfo(train_set.handle, "label", labels.data(), static_cast<bst_ulong>(labels.size())),
+        "setting the labels");
   auto b = std::make_unique<booster>();
   check(XGBoosterCreate(&train_set.handle, 1, &b->handle), "creating the booster");
   const auto set = [&](const char* key, const std::string& value) {

@@ -641,6 +641,7 @@ int main(int argc, char** argv) try {
         if (const auto& l = r.learned) {
           std::printf(",\"model_evictions\":%llu,\"fallback_evictions\":%llu,\"recency_evictions\":%llu,"
                       "\"model_epochs\":%llu,\"lru_epochs\":%llu,\"guarded_epochs\":%llu,\"guard_trips\":%llu,"
+                      "\"routs\":%llu,"
                       "\"admissions\":%llu,\"bypasses\":%llu,"
                       "\"retrains\":%llu,\"training_failures\":%llu,\"training_seconds\":%.4f,"
                       "\"inference_seconds\":%.4f,\"precision\":%.4f,\"recall\":%.4f,\"f1\":%.4f",
@@ -649,6 +650,7 @@ int main(int argc, char** argv) try {
                       static_cast<unsigned long long>(l->recency_evictions),
                       static_cast<unsigned long long>(l->model_epochs), static_cast<unsigned long long>(l->lru_epochs),
                       static_cast<unsigned long long>(l->guarded_epochs), static_cast<unsigned long long>(l->guard_trips),
+                      static_cast<unsigned long long>(l->routs),
                       static_cast<unsigned long long>(l->admissions), static_cast<unsigned long long>(l->bypasses),
                       static_cast<unsigned long long>(l->retrains),
                       static_cast<unsigned long long>(l->training_failures), l->training_seconds,

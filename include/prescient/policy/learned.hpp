@@ -48,8 +48,8 @@
 // does not count (a bad phase is ridden out); one lost by more than five margins switches
 // at once, and is cut short at the next 1,024-request check once it has lost by that
 // much (and by more than 32 misses) while the model is behind over its run; and a probe
-// lost from its start doubles the wait before the next (up to 8 × `probe_every`). It is set dueling (Qureshi et al., ISCA 2007) in time rather than in
-// cache sets.
+// lost from its start doubles the wait before the next (up to 8 × `probe_every`). It is
+// set dueling (Qureshi et al., ISCA 2007) in time rather than in cache sets.
 //
 // The guard. The duel judges epochs, so it can lose a little in each of many, or a lot
 // in one before it reacts, and it does not watch the base heuristic. The guard watches
@@ -75,8 +75,8 @@
 // exp2), one probe of the training ring's index, the shadow LRU's lookup, and the base
 // policy's own work while it is awake. Per eviction: amortised `candidates /
 // keep_victims` feature rows, each scored by `screen_trees` trees, and `screen_keep /
-// keep_victims` completed by the rest of the forest. Memory per resident entry: the 80-byte history, ~40 bytes of
-// bookkeeping, the base policy's metadata and the shadow LRU's entry; plus
+// keep_victims` completed by the rest of the forest. Memory per resident entry: the
+// 80-byte history, ~50 bytes of bookkeeping, the base policy's metadata and the shadow LRU's entry; plus
 // `ghost_per_entry` ghost histories (112 bytes each) per entry and the training ring
 // (`training_rows` × ~100 bytes). `metadata_bytes_per_entry` adds these up.
 #pragma once
@@ -257,7 +257,7 @@ struct learned_config {
     if (key == "horizon") return parse_value(value, horizon_per_entry) && horizon_per_entry > 0;
     if (key == "ghost") return parse_value(value, ghost_per_entry) && ghost_per_entry >= 0;
     if (key == "seed") return parse_value(value, seed);
-    if (key == "preset") {  // named trade-offs (README, "The learned cache")
+    if (key == "preset") {  // named trade-offs (README, "The learned cache"); later keys override
       if (value != "fast") return false;
       rescore_age_factor = 2;  // lazy rescoring
       training_rows = max_training_rows = 1u << 14;
@@ -495,7 +495,7 @@ class learned {
     if (cfg_.duel && capacity > 0) shadow_ = std::make_unique<shadow_cache>(capacity);
     if (cfg_.model) install(cfg_.model);
     ranked_.reserve(cfg_.keep_victims);
-    young_ready_.reserve(std::max<std::size_t>(1, 4 * cfg_.young_candidates));
+    young_ready_.reserve(young_ready_limit());
     young_slots_.reserve(cfg_.young_candidates);
     candidates_.reserve(cfg_.candidates);
     order_.reserve(cfg_.candidates);
@@ -682,7 +682,8 @@ class learned {
   }
 
   [[nodiscard]] std::size_t metadata_bytes_per_entry() const {
-    return learn::key_history::bytes + 3 * sizeof(std::uint64_t) + 3 * sizeof(std::uint32_t) + detail::slot_links::bytes_per_slot +
+    return learn::key_history::bytes + 4 * sizeof(std::uint64_t) + 3 * sizeof(std::uint32_t) + detail::slot_links::bytes_per_slot +
+           (cfg_.young_candidates > 0 ? sizeof(young_entry) : 0) +
            base_.metadata_bytes_per_entry() +
            (shadow_ ? 2 * sizeof(std::uint64_t) + shadow_->metadata_bytes_per_entry() : 0) +
            static_cast<std::size_t>(cfg_.ghost_per_entry * learn::history_table::bytes_per_key);
@@ -778,12 +779,15 @@ class learned {
     young_ring_[(young_head_ + young_count_++) % capacity] = young_entry{s, stamp_[s]};
     while (young_count_ > depth) pop_young();
   }
+  // Young entries waiting for a ranking, at most: a few rankings' worth (rankings come
+  // every `keep_victims` evictions, and about one entry leaves the ring per eviction).
+  [[nodiscard]] std::size_t young_ready_limit() const { return std::max<std::size_t>(1, 4 * cfg_.young_candidates); }
   void pop_young() {
     const young_entry y = young_ring_[young_head_];
     young_head_ = (young_head_ + 1) % young_ring_.size();
     --young_count_;
     if (dense_pos_[y.slot] == not_resident || stamp_[y.slot] != y.stamp) return;  // gone, or requested
-    if (young_ready_.size() == young_ready_.capacity()) young_ready_.erase(young_ready_.begin());
+    if (young_ready_.size() >= young_ready_limit()) young_ready_.erase(young_ready_.begin());  // the oldest
     young_ready_.push_back(y);
   }
 
@@ -826,15 +830,7 @@ class learned {
         lost_run_ = lost ? lost_run_ + 1 : 0;
         ++epochs_since_probe_;
         if (!lost) probe_interval_ = cfg_.probe_every;
-        if (lost_run_ >= cfg_.losses_to_switch || routed) {
-          // A probe lost from its start: wait twice as long before the next one (up to
-          // 8×), so a workload the model keeps losing costs it fewer and fewer epochs.
-          if (epochs_since_probe_ == lost_run_)
-            probe_interval_ = std::min(2 * probe_interval_, 8 * cfg_.probe_every);
-          base_mode_ = true;
-          base_run_ = 0;
-          lost_run_ = 0;
-        }
+        if (lost_run_ >= cfg_.losses_to_switch || routed) hand_to_lru();
       } else {
         ++stats_.lru_epochs;
         if (++base_run_ >= probe_interval_) {
@@ -862,15 +858,23 @@ class learned {
     run_misses_ += misses;
     run_shadow_misses_ += shadow;
     ++epochs_since_probe_;
-    if (epochs_since_probe_ == ++lost_run_) probe_interval_ = std::min(2 * probe_interval_, 8 * cfg_.probe_every);
-    base_mode_ = true;
-    base_run_ = 0;
-    lost_run_ = 0;
+    ++lost_run_;
+    hand_to_lru();
     total_misses_ += epoch_misses_;  // the epoch ends here
     total_shadow_misses_ += epoch_shadow_misses_;
     epoch_requests_ = epoch_misses_ = epoch_shadow_misses_ = 0;
   }
   static constexpr double rout_slack = 32;
+
+  // The duel's switch to LRU after lost model epochs. A probe lost from its start waits
+  // twice as long before the next one (up to 8×), so a workload the model keeps losing
+  // costs it fewer and fewer epochs.
+  void hand_to_lru() {
+    if (epochs_since_probe_ == lost_run_) probe_interval_ = std::min(2 * probe_interval_, 8 * cfg_.probe_every);
+    base_mode_ = true;
+    base_run_ = 0;
+    lost_run_ = 0;
+  }
 
   // The guard: true while the run since the start has missed more than (1 + guard) ×
   // the shadow LRU (until it is back under guard / 2). The duel judges whole epochs, so
@@ -1020,21 +1024,23 @@ class learned {
                     { p.num_trees() } -> std::convertible_to<std::size_t>;
                   }) {
       const std::size_t trees = model_->num_trees(), first = cfg_.screen_trees;
-      const std::size_t keep = std::max(cfg_.screen_keep, cfg_.keep_victims);
-      if (first > 0 && first < trees && m > keep) {
+      const std::size_t keep = std::min(std::max(cfg_.screen_keep, cfg_.keep_victims), m);
+      if (first > 0 && first < trees) {
         const auto row = [&](std::size_t j) { return batch_.row(static_cast<Eigen::Index>(j)).data(); };
         for (std::size_t j = 0; j < m; ++j) scores_[j] = model_->accumulate(row(j), model_->base_margin(), 0, first);
         for (std::size_t j = 0; j < m; ++j)
           if (std::isnan(scores_[j])) return m;  // the caller drops the model (and nth_element needs an order)
         order_.clear();
         for (std::size_t j = 0; j < m; ++j) order_.push_back(static_cast<std::uint32_t>(j));
-        // The farthest first: the largest predicted gap (regression), or the smallest
-        // chance of a request within the boundary (classification).
-        std::nth_element(order_.begin(), order_.begin() + static_cast<std::ptrdiff_t>(keep), order_.end(),
-                         [&](std::uint32_t a, std::uint32_t b) {
-                           return cfg_.classify ? scores_[a] < scores_[b] : scores_[a] > scores_[b];
-                         });
-        std::fill(complete_.begin(), complete_.end(), 0);
+        if (keep < m) {
+          // The farthest first: the largest predicted gap (regression), or the smallest
+          // chance of a request within the boundary (classification).
+          std::nth_element(order_.begin(), order_.begin() + static_cast<std::ptrdiff_t>(keep), order_.end(),
+                           [&](std::uint32_t a, std::uint32_t b) {
+                             return cfg_.classify ? scores_[a] < scores_[b] : scores_[a] > scores_[b];
+                           });
+          std::fill(complete_.begin(), complete_.end(), 0);
+        }
         for (std::size_t i = 0; i < keep; ++i) {
           const std::uint32_t j = order_[i];
           scores_[j] = model_->finish(model_->accumulate(row(j), scores_[j], first, trees));
