@@ -437,3 +437,25 @@ TEST(LearnedPolicy, DistinctSeedsSampleDistinctCandidates) {
   EXPECT_NE(misses(2), misses(3));
   EXPECT_EQ(misses(3), misses(3)) << "a seed replays deterministically";
 }
+
+// A request looks for its key's waiting training row only when the key's history says
+// one may wait (or the history was forgotten). A loop of 8 keys through 4 entries: every
+// request misses, every key comes back within 8 requests, so every sampled row but the
+// last few must get its label — with ghost histories (the hint travels with them) and
+// without (every returning key is "never seen", and looked up).
+TEST(LearnedPolicy, EverySampledRowOfAReturningKeyIsLabelled) {
+  for (const double ghost : {2.0, 0.0}) {
+    learned_linear::config cfg;
+    cfg.mode = policy::training_mode::off;  // no sweep: `labelled` counts labels only
+    cfg.ghost_per_entry = ghost;
+    cfg.miss_sample_rate = 1.0;
+    cache<std::uint64_t, std::uint64_t, learned_linear> c(4, cfg);
+    std::vector<std::uint64_t> keys;
+    for (int i = 0; i < 4000; ++i) keys.push_back(static_cast<std::uint64_t>(i % 8));
+    replay(c, keys);
+    const auto& st = c.policy().stats();
+    EXPECT_GT(st.samples, 3000u) << "ghost " << ghost;
+    // At most one row per key is still waiting at the end.
+    EXPECT_GE(st.labelled + 8, st.samples) << "ghost " << ghost;
+  }
+}

@@ -108,10 +108,10 @@ struct key_history {
   float log_size = 0;       ///< log1p(weight of the last request)
   std::uint8_t head = 0;        ///< ring position of the newest gap
   std::uint8_t gaps_known = 0;  ///< how many ring positions hold a gap
-  /// Who removed the key from the cache (the learned policy's expert, 0: nobody) and
-  /// when (low 32 bits of the logical time): a quick return is that expert's regret.
-  std::uint8_t removed_by = 0;
-  std::uint32_t removed_at = 0;
+  /// A training row of this key may be waiting for its label (set by the learned
+  /// policy when it samples the key). 0 means none is, so a request of a key seen before
+  /// need not look for one.
+  std::uint8_t row_waiting = 0;
 
   static constexpr std::size_t bytes = 80;
 

@@ -100,13 +100,12 @@
 #include <utility>
 #include <vector>
 
-#include "prescient/cache.hpp"
 #include "prescient/features.hpp"
 #include "prescient/learn/predictor.hpp"
 #include "prescient/learn/trainer.hpp"
+#include "prescient/policy/detail/key_lru.hpp"
 #include "prescient/policy/detail/param_value.hpp"
 #include "prescient/policy/detail/slot_list.hpp"
-#include "prescient/policy/lru.hpp"
 #include "prescient/policy/policy.hpp"
 #include "prescient/policy/s3fifo.hpp"
 
@@ -292,7 +291,10 @@ class training_ring {
     gap_.assign(capacity, censored);
     hash_.assign(capacity, 0);
     waiting_.clear();
-    waiting_.reserve(capacity);
+    // Sized for the rows waiting at once (those sampled within one censoring window, far
+    // fewer than the ring holds), not for the ring: a small index stays in the cache
+    // that every request probes. It grows, to its peak once, if more wait.
+    waiting_.reserve(std::min<std::size_t>(capacity, 4096));
     next_id_ = cursor_ = 0;
   }
 
@@ -301,9 +303,10 @@ class training_ring {
   [[nodiscard]] bool waiting(std::uint64_t key_hash) const { return find(key_hash) != no_slot; }
 
   /// A row to fill for a sample of `key_hash` taken at `now`, or nullptr when the key
-  /// already has a row waiting for its label.
-  float* add(std::uint64_t key_hash, std::uint64_t now) {
-    if (capacity() == 0 || waiting(key_hash)) return nullptr;
+  /// already has a row waiting for its label. `may_be_waiting` false: the caller knows
+  /// that none is (the index is not probed).
+  float* add(std::uint64_t key_hash, std::uint64_t now, bool may_be_waiting = true) {
+    if (capacity() == 0 || (may_be_waiting && waiting(key_hash))) return nullptr;
     const std::size_t pos = static_cast<std::size_t>(next_id_ % capacity());
     if (gap_[pos] == pending) waiting_.erase(hash_[pos], static_cast<slot_id>(pos));  // unlabelled: lost
     time_[pos] = now;
@@ -492,7 +495,7 @@ class learned {
     }
     next_training_ = cfg_.first_retrain;
     interval_ = cfg_.first_retrain;
-    if (cfg_.duel && capacity > 0) shadow_ = std::make_unique<shadow_cache>(capacity);
+    if (cfg_.duel && capacity > 0) shadow_ = std::make_unique<detail::key_lru>(capacity);
     if (cfg_.model) install(cfg_.model);
     ranked_.reserve(cfg_.keep_victims);
     young_ready_.reserve(young_ready_limit());
@@ -509,6 +512,7 @@ class learned {
   void reserve_slots(std::size_t n) {
     base_.reserve_slots(n);
     links_.reserve_slots(n);
+    if (shadow_) shadow_->reserve(n);
     if (n > history_.size()) {
       history_.resize(n);
       hash_.resize(n, 0);
@@ -554,7 +558,7 @@ class learned {
       // An insert without a lookup (a put of new data, a prefetch) is not a request: the
       // key's history is kept, not extended, and the duel does not count it as a miss.
       settle_pending_miss();
-      if (shadow_) shadow_->put(a.key_hash, std::max<std::uint64_t>(a.weight, 1));
+      if (shadow_) shadow_->put(a.key_hash, a.weight);
       if (!ghost_.take(a.key_hash, history_[s])) history_[s] = learn::key_history{};
     }
     history_[s].log_size = std::log1p(static_cast<float>(a.weight));
@@ -685,7 +689,7 @@ class learned {
     return learn::key_history::bytes + 4 * sizeof(std::uint64_t) + 3 * sizeof(std::uint32_t) + detail::slot_links::bytes_per_slot +
            (cfg_.young_candidates > 0 ? sizeof(young_entry) : 0) +
            base_.metadata_bytes_per_entry() +
-           (shadow_ ? 2 * sizeof(std::uint64_t) + shadow_->metadata_bytes_per_entry() : 0) +
+           (shadow_ ? detail::key_lru::bytes_per_entry : 0) +
            static_cast<std::size_t>(cfg_.ghost_per_entry * learn::history_table::bytes_per_key);
   }
 
@@ -731,10 +735,15 @@ class learned {
     std::uint32_t stamp;
   };
 
-  // A request of a key: label its pending training row, then record the request.
+  // A request of a key: label its pending training row, then record the request. Only
+  // a key sampled since its last request, or whose history was forgotten (never seen,
+  // as far as `h` knows), can have a row waiting: other requests skip the probe.
   void observe(std::uint64_t key_hash, learn::key_history& h, std::uint64_t now, std::uint64_t size) {
     now_ = now;
-    if (ring_.label(key_hash, now)) ++stats_.labelled;
+    if (h.row_waiting || !h.seen()) {
+      if (ring_.label(key_hash, now)) ++stats_.labelled;
+      h.row_waiting = 0;
+    }
     features_.record(h, now, size);
   }
 
@@ -797,7 +806,7 @@ class learned {
   // policy alone would.
   void shadow_request(std::uint64_t key_hash, std::uint64_t weight) {
     if (!shadow_) return;
-    if (!shadow_->get_or_insert(key_hash, [&] { return std::max<std::uint64_t>(weight, 1); })) ++epoch_shadow_misses_;
+    if (!shadow_->request(key_hash, weight)) ++epoch_shadow_misses_;
   }
 
   // At the end of an epoch: a model that missed more than the base's shadow hands the
@@ -917,9 +926,10 @@ class learned {
     recency_.remove(links_, s);
   }
 
-  void add_sample(std::uint64_t key_hash, const learn::key_history& h, std::uint64_t now, std::uint64_t size) {
-    float* row = ring_.add(key_hash, now);
+  void add_sample(std::uint64_t key_hash, learn::key_history& h, std::uint64_t now, std::uint64_t size) {
+    float* row = ring_.add(key_hash, now, h.row_waiting || !h.seen());
     if (row == nullptr) return;
+    h.row_waiting = 1;
     features_.write(h, now, size, row);
     ++stats_.samples;
   }
@@ -1263,12 +1273,7 @@ class learned {
   bool pending_valid_ = false;
   expert victim_by_ = expert::none;
   bool pending_bypassed_ = false;
-  struct weight_value {
-    std::uint64_t operator()(const std::uint64_t&, const std::uint64_t& w) const noexcept { return w; }
-  };
-  using shadow_cache = cache<std::uint64_t, std::uint64_t, lru, prescient::hash<std::uint64_t>,
-                             std::equal_to<std::uint64_t>, weight_value>;
-  std::unique_ptr<shadow_cache> shadow_;  // LRU alone, keys only (the duel)
+  std::unique_ptr<detail::key_lru> shadow_;  // LRU alone, keys only (the duel)
   bool base_mode_ = false;                // the duel gave the decisions to LRU
   bool guarded_ = false;                  // the run is over its budget: LRU decides
   std::uint64_t total_misses_ = 0, total_shadow_misses_ = 0;  // over the run, at epoch ends
