@@ -342,6 +342,16 @@ TEST(CompiledForest, FollowsXgboostAtTheEdgesOnAHandBuiltModel) {
   EXPECT_EQ(predictions(reference, edge.rows), edge.expected);
 }
 
+// The complete-tree walk reads missing values as +inf or -inf (whichever the split's
+// default direction needs); real infinities must still compare as themselves.
+TEST(CompiledForest, InfiniteValuesAreNotMissing) {
+  const compiled_forest forest = compiled_forest::from_json(edge_model().json());
+  constexpr float inf = std::numeric_limits<float>::infinity();
+  const float rows[][2] = {{inf, 0.0f}, {-inf, 0.0f}, {0.6f, inf}, {0.6f, -inf}, {-inf, nan}, {nan, -inf}};
+  const float expected[] = {100.75f, -0.25f, 100.75f, 10.75f, -0.25f, -0.25f};
+  for (std::size_t r = 0; r < std::size(rows); ++r) EXPECT_EQ(forest.predict_row(rows[r]), expected[r]) << "row " << r;
+}
+
 TEST(CompiledForest, RenumbersNodesStoredInAnyOrder) {
   const std::string json = scrambled_edge_model().json();
   const compiled_forest forest = compiled_forest::from_json(json);

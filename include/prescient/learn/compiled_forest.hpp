@@ -19,13 +19,18 @@
 // Shallow forests (depth ≤ 10, which is what online training produces) are also laid
 // out as *complete* trees, 8 bytes per split, heap order: a leaf above the full depth is
 // padded with splits whose two children carry copies of its value, so every walk takes
-// exactly `depth` branch-free steps of `i = 2i + 1 + right` with no leaf test.
-// `predict_row` walks eight trees in lockstep, eight independent chains of loads that
-// overlap in the pipeline: a row of 32 trees of depth 6 costs ~240 ns on one core
-// (bench/forest_bench.cpp; the node walk, a branch per level, one tree at a time, took
-// ~650 ns; interleaving eight *rows* per tree instead was no faster), against ~20 µs
-// for a one-row call into xgboost. The cost is memory: 2^depth leaves per tree (32 trees
-// of depth 6: 24 KB beside 42 KB of nodes). Deeper forests use the node walk.
+// exactly `depth` branch-free steps of `i = 2i + 1 + right` with no leaf test. A step
+// reads a *widened* row — the row with missing values as +inf, then again with them as
+// −inf — so that a split whose missing values go right reads the first copy and one
+// whose missing values go left the second, and every step is one comparison, with no
+// test for missing. `predict_row` walks eight trees in lockstep, eight independent
+// chains of loads that overlap in the pipeline: a row of 32 trees of depth 6 costs
+// ~130 ns on one core (bench/forest_bench.cpp; 215 ns when each step tested for a
+// missing value; the node walk, a branch per level, one tree at a time, took ~650 ns;
+// interleaving eight *rows* per tree instead was no faster), against ~20 µs for a
+// one-row call into xgboost. The cost is memory: 2^depth leaves per tree (32 trees
+// of depth 6: 24 KB beside 42 KB of nodes). Deeper forests, and rows of more than 256
+// features (the widened row lives on the stack), use the node walk.
 //
 // The leaves are summed in float in tree order on top of the base margin, exactly as
 // xgboost's CPU predictor does, and a logistic objective's base_score is turned into a
@@ -126,7 +131,19 @@ class compiled_forest final : public predictor {
   [[nodiscard]] float accumulate(const float* row, float margin, std::size_t first, std::size_t last) const noexcept {
     float sum = margin;
     last = std::min(last, roots_.size());
+    if (first >= last) return sum;
     if (complete_depth_ != 0) {
+      // The row twice: missing values as +inf, then as −inf. A split reads the copy that
+      // sends a missing value its default way, so a step is one comparison (see
+      // `build_complete_layout`).
+      float wide[2 * max_complete_features];
+      const std::size_t n = num_features_;
+      for (std::size_t f = 0; f < n; ++f) {
+        const float v = row[f];
+        const bool gone = missing(v);
+        wide[f] = gone ? std::numeric_limits<float>::infinity() : v;
+        wide[n + f] = gone ? -std::numeric_limits<float>::infinity() : v;
+      }
       // Every walk takes `depth` branch-free steps, so the walks of successive trees do
       // not wait on each other: the processor overlaps them.
       const std::size_t inner = (std::size_t{1} << complete_depth_) - 1;
@@ -138,12 +155,12 @@ class compiled_forest final : public predictor {
       for (; t + lanes <= last; t += lanes, splits += lanes * inner, leaves += lanes * (inner + 1)) {
         std::size_t at[lanes] = {};
         for (unsigned level = 0; level < complete_depth_; ++level)
-          for (std::size_t j = 0; j < lanes; ++j) at[j] = step(splits + j * inner, at[j], row);
+          for (std::size_t j = 0; j < lanes; ++j) at[j] = step(splits + j * inner, at[j], wide);
         for (std::size_t j = 0; j < lanes; ++j) sum += leaves[j * (inner + 1) + at[j] - inner];  // tree order
       }
       for (; t < last; ++t, splits += inner, leaves += inner + 1) {
         std::size_t at = 0;
-        for (unsigned level = 0; level < complete_depth_; ++level) at = step(splits, at, row);
+        for (unsigned level = 0; level < complete_depth_; ++level) at = step(splits, at, wide);
         sum += leaves[at - inner];
       }
     } else {
@@ -201,7 +218,7 @@ class compiled_forest final : public predictor {
   static constexpr std::uint32_t feature_mask = 0x7fffffffu;
 
   struct complete_split {
-    std::uint32_t feature;  // split feature | default_left_bit
+    std::uint32_t feature;  // column of the widened row: f (missing → +inf) or num_features + f (→ −inf)
     float threshold;
   };
 
@@ -209,14 +226,12 @@ class compiled_forest final : public predictor {
   // this header with -ffast-math, which lets the compiler assume no value is NaN.
   static bool missing(float v) noexcept { return (std::bit_cast<std::uint32_t>(v) & 0x7fffffffu) > 0x7f800000u; }
 
-  // One level of a complete-tree walk, without a branch: a missing value takes the
-  // split's default direction, any other goes right unless it is below the threshold.
-  static std::size_t step(const complete_split* splits, std::size_t i, const float* row) noexcept {
+  // One level of a complete-tree walk, without a branch, over the widened row: a value
+  // not below the threshold goes right — a missing one reads +inf or −inf, whichever
+  // its split's default direction needs.
+  static std::size_t step(const complete_split* splits, std::size_t i, const float* wide) noexcept {
     const complete_split sp = splits[i];
-    const float v = row[sp.feature & feature_mask];
-    const bool is_missing = missing(v);
-    const bool default_right = (sp.feature & default_left_bit) == 0;
-    const bool right = is_missing ? default_right : !(v < sp.threshold);
+    const bool right = !(wide[sp.feature] < sp.threshold);
     return 2 * i + 1 + static_cast<std::size_t>(right);
   }
 
@@ -342,18 +357,32 @@ class compiled_forest final : public predictor {
     const node& nd = nodes_[n];
     if (nd.feature == leaf_marker) {
       // Pad: both children carry the same leaf, so the direction does not matter.
-      splits[i] = complete_split{default_left_bit, std::numeric_limits<float>::infinity()};
+      splits[i] = complete_split{0, std::numeric_limits<float>::infinity()};
       fill_complete(n, 2 * i + 1, level + 1, depth, splits, leaves);
       fill_complete(n, 2 * i + 2, level + 1, depth, splits, leaves);
       return;
     }
-    splits[i] = complete_split{nd.feature, nd.threshold};
+    const std::uint32_t column = nd.feature & feature_mask;
+    const bool default_left = (nd.feature & default_left_bit) != 0;
+    splits[i] = complete_split{default_left ? static_cast<std::uint32_t>(num_features_) + column : column, nd.threshold};
     fill_complete(nd.left, 2 * i + 1, level + 1, depth, splits, leaves);
     fill_complete(nd.left + 1, 2 * i + 2, level + 1, depth, splits, leaves);
   }
 
+  // The complete layout reads a widened row: [0, n) the row with missing values as +inf,
+  // [n, 2n) as −inf. A split defaulting right reads the first copy, one defaulting left
+  // the second, and sends a value right when it is not below the threshold: +inf is
+  // never below a threshold, −inf is below every threshold above −inf, and any other
+  // value compares as itself — xgboost's rule, with no test for missing in the walk.
+  // A default-left split on a threshold of −inf or NaN (xgboost writes neither) would
+  // break that, so such a forest, or one too wide for the row on the stack, walks nodes_.
   void build_complete_layout() {
     if (max_depth_ == 0 || max_depth_ > max_complete_depth) return;  // walk nodes_ instead
+    if (num_features_ > max_complete_features) return;
+    for (const node& nd : nodes_)
+      if (nd.feature != leaf_marker && (nd.feature & default_left_bit) != 0 &&
+          !(nd.threshold > -std::numeric_limits<float>::infinity()))
+        return;
     complete_depth_ = max_depth_;
     const std::size_t inner = (std::size_t{1} << complete_depth_) - 1;
     complete_splits_.assign(roots_.size() * inner, complete_split{});
@@ -426,6 +455,7 @@ class compiled_forest final : public predictor {
   }
 
   static constexpr unsigned max_complete_depth = 10;
+  static constexpr std::size_t max_complete_features = 256;  // the widened row: 2 KB of stack
 
   std::vector<node> nodes_;
   std::vector<std::uint32_t> roots_;
