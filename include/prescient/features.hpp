@@ -158,6 +158,7 @@ class feature_extractor {
       const double h = cfg.half_lives[i] > 0 && std::isfinite(cfg.half_lives[i]) ? cfg.half_lives[i] : 1.0;
       inv_half_life_[i] = static_cast<float>(1.0 / h);
     }
+    for (std::size_t n = 0; n < small_whole; ++n) log1p_small_[n] = log1p(static_cast<float>(n));
   }
 
   /// Records a request of the key at logical time `now` (≥ h.last) with weight `size`.
@@ -174,8 +175,8 @@ class feature_extractor {
     }
     h.last = now;
     if (h.count < UINT32_MAX) ++h.count;
-    h.log_count = log1p(static_cast<float>(h.count));
-    h.log_size = log1p(static_cast<float>(size));
+    h.log_count = log1p_whole(h.count);
+    h.log_size = log1p_whole(size);
   }
 
   /// Fills `row[0, feature_count)` for a key with history `h` (possibly never seen) at
@@ -190,7 +191,7 @@ class feature_extractor {
       row[column::count] = 0.0f;
       row[column::lifetime] = missing;
       for (std::size_t i = 0; i < decayed_counters; ++i) row[column::first_decayed + i] = 0.0f;
-      row[column::size] = log1p(static_cast<float>(size));
+      row[column::size] = log1p_whole(size);
       row[column::mean_gap] = missing;
       row[column::age_over_gap1] = missing;
       row[column::age_over_mean_gap] = missing;
@@ -220,6 +221,13 @@ class feature_extractor {
 
  private:
   static float log1p(float x) noexcept { return detail::fast_log1p(x); }
+  // log1p of a count or a size: small ones (most counts, unit sizes) from a table of the
+  // same function's values, so a request costs one logarithm instead of three.
+  [[nodiscard]] float log1p_whole(std::uint64_t n) const noexcept {
+    return n < small_whole ? log1p_small_[n] : log1p(static_cast<float>(n));
+  }
+  static constexpr std::size_t small_whole = 256;
+  std::array<float, small_whole> log1p_small_{};
   [[nodiscard]] float decay(float dt, std::size_t i) const noexcept {
     return detail::fast_exp2_neg(-dt * inv_half_life_[i]);
   }

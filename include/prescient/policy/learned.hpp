@@ -501,7 +501,7 @@ class learned {
     young_ready_.reserve(young_ready_limit());
     young_slots_.reserve(cfg_.young_candidates);
     candidates_.reserve(cfg_.candidates);
-    order_.reserve(cfg_.candidates);
+    order_.reserve(cfg_.candidates + 1);
     fresh_.reserve(cfg_.candidates);
     complete_.reserve(cfg_.candidates);
   }
@@ -1004,11 +1004,10 @@ class learned {
       }
     }
     ++stats_.rankings;
-    order_.clear();
-    for (std::size_t i = 0; i < k; ++i) order_.push_back(static_cast<std::uint32_t>(i));
     const std::size_t keep = std::min(cfg_.keep_victims, k);
-    std::partial_sort(order_.begin(), order_.begin() + static_cast<std::ptrdiff_t>(keep), order_.end(),
-                      [&](std::uint32_t a, std::uint32_t b) { return predicted_[candidates_[a]] > predicted_[candidates_[b]]; });
+    select_farthest(k, keep, [&](std::uint32_t a, std::uint32_t b) {
+      return predicted_[candidates_[a]] > predicted_[candidates_[b]];
+    });
     ranked_.clear();
     for (std::size_t j = keep; j-- > 0;) {  // ascending, so back() is the farthest
       const slot_id s = candidates_[order_[j]];
@@ -1017,6 +1016,26 @@ class learned {
     // A slot sampled twice appears twice; harmless (the second copy is skipped once
     // the first is evicted, since the slot is then not resident or re-stamped).
     return true;
+  }
+
+  // The `n` farthest of items [0, count) into order_, farthest first, by `farther(a, b)`
+  // (strict). Of equal items the earlier wins, so ties go to young candidates, then the
+  // least recently used, then the random draws, in that order — not to wherever a
+  // selection algorithm happens to leave them. O(count × n), n a handful; no allocation
+  // (order_ holds `candidates` + 1).
+  template <class Farther>
+  void select_farthest(std::size_t count, std::size_t n, Farther&& farther) {
+    order_.clear();
+    if (n == 0) return;
+    for (std::uint32_t i = 0; i < count; ++i) {
+      if (order_.size() == n) {
+        if (!farther(i, order_.back())) continue;
+        order_.pop_back();
+      }
+      auto at = order_.end();
+      while (at != order_.begin() && farther(i, *(at - 1))) --at;
+      order_.insert(at, i);
+    }
   }
 
   // Scores the `m` fresh rows of batch_ into scores_; complete_[j] says whether row j
@@ -1039,18 +1058,13 @@ class learned {
         const auto row = [&](std::size_t j) { return batch_.row(static_cast<Eigen::Index>(j)).data(); };
         for (std::size_t j = 0; j < m; ++j) scores_[j] = model_->accumulate(row(j), model_->base_margin(), 0, first);
         for (std::size_t j = 0; j < m; ++j)
-          if (std::isnan(scores_[j])) return m;  // the caller drops the model (and nth_element needs an order)
-        order_.clear();
-        for (std::size_t j = 0; j < m; ++j) order_.push_back(static_cast<std::uint32_t>(j));
-        if (keep < m) {
-          // The farthest first: the largest predicted gap (regression), or the smallest
-          // chance of a request within the boundary (classification).
-          std::nth_element(order_.begin(), order_.begin() + static_cast<std::ptrdiff_t>(keep), order_.end(),
-                           [&](std::uint32_t a, std::uint32_t b) {
-                             return cfg_.classify ? scores_[a] < scores_[b] : scores_[a] > scores_[b];
-                           });
-          std::fill(complete_.begin(), complete_.end(), 0);
-        }
+          if (std::isnan(scores_[j])) return m;  // the caller drops the model (and a selection needs an order)
+        // The farthest first: the largest predicted gap (regression), or the smallest
+        // chance of a request within the boundary (classification).
+        select_farthest(m, keep, [&](std::uint32_t a, std::uint32_t b) {
+          return cfg_.classify ? scores_[a] < scores_[b] : scores_[a] > scores_[b];
+        });
+        if (keep < m) std::fill(complete_.begin(), complete_.end(), 0);
         for (std::size_t i = 0; i < keep; ++i) {
           const std::uint32_t j = order_[i];
           scores_[j] = model_->finish(model_->accumulate(row(j), scores_[j], first, trees));
@@ -1171,20 +1185,19 @@ class learned {
     std::vector<std::uint8_t> reused;
     ring_.collect(held_out_from_, lc, x, y, &reused);
     const float threshold = learn::horizon_score(lc);
-    std::vector<float> scores(static_cast<std::size_t>(x.rows()));
-    if constexpr (requires { model_->predict_rows(x.data(), scores.size(), learn::feature_count, scores.data()); }) {
-      model_->predict_rows(x.data(), scores.size(), learn::feature_count, scores.data());
-    } else {
-      for (Eigen::Index r = 0; r < x.rows(); ++r) scores[static_cast<std::size_t>(r)] = model_->predict_row(x.row(r).data());
-    }
-    for (Eigen::Index r = 0; r < x.rows(); ++r) {
-      const float score = scores[static_cast<std::size_t>(r)];
+    // Up to `held_out_rows` of them, evenly spread: the metrics' sampling error is then
+    // well under a per cent, and scoring every row cost a few per cent of a replay.
+    const auto n = static_cast<std::size_t>(x.rows());
+    const std::size_t stride = std::max<std::size_t>(1, (n + held_out_rows - 1) / held_out_rows);
+    for (std::size_t r = 0; r < n; r += stride) {
+      const float score = model_->predict_row(x.row(static_cast<Eigen::Index>(r)).data());
       const bool predicted = cfg_.classify ? score >= 0.5f : score <= threshold;
-      const bool actual = reused[static_cast<std::size_t>(r)] != 0;
+      const bool actual = reused[r] != 0;
       (predicted ? (actual ? stats_.true_positives : stats_.false_positives)
                  : (actual ? stats_.false_negatives : stats_.true_negatives))++;
     }
   }
+  static constexpr std::size_t held_out_rows = 8192;
 
   // A score as the expected time to the next request. Regression: the score is
   // log1p(time). Classification: p = P(request within the boundary H); if requests were
