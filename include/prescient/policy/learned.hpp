@@ -498,7 +498,7 @@ class learned {
     if (cfg_.duel && capacity > 0) shadow_ = std::make_unique<detail::key_lru>(capacity);
     if (cfg_.model) install(cfg_.model);
     ranked_.reserve(cfg_.keep_victims);
-    young_ready_.reserve(young_ready_limit());
+    young_ready_.reset(young_ready_limit());
     young_slots_.reserve(cfg_.young_candidates);
     candidates_.reserve(cfg_.candidates);
     order_.reserve(cfg_.candidates + 1);
@@ -785,7 +785,9 @@ class learned {
     const std::size_t depth = std::clamp<std::size_t>(
         static_cast<std::size_t>(cfg_.young_depth * static_cast<double>(resident_.size())), 1, capacity);
     if (young_count_ == capacity) pop_young();
-    young_ring_[(young_head_ + young_count_++) % capacity] = young_entry{s, stamp_[s]};
+    std::size_t tail = young_head_ + young_count_++;
+    if (tail >= capacity) tail -= capacity;
+    young_ring_[tail] = young_entry{s, stamp_[s]};
     while (young_count_ > depth) pop_young();
   }
   // Young entries waiting for a ranking, at most: a few rankings' worth (rankings come
@@ -793,11 +795,10 @@ class learned {
   [[nodiscard]] std::size_t young_ready_limit() const { return std::max<std::size_t>(1, 4 * cfg_.young_candidates); }
   void pop_young() {
     const young_entry y = young_ring_[young_head_];
-    young_head_ = (young_head_ + 1) % young_ring_.size();
+    if (++young_head_ == young_ring_.size()) young_head_ = 0;
     --young_count_;
     if (dense_pos_[y.slot] == not_resident || stamp_[y.slot] != y.stamp) return;  // gone, or requested
-    if (young_ready_.size() >= young_ready_limit()) young_ready_.erase(young_ready_.begin());  // the oldest
-    young_ready_.push_back(y);
+    young_ready_.push_newest(y);  // when full, the oldest waiting is dropped
   }
 
   // ---- the duel ----
@@ -951,8 +952,7 @@ class learned {
     young_slots_.clear();  // young candidates come first
     if (k < n)
       while (young_slots_.size() < std::min(cfg_.young_candidates, k) && !young_ready_.empty()) {
-        const young_entry y = young_ready_.back();
-        young_ready_.pop_back();
+        const young_entry y = young_ready_.pop_newest();
         if (dense_pos_[y.slot] != not_resident && stamp_[y.slot] == y.stamp) young_slots_.push_back(y.slot);
       }
     const std::size_t young = young_slots_.size();
@@ -1273,7 +1273,33 @@ class learned {
   };
   std::vector<young_entry> young_ring_;      // insertions: young_count_ from young_head_
   std::size_t young_head_ = 0, young_count_ = 0;
-  std::vector<young_entry> young_ready_;     // left the ring unrequested: candidates
+  // Young entries that left the ring unrequested, waiting for a ranking (a fixed ring:
+  // the newest are taken first, the oldest dropped when it is full).
+  struct young_queue {
+    std::vector<young_entry> slots;
+    std::size_t head = 0, count = 0;
+    void reset(std::size_t capacity) {
+      slots.assign(capacity, young_entry{});
+      head = count = 0;
+    }
+    void clear() { head = count = 0; }
+    [[nodiscard]] bool empty() const { return count == 0; }
+    void push_newest(young_entry y) {
+      if (count == slots.size()) {
+        if (++head == slots.size()) head = 0;
+        --count;
+      }
+      std::size_t at = head + count++;
+      if (at >= slots.size()) at -= slots.size();
+      slots[at] = y;
+    }
+    young_entry pop_newest() {
+      std::size_t at = head + --count;
+      if (at >= slots.size()) at -= slots.size();
+      return slots[at];
+    }
+  };
+  young_queue young_ready_;  // candidates
   std::vector<slot_id> young_slots_;         // the young candidates of one ranking
 
   model_ptr model_;
