@@ -161,6 +161,10 @@ class feature_extractor {
     for (std::size_t n = 0; n < small_whole; ++n) log1p_small_[n] = log1p(static_cast<float>(n));
   }
 
+  /// Sets the size the key was stored with (an insertion that is not a request), as
+  /// `record` would.
+  void set_size(key_history& h, std::uint64_t size) const noexcept { h.log_size = log1p_whole(size); }
+
   /// Records a request of the key at logical time `now` (≥ h.last) with weight `size`.
   void record(key_history& h, std::uint64_t now, std::uint64_t size) const noexcept {
     if (h.count == 0) {

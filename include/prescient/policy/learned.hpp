@@ -561,7 +561,7 @@ class learned {
       if (shadow_) shadow_->put(a.key_hash, a.weight);
       if (!ghost_.take(a.key_hash, history_[s])) history_[s] = learn::key_history{};
     }
-    history_[s].log_size = std::log1p(static_cast<float>(a.weight));
+    features_.set_size(history_[s], a.weight);  // the function every row is written with
     hash_[s] = a.key_hash;
     weight_[s] = a.weight;
     ++stamp_[s];
