@@ -296,6 +296,7 @@ class training_ring {
     // that every request probes. It grows, to its peak once, if more wait.
     waiting_.reserve(std::min<std::size_t>(capacity, 4096));
     next_id_ = cursor_ = 0;
+    next_pos_ = 0;
   }
 
   [[nodiscard]] std::size_t capacity() const { return time_.size(); }
@@ -307,7 +308,8 @@ class training_ring {
   /// that none is (the index is not probed).
   float* add(std::uint64_t key_hash, std::uint64_t now, bool may_be_waiting = true) {
     if (capacity() == 0 || (may_be_waiting && waiting(key_hash))) return nullptr;
-    const std::size_t pos = static_cast<std::size_t>(next_id_ % capacity());
+    const std::size_t pos = next_pos_;  // next_id_ % capacity(), kept without a division
+    if (++next_pos_ == capacity()) next_pos_ = 0;
     if (gap_[pos] == pending) waiting_.erase(hash_[pos], static_cast<slot_id>(pos));  // unlabelled: lost
     time_[pos] = now;
     gap_[pos] = pending;
@@ -377,6 +379,7 @@ class training_ring {
   std::vector<std::uint64_t> hash_;  // the sampled key
   prescient::detail::slot_index waiting_;  // key hash → position, for pending rows
   std::uint64_t next_id_ = 0;
+  std::size_t next_pos_ = 0;  // next_id_ % capacity()
   std::uint64_t cursor_ = 0;  // every row before it is labelled, censored or overwritten
 };
 
