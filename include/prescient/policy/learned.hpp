@@ -72,11 +72,13 @@
 // wakes with the resident entries when it has to take over.
 //
 // Cost per request: the history update (a few multiplications, one log and three
-// exp2), one probe of the training ring's index, the shadow LRU's lookup, and the base
+// exp2), a probe of the training ring's index when the key's history says a row waits
+// for it, the shadow LRU's lookup (a key-only LRU: detail/key_lru.hpp), and the base
 // policy's own work while it is awake. Per eviction: amortised `candidates /
 // keep_victims` feature rows, each scored by `screen_trees` trees, and `screen_keep /
 // keep_victims` completed by the rest of the forest. Memory per resident entry: the
-// 80-byte history, ~50 bytes of bookkeeping, the base policy's metadata and the shadow LRU's entry; plus
+// 80-byte history, ~50 bytes of bookkeeping, the base policy's metadata and the shadow
+// LRU's 40 bytes; plus
 // `ghost_per_entry` ghost histories (112 bytes each) per entry and the training ring
 // (`training_rows` × ~100 bytes). `metadata_bytes_per_entry` adds these up.
 #pragma once
@@ -225,8 +227,8 @@ struct learned_config {
   /// screen_keep, admission, duel, epoch, losses, margin, guard, probe, sample, rows,
   /// min_rows, max_rows, first, every, classify, boundary, window, horizon, ghost, seed,
   /// mode=sync|background|off, preset=fast (lazy rescoring and 16k training rows: about
-  /// twice the speed, a little less close to Belady); anything else goes to the base
-  /// policy's config.
+  /// 1.3× the speed, less close to Belady); anything else goes to the base policy's
+  /// config.
   bool set(std::string_view key, std::string_view value) {
     using detail::parse_value;
     if (key == "candidates") return parse_value(value, candidates) && candidates > 0;
