@@ -459,3 +459,29 @@ TEST(LearnedPolicy, EverySampledRowOfAReturningKeyIsLabelled) {
     EXPECT_GE(st.labelled + 8, st.samples) << "ghost " << ghost;
   }
 }
+
+// A retrain reads only the newest `training_rows` rows, so once retrains are far apart
+// the policy samples only shortly before each one; the retrains themselves keep their
+// schedule, and each still has its rows.
+TEST(LearnedPolicy, TrainingRowsAreSampledOnlyBeforeARetrain) {
+  learned_linear::config cfg;
+  cfg.training_rows = cfg.max_training_rows = 512;
+  cfg.min_training_rows = 256;
+  cfg.first_retrain = 1024;
+  cfg.retrain_every = 1u << 15;
+  cfg.duel = false;
+  const auto keys = zipf_keys(300000, 3000, 12);
+  cache<std::uint64_t, std::uint64_t, learned_linear> c(200, cfg);
+  replay(c, keys);
+  const auto& st = c.policy().stats();
+  // Every eviction samples a resident entry and half the misses sample the missed key,
+  // when sampling is on.
+  const double opportunities =
+      static_cast<double>(c.stats().evictions) + cfg.miss_sample_rate * static_cast<double>(c.stats().misses);
+  EXPECT_LT(static_cast<double>(st.samples), 0.5 * opportunities) << "sampling never paused";
+  // Retrains at about 1k, 3k, 7k, 15k and 31k requests, then every 32k: 13 in 300k.
+  EXPECT_GE(st.retrains, 12u);
+  EXPECT_EQ(st.training_failures, 0u);
+  EXPECT_TRUE(st.model_active);
+  EXPECT_GE(st.labelled, 12u * cfg.min_training_rows) << "each retrain found its rows";
+}
