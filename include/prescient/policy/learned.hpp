@@ -79,7 +79,7 @@
 // policy's own work while it is awake. Per eviction: amortised `candidates /
 // keep_victims` feature rows, each scored by `screen_trees` trees, and `screen_keep /
 // keep_victims` completed by the rest of the forest. Memory per resident entry: the
-// 80-byte history, ~50 bytes of bookkeeping, the base policy's metadata and the shadow
+// 80-byte history, ~60 bytes of bookkeeping, the base policy's metadata and the shadow
 // LRU's 40 bytes; plus
 // `ghost_per_entry` ghost histories (112 bytes each) per entry and the training ring
 // (`training_rows` × ~100 bytes). `metadata_bytes_per_entry` adds these up.
@@ -134,6 +134,7 @@ struct learned_stats {
   std::uint64_t samples = 0;             ///< training rows collected
   std::uint64_t labelled = 0;            ///< training rows whose label is known
   std::uint64_t retrains = 0;            ///< models trained and installed
+  std::uint64_t last_training_rows = 0;  ///< rows handed to the newest training
   std::uint64_t training_failures = 0;   ///< trainer calls that threw (old model kept)
   std::uint64_t model_failures = 0;      ///< models dropped for scoring NaN
   double training_seconds = 0;           ///< wall time inside the trainer
@@ -203,6 +204,10 @@ struct learned_config {
   /// back under guard / 2 (0: no guard). Needs `duel`.
   double guard = 0.01;
   double miss_sample_rate = 0.5;     ///< share of misses whose incoming key becomes a training row
+  /// Pause sampling between far-apart retrains (rows sampled long before one would be
+  /// overwritten unused; see `schedule_sampling`). Off: every eviction and sampled miss
+  /// writes a row, and the held-out metrics see them all.
+  bool pause_sampling = true;
   std::size_t training_rows = 1u << 15;  ///< ring of training rows (the training window)
   std::size_t min_training_rows = 2048;  ///< labelled rows needed for the first model
   std::size_t max_training_rows = 1u << 15;  ///< a retrain uses at most the newest this many
@@ -226,7 +231,7 @@ struct learned_config {
   learn::trainer<Predictor> trainer{};
 
   /// Parameter strings: candidates, keep, rescore, tail, young, young_depth, screen,
-  /// screen_keep, admission, duel, epoch, losses, margin, guard, probe, sample, rows,
+  /// screen_keep, admission, duel, epoch, losses, margin, guard, probe, pause, sample, rows,
   /// min_rows, max_rows, first, every, classify, boundary, window, horizon, ghost, seed,
   /// mode=sync|background|off, preset=fast (lazy rescoring and 16k training rows: about
   /// 1.3× the speed, less close to Belady); anything else goes to the base policy's
@@ -248,6 +253,7 @@ struct learned_config {
     if (key == "margin") return parse_value(value, duel_margin) && duel_margin >= 0;
     if (key == "guard") return parse_value(value, guard) && guard >= 0;
     if (key == "probe") return parse_value(value, probe_every) && probe_every > 0;
+    if (key == "pause") return parse_value(value, pause_sampling);
     if (key == "sample") return parse_value(value, miss_sample_rate) && miss_sample_rate >= 0 && miss_sample_rate <= 1;
     if (key == "rows") return parse_value(value, training_rows) && training_rows >= 16;
     if (key == "min_rows") return parse_value(value, min_training_rows) && min_training_rows > 0;
@@ -278,6 +284,44 @@ struct learned_config {
 };
 
 namespace detail {
+
+/// A first-in, first-out ring of fixed capacity: never allocates once sized.
+template <class T>
+class fixed_ring {
+ public:
+  /// Sets the capacity, keeping the newest entries that fit, oldest first.
+  void resize(std::size_t capacity) {
+    std::vector<T> slots(capacity);
+    const std::size_t keep = std::min(size_, capacity);
+    for (std::size_t i = 0; i < keep; ++i) slots[i] = slots_[wrap(head_ + size_ - keep + i)];
+    slots_ = std::move(slots);
+    head_ = 0;
+    size_ = keep;
+  }
+  void clear() { head_ = size_ = 0; }
+  [[nodiscard]] std::size_t size() const { return size_; }
+  [[nodiscard]] std::size_t capacity() const { return slots_.size(); }
+  [[nodiscard]] bool empty() const { return size_ == 0; }
+  [[nodiscard]] bool full() const { return size_ == slots_.size(); }
+  /// Appends `v`; when the ring is full, its oldest entry is dropped first.
+  void push_back(const T& v) {
+    if (slots_.empty()) return;
+    if (full()) pop_front();
+    slots_[wrap(head_ + size_++)] = v;
+  }
+  T pop_front() {
+    const T v = slots_[head_];
+    if (++head_ == slots_.size()) head_ = 0;
+    --size_;
+    return v;
+  }
+  T pop_back() { return slots_[wrap(head_ + --size_)]; }
+
+ private:
+  [[nodiscard]] std::size_t wrap(std::size_t i) const { return i >= slots_.size() ? i - slots_.size() : i; }
+  std::vector<T> slots_;
+  std::size_t head_ = 0, size_ = 0;
+};
 
 /// Training rows in arrival order, each waiting for its key's next request. The rows
 /// still waiting are indexed by key hash (one per key), so a request labels its key's
@@ -505,7 +549,7 @@ class learned {
     if (cfg_.duel && capacity > 0) shadow_ = std::make_unique<detail::key_lru>(capacity);
     if (cfg_.model) install(cfg_.model);
     ranked_.reserve(cfg_.keep_victims);
-    young_ready_.reset(young_ready_limit());
+    young_ready_.resize(young_ready_limit());
     young_slots_.reserve(cfg_.young_candidates);
     candidates_.reserve(cfg_.candidates);
     order_.reserve(cfg_.candidates + 1);
@@ -530,12 +574,7 @@ class learned {
       predicted_.resize(n, 0);
       dense_pos_.resize(n, not_resident);
       resident_.reserve(n);
-      if (cfg_.young_candidates > 0) {  // re-lay the ring, oldest first
-        std::vector<young_entry> ring(n);
-        for (std::size_t i = 0; i < young_count_; ++i) ring[i] = young_ring_[(young_head_ + i) % young_ring_.size()];
-        young_ring_ = std::move(ring);
-        young_head_ = 0;
-      }
+      if (cfg_.young_candidates > 0) young_ring_.resize(n);  // a place per slot
     }
   }
 
@@ -680,7 +719,7 @@ class learned {
     resident_.clear();
     std::fill(dense_pos_.begin(), dense_pos_.end(), not_resident);
     ranked_.clear();
-    young_head_ = young_count_ = 0;
+    young_ring_.clear();
     young_ready_.clear();
     links_.reset();
     recency_.reset();
@@ -789,25 +828,21 @@ class learned {
   // `young_depth` × entries insertions later, without a request since is ready to be a
   // candidate. The ring has a place per slot, so it never allocates once sized.
   void track_young(slot_id s) {
-    const std::size_t capacity = young_ring_.size();
+    const std::size_t capacity = young_ring_.capacity();
     if (capacity == 0) return;
     const std::size_t depth = std::clamp<std::size_t>(
         static_cast<std::size_t>(cfg_.young_depth * static_cast<double>(resident_.size())), 1, capacity);
-    if (young_count_ == capacity) pop_young();
-    std::size_t tail = young_head_ + young_count_++;
-    if (tail >= capacity) tail -= capacity;
-    young_ring_[tail] = young_entry{s, stamp_[s]};
-    while (young_count_ > depth) pop_young();
+    if (young_ring_.full()) pop_young();
+    young_ring_.push_back(young_entry{s, stamp_[s]});
+    while (young_ring_.size() > depth) pop_young();
   }
   // Young entries waiting for a ranking, at most: a few rankings' worth (rankings come
   // every `keep_victims` evictions, and about one entry leaves the ring per eviction).
   [[nodiscard]] std::size_t young_ready_limit() const { return std::max<std::size_t>(1, 4 * cfg_.young_candidates); }
   void pop_young() {
-    const young_entry y = young_ring_[young_head_];
-    if (++young_head_ == young_ring_.size()) young_head_ = 0;
-    --young_count_;
+    const young_entry y = young_ring_.pop_front();
     if (dense_pos_[y.slot] == not_resident || stamp_[y.slot] != y.stamp) return;  // gone, or requested
-    young_ready_.push_newest(y);  // when full, the oldest waiting is dropped
+    young_ready_.push_back(y);  // when full, the oldest waiting is dropped
   }
 
   // ---- the duel ----
@@ -962,7 +997,7 @@ class learned {
     young_slots_.clear();  // young candidates come first
     if (k < n)
       while (young_slots_.size() < std::min(cfg_.young_candidates, k) && !young_ready_.empty()) {
-        const young_entry y = young_ready_.pop_newest();
+        const young_entry y = young_ready_.pop_back();  // the newest first
         if (dense_pos_[y.slot] != not_resident && stamp_[y.slot] == y.stamp) young_slots_.push_back(y.slot);
       }
     const std::size_t young = young_slots_.size();
@@ -1133,7 +1168,7 @@ class learned {
     const std::uint64_t rows = ring_.next_id() - sampled_rows_at_;
     const std::uint64_t requests = now > sampling_since_ ? now - sampling_since_ : 0;
     sample_from_ = 0;
-    if (rows > 0 && requests > 0 && ring_.capacity() > 0) {
+    if (cfg_.pause_sampling && rows > 0 && requests > 0 && ring_.capacity() > 0) {
       const double per_request = static_cast<double>(rows) / static_cast<double>(requests);
       const double lead = 1.5 * static_cast<double>(ring_.capacity()) / per_request + static_cast<double>(window_requests());
       if (lead < static_cast<double>(next_training_ - now)) sample_from_ = next_training_ - static_cast<std::uint64_t>(lead);
@@ -1177,6 +1212,7 @@ class learned {
       y.erase(y.begin(), y.end() - keep);
     }
     if (x.rows() == 0) return;
+    stats_.last_training_rows = static_cast<std::uint64_t>(x.rows());
     if (cfg_.mode == training_mode::background) {
       if (!worker_) worker_ = std::make_unique<detail::training_worker<Predictor>>(cfg_.trainer);
       if (worker_->submit(std::move(x), std::move(y))) training_in_flight_ = true;
@@ -1304,35 +1340,8 @@ class learned {
     slot_id slot;
     std::uint32_t stamp;  // stamp_ at insertion: changed means requested since
   };
-  std::vector<young_entry> young_ring_;      // insertions: young_count_ from young_head_
-  std::size_t young_head_ = 0, young_count_ = 0;
-  // Young entries that left the ring unrequested, waiting for a ranking (a fixed ring:
-  // the newest are taken first, the oldest dropped when it is full).
-  struct young_queue {
-    std::vector<young_entry> slots;
-    std::size_t head = 0, count = 0;
-    void reset(std::size_t capacity) {
-      slots.assign(capacity, young_entry{});
-      head = count = 0;
-    }
-    void clear() { head = count = 0; }
-    [[nodiscard]] bool empty() const { return count == 0; }
-    void push_newest(young_entry y) {
-      if (count == slots.size()) {
-        if (++head == slots.size()) head = 0;
-        --count;
-      }
-      std::size_t at = head + count++;
-      if (at >= slots.size()) at -= slots.size();
-      slots[at] = y;
-    }
-    young_entry pop_newest() {
-      std::size_t at = head + --count;
-      if (at >= slots.size()) at -= slots.size();
-      return slots[at];
-    }
-  };
-  young_queue young_ready_;  // candidates
+  detail::fixed_ring<young_entry> young_ring_;   // insertions, oldest first
+  detail::fixed_ring<young_entry> young_ready_;  // left the ring unrequested: candidates, newest taken first
   std::vector<slot_id> young_slots_;         // the young candidates of one ranking
 
   model_ptr model_;
