@@ -8,13 +8,15 @@
 // and 16k training rows.
 #include <benchmark/benchmark.h>
 
+#include <stdexcept>
 #include <string>
 #include <vector>
 
 #include "prescient/policy/registry.hpp"
-#include "prescient/sim/replay.hpp"
+#include "sim/replay.hpp"
 #include "prescient/trace/next_access.hpp"
 #include "prescient/trace/reader.hpp"
+#include "support/trace_path.hpp"
 
 namespace {
 
@@ -25,7 +27,9 @@ constexpr const char* fast_learned = "preset=fast";
 
 const std::vector<prescient::trace::request>& orm_busy() {
   static const auto requests = [] {
-    auto r = prescient::trace::load(std::string(PRESCIENT_TRACE_DIR) + "/cache2k-orm-busy.trace.xz", "i32be");
+    const auto path = prescient::tools::find_trace("cache2k-orm-busy.trace.xz");
+    if (!path) throw std::runtime_error(prescient::tools::missing_trace_message("cache2k-orm-busy.trace.xz"));
+    auto r = prescient::trace::load(*path, "i32be");
     prescient::trace::annotate_next_access(r);
     return r;
   }();

@@ -3,7 +3,7 @@
 # Idempotent: packages already present are not fetched again.
 set -euo pipefail
 
-packages=(cmake g++ make pkg-config libeigen3-dev libxgboost-dev xgboost libgtest-dev libbenchmark-dev libsqlite3-dev
+packages=(cmake g++ make pkg-config libeigen3-dev libxgboost-dev xgboost libgtest-dev libbenchmark-dev libsqlite3-dev libcli11-dev
           liblzma-dev zlib1g-dev libzstd-dev)
 
 missing=()

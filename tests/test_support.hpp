@@ -10,6 +10,15 @@
 #include <system_error>
 #include <thread>
 
+#include "support/trace_path.hpp"
+
+/// Declares `var`, the path of the trace `file` found on the trace search path
+/// (tools/support/trace_path.hpp), or skips the test naming the file and its origin.
+#define PRESCIENT_TRACE_OR_SKIP(var, file)                                          \
+  std::filesystem::path var;                                                        \
+  if (auto found_##var = ::prescient::tools::find_trace(file)) var = *found_##var;  \
+  else GTEST_SKIP() << ::prescient::tools::missing_trace_message(file)
+
 namespace prescient::test {
 
 /// Waits (bounded) until `pred` holds; false if it never did within `limit`.

@@ -27,6 +27,7 @@
 #include <vector>
 
 #include "catalog.hpp"
+#include "support/trace_path.hpp"
 #include "pacing.hpp"
 #include "prescient/hash.hpp"
 #include "prescient/learn/forest_trainer.hpp"
@@ -137,14 +138,20 @@ void report(const configuration& c, const outcome& o) {
 int main(int argc, char** argv) try {
   std::size_t limit = 150'000;
   long interval_us = 100;
+  std::string traces;  // empty: the trace search path
   std::filesystem::path db_path = std::filesystem::temp_directory_path() / "prescient_catalog.db";
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     if (a == "--limit" && i + 1 < argc) limit = std::stoull(argv[++i]);
     else if (a == "--interval-us" && i + 1 < argc) interval_us = std::stol(argv[++i]);
     else if (a == "--db" && i + 1 < argc) db_path = argv[++i];
+    else if (a == "--traces" && i + 1 < argc) traces = argv[++i];
     else {
-      std::fprintf(stderr, "usage: %s [--interval-us N (0 = back to back)] [--limit N] [--db FILE]\n", argv[0]);
+      std::fprintf(stderr,
+                   "usage: %s [--interval-us N (0 = back to back)] [--limit N] [--db FILE] [--traces DIR]\n"
+                   "  --traces DIR  the folder holding cache2k-web07.trace.xz and cache2k-orm-busy.trace.xz\n"
+                   "                (default: the trace search path, data/traces of the repository first)\n",
+                   argv[0]);
       return 2;
     }
   }
@@ -155,13 +162,20 @@ int main(int argc, char** argv) try {
   catalog::create(db_path, products);
   catalog db(db_path);
 
-  const std::string traces = PRESCIENT_TRACE_DIR;
   struct workload {
     const char* file;
     std::uint64_t capacity;
   };
   for (const workload w : {workload{"cache2k-web07.trace.xz", 2000}, workload{"cache2k-orm-busy.trace.xz", 7500}}) {
-    const auto requests = trace::load(traces + "/" + w.file, "i32be", {}, limit);
+    std::filesystem::path file;
+    if (!traces.empty()) {
+      file = std::filesystem::path(traces) / w.file;
+    } else if (auto found = prescient::tools::find_trace(w.file)) {
+      file = *found;
+    } else {
+      throw std::runtime_error(prescient::tools::missing_trace_message(w.file));
+    }
+    const auto requests = trace::load(file, "i32be", {}, limit);
     std::vector<std::int64_t> ids;
     ids.reserve(requests.size());
     // The trace's keys onto the catalogue's rows (a key always reads the same product).

@@ -22,7 +22,7 @@
 #include <unordered_map>
 #include <vector>
 
-#include "prescient/features.hpp"
+#include "prescient/learn/features.hpp"
 #include "prescient/hash.hpp"
 #include "prescient/trace/request.hpp"
 

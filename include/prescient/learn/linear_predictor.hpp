@@ -23,7 +23,7 @@
 #include <string_view>
 #include <vector>
 
-#include "prescient/features.hpp"
+#include "prescient/learn/features.hpp"
 #include "prescient/learn/predictor.hpp"
 
 namespace prescient::learn {

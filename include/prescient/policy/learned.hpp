@@ -104,7 +104,7 @@
 #include <utility>
 #include <vector>
 
-#include "prescient/features.hpp"
+#include "prescient/learn/features.hpp"
 #include "prescient/learn/predictor.hpp"
 #include "prescient/learn/trainer.hpp"
 #include "prescient/policy/detail/key_lru.hpp"

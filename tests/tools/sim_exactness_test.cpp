@@ -1,23 +1,26 @@
 // The simulator reproduces libCacheSim's published miss ratios on the CloudPhysics
 // trace (objects of equal size) for the deterministic policies: LRU, FIFO and Belady's
-// optimum, to the fourth decimal (../shared/traces/SOURCES.md).
+// optimum, to the fourth decimal (the published figures are in docs/traces.md).
 #include <gtest/gtest.h>
 
 #include <cmath>
 #include <string>
 #include <vector>
 
-#include "prescient/sim/replay.hpp"
+#include "sim/replay.hpp"
 #include "prescient/trace/next_access.hpp"
 #include "prescient/trace/reader.hpp"
+#include "test_support.hpp"
 
 namespace {
 
+constexpr const char* cloudphysics_file = "cloudphysics-io.oracleGeneral.bin.xz";
+
+// Empty when the trace is not on the search path (the tests then skip).
 const std::vector<prescient::trace::request>& cloudphysics() {
   static const auto requests = [] {
-    auto r = prescient::trace::load(std::string(PRESCIENT_TRACE_DIR) + "/cloudphysics-io.oracleGeneral.bin.xz",
-                                    "oracle-general");
-    return r;
+    const auto path = prescient::tools::find_trace(cloudphysics_file);
+    return path ? prescient::trace::load(*path, "oracle-general") : std::vector<prescient::trace::request>{};
   }();
   return requests;
 }
@@ -32,6 +35,7 @@ class SimExactness : public testing::TestWithParam<reference_point> {};
 
 TEST_P(SimExactness, MatchesLibCacheSim) {
   const auto& p = GetParam();
+  PRESCIENT_TRACE_OR_SKIP(path, cloudphysics_file);
   prescient::sim::replay_options opt;
   opt.capacity = p.size;
   opt.ignore_size = true;
@@ -54,6 +58,7 @@ INSTANTIATE_TEST_SUITE_P(CloudPhysics, SimExactness,
 // The oracle that Belady reads is the trace's own next-access column; recomputing it
 // from the keys must give the same figures.
 TEST(SimExactnessOracle, RecomputedNextAccessGivesTheSameOptimum) {
+  PRESCIENT_TRACE_OR_SKIP(path, cloudphysics_file);
   auto requests = cloudphysics();
   for (auto& r : requests) r.next_access = -1;
   prescient::trace::annotate_next_access(requests);

@@ -12,6 +12,7 @@
 
 #include "prescient/trace/next_access.hpp"
 #include "prescient/trace/reader.hpp"
+#include "test_support.hpp"
 
 namespace {
 
@@ -32,7 +33,7 @@ TEST(trace_next_access, empty_span) {
 }
 
 TEST(trace_next_access, agrees_with_oracle_general_on_cloudphysics) {
-  const auto path = std::filesystem::path(PRESCIENT_TRACE_DIR) / "cloudphysics-io.oracleGeneral.bin.xz";
+  PRESCIENT_TRACE_OR_SKIP(path, "cloudphysics-io.oracleGeneral.bin.xz");
   trace::reader r = trace::open(path, "oracle-general");
   ASSERT_TRUE(r.provides_next_access());
   const std::vector<trace::request> recorded = trace::load(r);
@@ -75,8 +76,8 @@ TEST(trace_next_access, oracle_general_vtime_is_one_based_and_never_has_two_spel
 }
 
 TEST(trace_next_access, other_formats_leave_it_unknown) {
-  const auto path = std::filesystem::path(PRESCIENT_TRACE_DIR) / "lirs-cpp.trace.gz";
-  trace::reader r = trace::open(path, "lines");
+  PRESCIENT_TRACE_OR_SKIP(path, "cache2k-web07.trace.xz");
+  trace::reader r = trace::open(path, "i32be");
   EXPECT_FALSE(r.provides_next_access());
   for (const auto& q : trace::load(r)) ASSERT_EQ(q.next_access, trace::never);
 }

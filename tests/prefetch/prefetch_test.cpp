@@ -8,7 +8,7 @@
 #include <random>
 #include <vector>
 
-#include "prescient/sim/prefetch_replay.hpp"
+#include "sim/prefetch_replay.hpp"
 #include "prescient/trace/next_access.hpp"
 
 namespace {

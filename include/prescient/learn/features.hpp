@@ -1,4 +1,4 @@
-// prescient/features.hpp — what the learned cache knows about a key, as numbers.
+// prescient/learn/features.hpp — what the learned cache knows about a key, as numbers.
 //
 // Every request updates the requested key's `key_history` in O(1): the last eight
 // inter-arrival gaps, three exponentially decayed request counters, the request count,

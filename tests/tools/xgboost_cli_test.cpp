@@ -188,8 +188,7 @@ TEST(XgboostCommandLine, LogisticModelsRoundTripBetweenTheCliAndPrescient) {
 
 TEST(XgboostCommandLine, FeaturesOfARealTraceRoundTrip) {
   if (!cli_available()) GTEST_SKIP() << xgboost_cli << " is not installed (Debian package xgboost)";
-  const fs::path trace_file = PRESCIENT_TRACE_DIR "/cache2k-web07.trace.xz";
-  if (!fs::exists(trace_file)) GTEST_SKIP() << trace_file << " is not there";
+  PRESCIENT_TRACE_OR_SKIP(trace_file, "cache2k-web07.trace.xz");
   auto requests = trace::load(trace_file.string(), "i32be", {}, 20000);
   trace::annotate_next_access(requests);
   const learn::dataset d = learn::build_dataset(requests, {.capacity = 400, .sample_every = 2});

@@ -23,7 +23,7 @@
 #include <vector>
 
 #include "prescient/prefetch/planner.hpp"
-#include "prescient/sim/replay.hpp"
+#include "sim/replay.hpp"
 
 namespace prescient::sim {
 

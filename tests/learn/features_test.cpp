@@ -1,5 +1,5 @@
 // Features, labels, the ghost history table, the normaliser and the linear baseline.
-#include "prescient/features.hpp"
+#include "prescient/learn/features.hpp"
 
 #include <gtest/gtest.h>
 
