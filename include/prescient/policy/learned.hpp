@@ -40,27 +40,13 @@
 //     (The forest trainer takes the histogram bin edges from 4,096 of those rows:
 //     forest_trainer.hpp.)
 //
-// The duel. A model can be confidently wrong on a workload it has not learned (LRB's
-// authors saw it too), and a cache library must not lose to LRU because of it. A shadow
-// LRU over key hashes (no values) sees the same requests; the stream is cut in epochs of
-// `epoch_per_entry` × entries requests. After `losses_to_switch` consecutive epochs in
-// which the cache missed more than (1 + `duel_margin`) × the shadow, the least recently
-// used entry becomes the victim (admission off) for `probe_every` epochs, then the model
-// is tried again. An epoch lost while the model is ahead over its run since it took over
-// does not count (a bad phase is ridden out); one lost by more than five margins switches
-// at once, and is cut short at the next 1,024-request check once it has lost by that
-// much (and by more than 32 misses) while the model is behind over its run; and a probe
-// lost from its start doubles the wait before the next (up to 8 × `probe_every`). It is
-// set dueling (Qureshi et al., ISCA 2007) in time rather than in cache sets.
+// The referee (learned/referee.hpp) decides who evicts: the model, or LRU when the model
+// loses epochs to a shadow LRU over the same requests (the duel), or when the whole run
+// has missed more than (1 + `guard`) × the shadow (the guard).
 //
-// The guard. The duel judges epochs, so it can lose a little in each of many, or a lot
-// in one before it reacts, and it does not watch the base heuristic. The guard watches
-// the whole run: whenever the cache has missed more than (1 + `guard`) × the shadow LRU
-// since the start (checked every 1,024 requests), LRU decides — model or no model —
-// until the excess is back under `guard` / 2. Once the contents have converged (about
-// one turnover of the cache) the cache misses exactly as the shadow does, so the excess
-// stops growing: over a run, the cache misses at most about (1 + guard) × LRU plus one
-// check interval and one turnover.
+// The parts, one per header in policy/learned/: config.hpp (the parameters), stats.hpp
+// (what it did), training_ring.hpp (rows waiting for their labels), training_worker.hpp
+// (the background trainer), referee.hpp (the duel and the guard), fixed_ring.hpp.
 //
 // The model is a template parameter (`compiled_forest` through forest_trainer.hpp, or
 // `linear_predictor`): scoring is a direct call on a batch, not a virtual one. Training
@@ -87,16 +73,12 @@
 
 #include <algorithm>
 #include <array>
-#include <atomic>
 #include <chrono>
 #include <cmath>
-#include <condition_variable>
 #include <cstddef>
 #include <cstdint>
-#include <exception>
 #include <limits>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -108,411 +90,18 @@
 #include "prescient/learn/predictor.hpp"
 #include "prescient/learn/trainer.hpp"
 #include "prescient/policy/detail/key_lru.hpp"
-#include "prescient/policy/detail/param_value.hpp"
 #include "prescient/policy/detail/slot_list.hpp"
+#include "prescient/policy/learned/config.hpp"
+#include "prescient/policy/learned/fixed_ring.hpp"
+#include "prescient/policy/learned/referee.hpp"
+#include "prescient/policy/learned/stats.hpp"
+#include "prescient/policy/learned/training_ring.hpp"
+#include "prescient/policy/learned/training_worker.hpp"
 #include "prescient/policy/policy.hpp"
 #include "prescient/policy/s3fifo.hpp"
 
 namespace prescient::policy {
 
-/// What the learned policy did, and why. Every decision driven by a prediction is
-/// counted here.
-struct learned_stats {
-  std::uint64_t model_evictions = 0;     ///< victims chosen by the model
-  std::uint64_t fallback_evictions = 0;  ///< victims chosen by the base heuristic (no model)
-  std::uint64_t recency_evictions = 0;   ///< least recently used victims, while the duel favours LRU
-  std::uint64_t model_epochs = 0;        ///< duel epochs the model decided
-  std::uint64_t lru_epochs = 0;          ///< duel epochs LRU decided (the model had lost)
-  std::uint64_t guarded_epochs = 0;      ///< epochs LRU decided because the run was over its budget
-  std::uint64_t guard_trips = 0;         ///< times the run went over budget (see learned_config::guard)
-  std::uint64_t routs = 0;               ///< model epochs cut short: lost badly before their end
-  std::uint64_t admissions = 0;          ///< missed keys the model admitted
-  std::uint64_t bypasses = 0;            ///< missed keys the model kept out
-  std::uint64_t rankings = 0;            ///< candidate samples scored
-  std::uint64_t rows_scored = 0;         ///< feature rows the model scored
-  std::uint64_t rows_screened_out = 0;   ///< rows scored by the first trees only (see `screen_trees`)
-  std::uint64_t samples = 0;             ///< training rows collected
-  std::uint64_t labelled = 0;            ///< training rows whose label is known
-  std::uint64_t retrains = 0;            ///< models trained and installed
-  std::uint64_t last_training_rows = 0;  ///< rows handed to the newest training
-  std::uint64_t training_failures = 0;   ///< trainer calls that threw (old model kept)
-  std::uint64_t model_failures = 0;      ///< models dropped for scoring NaN
-  double training_seconds = 0;           ///< wall time inside the trainer
-  double inference_seconds = 0;          ///< wall time scoring (rankings and admissions)
-  /// Held-out classification of "requested again within the horizon": rows collected
-  /// after a model was installed, scored by it, checked when the next model is trained.
-  std::uint64_t true_positives = 0, false_positives = 0, false_negatives = 0, true_negatives = 0;
-  bool model_active = false;  ///< a model currently drives decisions
-  std::string last_error;     ///< the last training failure, for logs
-
-  [[nodiscard]] double precision() const {
-    return true_positives + false_positives ? double(true_positives) / double(true_positives + false_positives) : 0;
-  }
-  [[nodiscard]] double recall() const {
-    return true_positives + false_negatives ? double(true_positives) / double(true_positives + false_negatives) : 0;
-  }
-  [[nodiscard]] double f1() const {
-    const double p = precision(), r = recall();
-    return p + r > 0 ? 2 * p * r / (p + r) : 0;
-  }
-};
-
-enum class training_mode : std::uint8_t {
-  synchronous,  ///< retrain inside the request that triggers it (deterministic)
-  background,   ///< retrain on a thread; swap the model when it is ready
-  off,          ///< never retrain (use the starting model, if any)
-};
-
-/// The parameters of `learned` (outside the class so that `= {}` defaults work).
-template <class Predictor, class BaseConfig>
-struct learned_config {
-  BaseConfig base{};                 ///< the base heuristic's parameters
-  std::size_t candidates = 64;       ///< resident entries sampled per ranking
-  std::size_t keep_victims = 6;      ///< ranked victims used before sampling again
-  /// Lazy rescoring: a candidate's prediction is reused while the entry is untouched,
-  /// not overdue and at most this many times older than when it was scored (0: score
-  /// every candidate every time).
-  double rescore_age_factor = 0.0;
-  /// Screening: score every fresh candidate with the first `screen_trees` trees of the
-  /// forest, and only the `screen_keep` best with the rest (0: score every candidate in
-  /// full). Needs a forest that scores in stages (compiled_forest).
-  std::size_t screen_trees = 8;
-  std::size_t screen_keep = 8;
-  /// Of the candidates, how many are the least recently used entries (the rest are
-  /// drawn at random). The recency tail is where a good victim usually is; the random
-  /// draws find dead entries anywhere (a key in a loop longer than the cache, a one-hit
-  /// wonder just inserted).
-  std::size_t tail_candidates = 16;
-  /// Young candidates: an entry not requested again in the `young_depth` × entries
-  /// insertions since it was inserted (S3-FIFO's small-queue test) is offered to the next
-  /// ranking, at most this many per ranking. A one-hit wonder is otherwise examined only
-  /// when a random draw finds it or it reaches the recency tail.
-  std::size_t young_candidates = 8;
-  double young_depth = 0.1;
-  /// Bypass a missed key predicted to return later than the victim. Off by default:
-  /// on the shared traces it cost more hits than it saved (README, "The learned cache").
-  bool admission = false;
-  /// The duel (see "The duel" above): a shadow LRU cache runs beside the cache; after a
-  /// model epoch with more misses than the shadow, LRU decides until the next probe.
-  bool duel = true;
-  double epoch_per_entry = 8.0;      ///< epoch length = this × resident entries (≥ 4096)
-  unsigned probe_every = 8;          ///< LRU epochs before the model is tried again (backs off)
-  double duel_margin = 0.02;         ///< the model loses an epoch with > (1 + this) × LRU's misses
-  unsigned losses_to_switch = 2;     ///< consecutive lost model epochs before LRU decides
-  /// The guard: over the whole run, the cache may miss at most (1 + guard) × what the
-  /// shadow LRU missed. Past that, LRU decides — model or no model — until the excess is
-  /// back under guard / 2 (0: no guard). Needs `duel`.
-  double guard = 0.01;
-  double miss_sample_rate = 0.5;     ///< share of misses whose incoming key becomes a training row
-  /// Pause sampling between far-apart retrains (rows sampled long before one would be
-  /// overwritten unused; see `schedule_sampling`). Off: every eviction and sampled miss
-  /// writes a row, and the held-out metrics see them all.
-  bool pause_sampling = true;
-  std::size_t training_rows = 1u << 15;  ///< ring of training rows (the training window)
-  std::size_t min_training_rows = 2048;  ///< labelled rows needed for the first model
-  std::size_t max_training_rows = 1u << 15;  ///< a retrain uses at most the newest this many
-  std::uint64_t first_retrain = 1u << 13;  ///< requests between the first two trainings
-  std::uint64_t retrain_every = 1u << 21;  ///< the interval doubles up to this
-  double window_per_entry = 6.0;     ///< censoring window W = this × resident entries
-  double horizon_per_entry = 1.0;    ///< horizon H of the binary metrics = this × entries
-  double ghost_per_entry = 2.0;      ///< ghost histories kept, per unit of capacity
-  std::uint64_t seed = 0x9e3779b97f4a7c15ULL;
-  training_mode mode = training_mode::synchronous;
-  learn::feature_config features{};
-  /// A model to start from (e.g. loaded from a file); null: learn from nothing.
-  std::shared_ptr<const Predictor> model{};
-  /// What the model predicts: the time to the next request (regression on its log), or
-  /// the probability of a request within the eviction boundary (classification; the
-  /// boundary is `boundary_per_entry` × the time an entry stays in the cache, estimated
-  /// as resident entries / recent miss ratio).
-  bool classify = false;
-  double boundary_per_entry = 1.0;
-  /// How to train; empty: learn::default_trainer<Predictor>::train (or train_classifier).
-  learn::trainer<Predictor> trainer{};
-
-  /// Parameter strings: candidates, keep, rescore, tail, young, young_depth, screen,
-  /// screen_keep, admission, duel, epoch, losses, margin, guard, probe, pause, sample, rows,
-  /// min_rows, max_rows, first, every, classify, boundary, window, horizon, ghost, seed,
-  /// mode=sync|background|off, preset=fast (lazy rescoring and 16k training rows: about
-  /// 1.3× the speed, less close to Belady); anything else goes to the base policy's
-  /// config.
-  bool set(std::string_view key, std::string_view value) {
-    using detail::parse_value;
-    if (key == "candidates") return parse_value(value, candidates) && candidates > 0;
-    if (key == "keep") return parse_value(value, keep_victims) && keep_victims > 0;
-    if (key == "rescore") return parse_value(value, rescore_age_factor) && rescore_age_factor >= 0;
-    if (key == "tail") return parse_value(value, tail_candidates);
-    if (key == "screen") return parse_value(value, screen_trees);
-    if (key == "screen_keep") return parse_value(value, screen_keep) && screen_keep > 0;
-    if (key == "young") return parse_value(value, young_candidates);
-    if (key == "young_depth") return parse_value(value, young_depth) && young_depth > 0 && young_depth <= 1;
-    if (key == "admission") return parse_value(value, admission);
-    if (key == "duel") return parse_value(value, duel);
-    if (key == "epoch") return parse_value(value, epoch_per_entry) && epoch_per_entry > 0;
-    if (key == "losses") return parse_value(value, losses_to_switch) && losses_to_switch > 0;
-    if (key == "margin") return parse_value(value, duel_margin) && duel_margin >= 0;
-    if (key == "guard") return parse_value(value, guard) && guard >= 0;
-    if (key == "probe") return parse_value(value, probe_every) && probe_every > 0;
-    if (key == "pause") return parse_value(value, pause_sampling);
-    if (key == "sample") return parse_value(value, miss_sample_rate) && miss_sample_rate >= 0 && miss_sample_rate <= 1;
-    if (key == "rows") return parse_value(value, training_rows) && training_rows >= 16;
-    if (key == "min_rows") return parse_value(value, min_training_rows) && min_training_rows > 0;
-    if (key == "max_rows") return parse_value(value, max_training_rows) && max_training_rows > 0;
-    if (key == "first") return parse_value(value, first_retrain) && first_retrain > 0;
-    if (key == "every") return parse_value(value, retrain_every) && retrain_every > 0;
-    if (key == "classify") return parse_value(value, classify);
-    if (key == "boundary") return parse_value(value, boundary_per_entry) && boundary_per_entry > 0;
-    if (key == "window") return parse_value(value, window_per_entry) && window_per_entry > 0;
-    if (key == "horizon") return parse_value(value, horizon_per_entry) && horizon_per_entry > 0;
-    if (key == "ghost") return parse_value(value, ghost_per_entry) && ghost_per_entry >= 0;
-    if (key == "seed") return parse_value(value, seed);
-    if (key == "preset") {  // named trade-offs (README, "The learned cache"); later keys override
-      if (value != "fast") return false;
-      rescore_age_factor = 2;  // lazy rescoring
-      training_rows = max_training_rows = 1u << 14;
-      return true;
-    }
-    if (key == "mode") {
-      if (value == "sync") return mode = training_mode::synchronous, true;
-      if (value == "background") return mode = training_mode::background, true;
-      if (value == "off") return mode = training_mode::off, true;
-      return false;
-    }
-    if constexpr (requires { base.set(key, value); }) return base.set(key, value);
-    return false;
-  }
-};
-
-namespace detail {
-
-/// A first-in, first-out ring of fixed capacity: never allocates once sized.
-template <class T>
-class fixed_ring {
- public:
-  /// Sets the capacity, keeping the newest entries that fit, oldest first.
-  void resize(std::size_t capacity) {
-    std::vector<T> slots(capacity);
-    const std::size_t keep = std::min(size_, capacity);
-    for (std::size_t i = 0; i < keep; ++i) slots[i] = slots_[wrap(head_ + size_ - keep + i)];
-    slots_ = std::move(slots);
-    head_ = 0;
-    size_ = keep;
-  }
-  void clear() { head_ = size_ = 0; }
-  [[nodiscard]] std::size_t size() const { return size_; }
-  [[nodiscard]] std::size_t capacity() const { return slots_.size(); }
-  [[nodiscard]] bool empty() const { return size_ == 0; }
-  [[nodiscard]] bool full() const { return size_ == slots_.size(); }
-  /// Appends `v`; when the ring is full, its oldest entry is dropped first.
-  void push_back(const T& v) {
-    if (slots_.empty()) return;
-    if (full()) pop_front();
-    slots_[wrap(head_ + size_++)] = v;
-  }
-  T pop_front() {
-    const T v = slots_[head_];
-    if (++head_ == slots_.size()) head_ = 0;
-    --size_;
-    return v;
-  }
-  T pop_back() { return slots_[wrap(head_ + --size_)]; }
-
- private:
-  [[nodiscard]] std::size_t wrap(std::size_t i) const { return i >= slots_.size() ? i - slots_.size() : i; }
-  std::vector<T> slots_;
-  std::size_t head_ = 0, size_ = 0;
-};
-
-/// Training rows in arrival order, each waiting for its key's next request. The rows
-/// still waiting are indexed by key hash (one per key), so a request labels its key's
-/// row whether the key is resident, in the ghost table or forgotten by both.
-class training_ring {
- public:
-  static constexpr std::uint64_t pending = std::numeric_limits<std::uint64_t>::max();
-  static constexpr std::uint64_t censored = pending - 1;
-
-  explicit training_ring(std::size_t capacity = 0) { resize(capacity); }
-
-  void resize(std::size_t capacity) {
-    rows_.resize(static_cast<Eigen::Index>(capacity), static_cast<Eigen::Index>(learn::feature_count));
-    time_.assign(capacity, 0);
-    gap_.assign(capacity, censored);
-    hash_.assign(capacity, 0);
-    waiting_.clear();
-    // Sized for the rows waiting at once (those sampled within one censoring window, far
-    // fewer than the ring holds), not for the ring: a small index stays in the cache
-    // that every request probes. It grows, to its peak once, if more wait.
-    waiting_.reserve(std::min<std::size_t>(capacity, 4096));
-    next_id_ = cursor_ = 0;
-    next_pos_ = 0;
-  }
-
-  [[nodiscard]] std::size_t capacity() const { return time_.size(); }
-  [[nodiscard]] std::uint64_t next_id() const { return next_id_; }
-  [[nodiscard]] bool waiting(std::uint64_t key_hash) const { return find(key_hash) != no_slot; }
-
-  /// A row to fill for a sample of `key_hash` taken at `now`, or nullptr when the key
-  /// already has a row waiting for its label. `may_be_waiting` false: the caller knows
-  /// that none is (the index is not probed).
-  float* add(std::uint64_t key_hash, std::uint64_t now, bool may_be_waiting = true) {
-    if (capacity() == 0 || (may_be_waiting && waiting(key_hash))) return nullptr;
-    const std::size_t pos = next_pos_;  // next_id_ % capacity(), kept without a division
-    if (++next_pos_ == capacity()) next_pos_ = 0;
-    if (gap_[pos] == pending) waiting_.erase(hash_[pos], static_cast<slot_id>(pos));  // unlabelled: lost
-    time_[pos] = now;
-    gap_[pos] = pending;
-    hash_[pos] = key_hash;
-    waiting_.insert(key_hash, static_cast<slot_id>(pos));
-    ++next_id_;
-    if (cursor_ + capacity() < next_id_) cursor_ = next_id_ - capacity();
-    return rows_.row(static_cast<Eigen::Index>(pos)).data();
-  }
-
-  /// The key was requested at `now`: labels its waiting row. True when there was one.
-  bool label(std::uint64_t key_hash, std::uint64_t now) {
-    const slot_id pos = find(key_hash);
-    if (pos == no_slot) return false;
-    gap_[pos] = now - time_[pos];
-    waiting_.erase(key_hash, pos);
-    return true;
-  }
-
-  /// Censors every waiting row older than `window` ("not requested again within W").
-  std::uint64_t sweep(std::uint64_t now, std::uint64_t window) {
-    std::uint64_t n = 0;
-    for (; cursor_ < next_id_; ++cursor_) {
-      const std::size_t pos = static_cast<std::size_t>(cursor_ % capacity());
-      if (gap_[pos] != pending) continue;
-      if (time_[pos] + window >= now) break;
-      gap_[pos] = censored;
-      waiting_.erase(hash_[pos], static_cast<slot_id>(pos));
-      ++n;
-    }
-    return n;
-  }
-
-  /// Copies the labelled rows with ids in [from, next_id) into `x`/`y` (labels for the
-  /// window); `reused` gets the binary label for the horizon.
-  void collect(std::uint64_t from, const learn::label_config& labels, learn::feature_matrix& x,
-               std::vector<float>& y, std::vector<std::uint8_t>* reused = nullptr) const {
-    const std::uint64_t lo = std::max<std::uint64_t>(from, next_id_ > capacity() ? next_id_ - capacity() : 0);
-    std::size_t n = 0;
-    for (std::uint64_t id = lo; id < next_id_; ++id) n += gap_[id % capacity()] != pending;
-    x.resize(static_cast<Eigen::Index>(n), static_cast<Eigen::Index>(learn::feature_count));
-    y.resize(n);
-    if (reused) reused->resize(n);
-    std::size_t r = 0;
-    for (std::uint64_t id = lo; id < next_id_; ++id) {
-      const std::size_t pos = static_cast<std::size_t>(id % capacity());
-      const std::uint64_t g = gap_[pos];
-      if (g == pending) continue;
-      const std::optional<std::uint64_t> gap = g == censored ? std::nullopt : std::optional<std::uint64_t>(g);
-      x.row(static_cast<Eigen::Index>(r)) = rows_.row(static_cast<Eigen::Index>(pos));
-      y[r] = learn::next_access_label(gap, labels);
-      if (reused) (*reused)[r] = learn::reused_within_horizon(gap, labels) ? 1 : 0;
-      ++r;
-    }
-  }
-
-  void clear() { resize(capacity()); }
-
- private:
-  [[nodiscard]] slot_id find(std::uint64_t key_hash) const {
-    return waiting_.find(key_hash, [&](slot_id p) { return hash_[p] == key_hash && gap_[p] == pending; });
-  }
-
-  learn::feature_matrix rows_;
-  std::vector<std::uint64_t> time_;
-  std::vector<std::uint64_t> gap_;   // pending, censored, or the gap to the next request
-  std::vector<std::uint64_t> hash_;  // the sampled key
-  prescient::detail::slot_index waiting_;  // key hash → position, for pending rows
-  std::uint64_t next_id_ = 0;
-  std::size_t next_pos_ = 0;  // next_id_ % capacity()
-  std::uint64_t cursor_ = 0;  // every row before it is labelled, censored or overwritten
-};
-
-/// A thread that trains one model at a time. `submit` hands over a dataset if the
-/// thread is idle; `poll` collects a finished model (or error) without blocking.
-template <class Predictor>
-class training_worker {
- public:
-  using model_ptr = std::shared_ptr<const Predictor>;
-  struct result {
-    model_ptr model;
-    std::string error;
-    double seconds = 0;
-  };
-
-  explicit training_worker(learn::trainer<Predictor> train) : train_(std::move(train)) {
-    thread_ = std::thread([this] { run(); });
-  }
-  ~training_worker() {
-    {
-      std::lock_guard lock(mutex_);
-      stop_ = true;
-    }
-    wake_.notify_one();
-    thread_.join();
-  }
-  training_worker(const training_worker&) = delete;
-  training_worker& operator=(const training_worker&) = delete;
-
-  /// False when a training is still running (the dataset is then dropped).
-  bool submit(learn::feature_matrix&& x, std::vector<float>&& y) {
-    std::lock_guard lock(mutex_);
-    if (busy_) return false;
-    x_ = std::move(x);
-    y_ = std::move(y);
-    busy_ = true;
-    wake_.notify_one();
-    return true;
-  }
-
-  std::optional<result> poll() {
-    if (!ready_.load(std::memory_order_acquire)) return std::nullopt;
-    std::lock_guard lock(mutex_);
-    ready_.store(false, std::memory_order_relaxed);
-    return std::exchange(result_, std::nullopt);
-  }
-
- private:
-  void run() {
-    std::unique_lock lock(mutex_);
-    for (;;) {
-      wake_.wait(lock, [&] { return stop_ || (busy_ && !result_); });
-      if (stop_) return;
-      learn::feature_matrix x = std::move(x_);
-      std::vector<float> y = std::move(y_);
-      lock.unlock();
-      result r;
-      const auto start = std::chrono::steady_clock::now();
-      try {
-        r.model = train_(x, y);
-        if (!r.model) r.error = "trainer returned no model";
-      } catch (const std::exception& e) {
-        r.error = e.what();
-      }
-      r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-      lock.lock();
-      result_ = std::move(r);
-      busy_ = false;
-      ready_.store(true, std::memory_order_release);
-    }
-  }
-
-  learn::trainer<Predictor> train_;
-  std::mutex mutex_;
-  std::condition_variable wake_;
-  learn::feature_matrix x_;
-  std::vector<float> y_;
-  std::optional<result> result_;
-  std::atomic<bool> ready_{false};
-  bool busy_ = false;
-  bool stop_ = false;
-  std::thread thread_;
-};
-
-}  // namespace detail
 
 template <class Predictor, class Base = s3fifo>
   requires learn::row_predictor<Predictor> && eviction_policy<Base>
@@ -531,7 +120,8 @@ class learned {
         rng_(cfg_.seed),
         batch_(static_cast<Eigen::Index>(cfg_.candidates), static_cast<Eigen::Index>(learn::feature_count)),
         scores_(cfg_.candidates),
-        probe_interval_(cfg_.probe_every) {
+        referee_(detail::referee_config{cfg_.epoch_per_entry, cfg_.probe_every, cfg_.duel_margin,
+                                        cfg_.losses_to_switch, cfg_.guard}) {
     if (!cfg_.trainer) {
       if constexpr (requires { learn::default_trainer<Predictor>::train(learn::feature_matrix{}, std::span<const float>{}); }) {
         if (cfg_.classify)
@@ -580,7 +170,7 @@ class learned {
 
   void on_miss(const access& a) {
     ++interval_misses_;
-    ++epoch_misses_;
+    referee_.cache_miss();
     settle_pending_miss();
     pending_weight_ = 1;
     now_ = a.time;
@@ -632,12 +222,12 @@ class learned {
   [[nodiscard]] slot_id victim(const access& incoming) {
     now_ = std::max(now_, incoming.time);
     sample_resident();
-    if (guarded_ && recency_.back() != no_slot) {
+    if (referee_.guarded() && recency_.back() != no_slot) {
       victim_by_ = expert::recency;
       return recency_.back();
     }
     if (model_ != nullptr) {
-      if (base_mode_ && recency_.back() != no_slot) {
+      if (referee_.lru_decides() && recency_.back() != no_slot) {
         victim_by_ = expert::recency;
         return recency_.back();
       }
@@ -724,10 +314,7 @@ class learned {
     links_.reset();
     recency_.reset();
     if (shadow_) shadow_->clear();
-    base_mode_ = false;
-    guarded_ = false;
-    epoch_requests_ = epoch_misses_ = epoch_shadow_misses_ = 0;
-    total_misses_ = total_shadow_misses_ = 0;
+    referee_.clear();
     pending_valid_ = false;
     pending_bypassed_ = false;
     victim_by_ = expert::none;
@@ -749,7 +336,7 @@ class learned {
   /// heuristic or LRU decides, or before a ranking. The prefetch planner weighs a
   /// prefetch against it (prefetch/planner.hpp).
   [[nodiscard]] std::optional<double> predicted_victim_gap() const {
-    if (model_ == nullptr || base_mode_ || guarded_) return std::nullopt;
+    if (model_ == nullptr || referee_.lru_decides() || referee_.guarded()) return std::nullopt;
     for (auto r = ranked_.rbegin(); r != ranked_.rend(); ++r)
       if (dense_pos_[r->slot] != not_resident && stamp_[r->slot] == r->stamp)
         return std::max(0.0, r->predicted - static_cast<double>(now_));
@@ -851,111 +438,13 @@ class learned {
   // policy alone would.
   void shadow_request(std::uint64_t key_hash, std::uint64_t weight) {
     if (!shadow_) return;
-    if (!shadow_->request(key_hash, weight)) ++epoch_shadow_misses_;
+    if (!shadow_->request(key_hash, weight)) referee_.shadow_miss();
   }
 
-  // At the end of an epoch: a model that missed more than the base's shadow hands the
-  // decisions to the base; after `probe_every` base epochs the model is tried again.
+  // The referee counts the request; a guard that has just tripped voids the ranking.
   void end_epoch_if_due() {
     if (!shadow_) return;
-    if (++epoch_requests_ < epoch_length()) {
-      if (epoch_requests_ % guard_check_every == 0 && !guard_run()) rout_if_losing_badly();
-      return;
-    }
-    const std::uint64_t misses = epoch_misses_, shadow_misses = epoch_shadow_misses_;
-    if (guard_run()) ++stats_.guarded_epochs;
-    total_misses_ += misses;
-    total_shadow_misses_ += shadow_misses;
-    if (guarded_) {
-      epoch_requests_ = epoch_misses_ = epoch_shadow_misses_ = 0;
-      return;
-    }
-    if (model_ != nullptr) {
-      if (!base_mode_) {
-        ++stats_.model_epochs;
-        const double misses = static_cast<double>(epoch_misses_), shadow = static_cast<double>(epoch_shadow_misses_);
-        run_misses_ += misses;
-        run_shadow_misses_ += shadow;
-        // An epoch counts as lost only while the model is also behind over its whole run
-        // since it took over: a model ahead overall rides out a bad phase.
-        const bool lost = misses > (1 + cfg_.duel_margin) * shadow && run_misses_ > run_shadow_misses_;
-        // Losing by five margins at once is evidence enough: no second epoch is paid for.
-        const bool routed = misses > (1 + 5 * cfg_.duel_margin) * shadow;
-        lost_run_ = lost ? lost_run_ + 1 : 0;
-        ++epochs_since_probe_;
-        if (!lost) probe_interval_ = cfg_.probe_every;
-        if (lost_run_ >= cfg_.losses_to_switch || routed) hand_to_lru();
-      } else {
-        ++stats_.lru_epochs;
-        if (++base_run_ >= probe_interval_) {
-          base_mode_ = false;
-          epochs_since_probe_ = 0;
-          run_misses_ = run_shadow_misses_ = 0;
-        }
-      }
-    }
-    epoch_requests_ = epoch_misses_ = epoch_shadow_misses_ = 0;
-  }
-
-  // Between epoch ends: a model losing the epoch so far by five margins (and by more than
-  // `rout_slack` misses), while behind over its run since it took over, hands the
-  // decisions to LRU at once, as a routed epoch would at its end — a phase the model has
-  // not learned (the end of lirs-sprite) costs a check interval, not a whole epoch.
-  void rout_if_losing_badly() {
-    if (model_ == nullptr || base_mode_) return;
-    const double misses = static_cast<double>(epoch_misses_), shadow = static_cast<double>(epoch_shadow_misses_);
-    if (misses <= (1 + 5 * cfg_.duel_margin) * shadow + rout_slack ||
-        run_misses_ + misses <= run_shadow_misses_ + shadow)
-      return;
-    ++stats_.model_epochs;
-    ++stats_.routs;
-    run_misses_ += misses;
-    run_shadow_misses_ += shadow;
-    ++epochs_since_probe_;
-    ++lost_run_;
-    hand_to_lru();
-    total_misses_ += epoch_misses_;  // the epoch ends here
-    total_shadow_misses_ += epoch_shadow_misses_;
-    epoch_requests_ = epoch_misses_ = epoch_shadow_misses_ = 0;
-  }
-  static constexpr double rout_slack = 32;
-
-  // The duel's switch to LRU after lost model epochs. A probe lost from its start waits
-  // twice as long before the next one (up to 8×), so a workload the model keeps losing
-  // costs it fewer and fewer epochs.
-  void hand_to_lru() {
-    if (epochs_since_probe_ == lost_run_) probe_interval_ = std::min(2 * probe_interval_, 8 * cfg_.probe_every);
-    base_mode_ = true;
-    base_run_ = 0;
-    lost_run_ = 0;
-  }
-
-  // The guard: true while the run since the start has missed more than (1 + guard) ×
-  // the shadow LRU (until it is back under guard / 2). The duel judges whole epochs, so
-  // it can lose a little in each of many, or a lot in one before it reacts; the guard
-  // bounds the whole run, including the base heuristic's epochs before the first model,
-  // and is checked every `guard_check_every` requests, not only at epoch ends. While it
-  // holds, the cache evicts like the shadow: once their contents have converged (about
-  // one turnover of the cache), they miss alike, so the excess stops growing and its
-  // share shrinks.
-  bool guard_run() {
-    if (cfg_.guard <= 0 || total_shadow_misses_ == 0) return guarded_;  // not before one epoch
-    const double misses = static_cast<double>(total_misses_ + epoch_misses_);
-    const double shadow = static_cast<double>(total_shadow_misses_ + epoch_shadow_misses_);
-    if (!guarded_ && misses > (1 + cfg_.guard) * shadow) {
-      guarded_ = true;
-      ++stats_.guard_trips;
-      ranked_.clear();
-    } else if (guarded_ && misses <= (1 + cfg_.guard / 2) * shadow) {
-      guarded_ = false;
-    }
-    return guarded_;
-  }
-  static constexpr std::uint64_t guard_check_every = 1024;
-
-  [[nodiscard]] std::uint64_t epoch_length() const {
-    return std::max<std::uint64_t>(4096, static_cast<std::uint64_t>(cfg_.epoch_per_entry *
-                                                                     static_cast<double>(resident_.size())));
+    if (referee_.end_request(model_ != nullptr, resident_.size(), stats_)) ranked_.clear();
   }
 
   void remember(std::uint64_t hash, const learn::key_history& h) { ghost_.put(hash, h); }
@@ -1355,15 +844,7 @@ class learned {
   expert victim_by_ = expert::none;
   bool pending_bypassed_ = false;
   std::unique_ptr<detail::key_lru> shadow_;  // LRU alone, keys only (the duel)
-  bool base_mode_ = false;                // the duel gave the decisions to LRU
-  bool guarded_ = false;                  // the run is over its budget: LRU decides
-  std::uint64_t total_misses_ = 0, total_shadow_misses_ = 0;  // over the run, at epoch ends
-  unsigned base_run_ = 0;  // LRU epochs since the switch
-  unsigned lost_run_ = 0;  // consecutive model epochs lost
-  unsigned epochs_since_probe_ = 0;  // model epochs since the model last took over
-  double run_misses_ = 0, run_shadow_misses_ = 0;  // over those epochs: the cache's, the shadow's
-  unsigned probe_interval_;          // LRU epochs before the next probe (backs off)
-  std::uint64_t epoch_requests_ = 0, epoch_misses_ = 0, epoch_shadow_misses_ = 0;
+  detail::referee referee_;                  // who decides: the model or LRU
   std::uint64_t pending_weight_ = 1;
   std::uint64_t now_ = 0;
   std::uint64_t next_training_ = 0;

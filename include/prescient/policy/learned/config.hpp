@@ -1,0 +1,142 @@
+// prescient/policy/learned/config.hpp — the learned policy's parameters and their
+// parameter-string names (see policy/learned.hpp for what each part does).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string_view>
+
+#include "prescient/learn/features.hpp"
+#include "prescient/learn/trainer.hpp"
+#include "prescient/policy/detail/param_value.hpp"
+
+namespace prescient::policy {
+
+enum class training_mode : std::uint8_t {
+  synchronous,  ///< retrain inside the request that triggers it (deterministic)
+  background,   ///< retrain on a thread; swap the model when it is ready
+  off,          ///< never retrain (use the starting model, if any)
+};
+
+/// The parameters of `learned` (outside the class so that `= {}` defaults work).
+template <class Predictor, class BaseConfig>
+struct learned_config {
+  BaseConfig base{};                 ///< the base heuristic's parameters
+  std::size_t candidates = 64;       ///< resident entries sampled per ranking
+  std::size_t keep_victims = 6;      ///< ranked victims used before sampling again
+  /// Lazy rescoring: a candidate's prediction is reused while the entry is untouched,
+  /// not overdue and at most this many times older than when it was scored (0: score
+  /// every candidate every time).
+  double rescore_age_factor = 0.0;
+  /// Screening: score every fresh candidate with the first `screen_trees` trees of the
+  /// forest, and only the `screen_keep` best with the rest (0: score every candidate in
+  /// full). Needs a forest that scores in stages (compiled_forest).
+  std::size_t screen_trees = 8;
+  std::size_t screen_keep = 8;
+  /// Of the candidates, how many are the least recently used entries (the rest are
+  /// drawn at random). The recency tail is where a good victim usually is; the random
+  /// draws find dead entries anywhere (a key in a loop longer than the cache, a one-hit
+  /// wonder just inserted).
+  std::size_t tail_candidates = 16;
+  /// Young candidates: an entry not requested again in the `young_depth` × entries
+  /// insertions since it was inserted (S3-FIFO's small-queue test) is offered to the next
+  /// ranking, at most this many per ranking. A one-hit wonder is otherwise examined only
+  /// when a random draw finds it or it reaches the recency tail.
+  std::size_t young_candidates = 8;
+  double young_depth = 0.1;
+  /// Bypass a missed key predicted to return later than the victim. Off by default:
+  /// on the shared traces it cost more hits than it saved (README, "The learned cache").
+  bool admission = false;
+  /// The duel (see "The duel" above): a shadow LRU cache runs beside the cache; after a
+  /// model epoch with more misses than the shadow, LRU decides until the next probe.
+  bool duel = true;
+  double epoch_per_entry = 8.0;      ///< epoch length = this × resident entries (≥ 4096)
+  unsigned probe_every = 8;          ///< LRU epochs before the model is tried again (backs off)
+  double duel_margin = 0.02;         ///< the model loses an epoch with > (1 + this) × LRU's misses
+  unsigned losses_to_switch = 2;     ///< consecutive lost model epochs before LRU decides
+  /// The guard: over the whole run, the cache may miss at most (1 + guard) × what the
+  /// shadow LRU missed. Past that, LRU decides — model or no model — until the excess is
+  /// back under guard / 2 (0: no guard). Needs `duel`.
+  double guard = 0.01;
+  double miss_sample_rate = 0.5;     ///< share of misses whose incoming key becomes a training row
+  /// Pause sampling between far-apart retrains (rows sampled long before one would be
+  /// overwritten unused; see `schedule_sampling`). Off: every eviction and sampled miss
+  /// writes a row, and the held-out metrics see them all.
+  bool pause_sampling = true;
+  std::size_t training_rows = 1u << 15;  ///< ring of training rows (the training window)
+  std::size_t min_training_rows = 2048;  ///< labelled rows needed for the first model
+  std::size_t max_training_rows = 1u << 15;  ///< a retrain uses at most the newest this many
+  std::uint64_t first_retrain = 1u << 13;  ///< requests between the first two trainings
+  std::uint64_t retrain_every = 1u << 21;  ///< the interval doubles up to this
+  double window_per_entry = 6.0;     ///< censoring window W = this × resident entries
+  double horizon_per_entry = 1.0;    ///< horizon H of the binary metrics = this × entries
+  double ghost_per_entry = 2.0;      ///< ghost histories kept, per unit of capacity
+  std::uint64_t seed = 0x9e3779b97f4a7c15ULL;
+  training_mode mode = training_mode::synchronous;
+  learn::feature_config features{};
+  /// A model to start from (e.g. loaded from a file); null: learn from nothing.
+  std::shared_ptr<const Predictor> model{};
+  /// What the model predicts: the time to the next request (regression on its log), or
+  /// the probability of a request within the eviction boundary (classification; the
+  /// boundary is `boundary_per_entry` × the time an entry stays in the cache, estimated
+  /// as resident entries / recent miss ratio).
+  bool classify = false;
+  double boundary_per_entry = 1.0;
+  /// How to train; empty: learn::default_trainer<Predictor>::train (or train_classifier).
+  learn::trainer<Predictor> trainer{};
+
+  /// Parameter strings: candidates, keep, rescore, tail, young, young_depth, screen,
+  /// screen_keep, admission, duel, epoch, losses, margin, guard, probe, pause, sample, rows,
+  /// min_rows, max_rows, first, every, classify, boundary, window, horizon, ghost, seed,
+  /// mode=sync|background|off, preset=fast (lazy rescoring and 16k training rows: about
+  /// 1.3× the speed, less close to Belady); anything else goes to the base policy's
+  /// config.
+  bool set(std::string_view key, std::string_view value) {
+    using detail::parse_value;
+    if (key == "candidates") return parse_value(value, candidates) && candidates > 0;
+    if (key == "keep") return parse_value(value, keep_victims) && keep_victims > 0;
+    if (key == "rescore") return parse_value(value, rescore_age_factor) && rescore_age_factor >= 0;
+    if (key == "tail") return parse_value(value, tail_candidates);
+    if (key == "screen") return parse_value(value, screen_trees);
+    if (key == "screen_keep") return parse_value(value, screen_keep) && screen_keep > 0;
+    if (key == "young") return parse_value(value, young_candidates);
+    if (key == "young_depth") return parse_value(value, young_depth) && young_depth > 0 && young_depth <= 1;
+    if (key == "admission") return parse_value(value, admission);
+    if (key == "duel") return parse_value(value, duel);
+    if (key == "epoch") return parse_value(value, epoch_per_entry) && epoch_per_entry > 0;
+    if (key == "losses") return parse_value(value, losses_to_switch) && losses_to_switch > 0;
+    if (key == "margin") return parse_value(value, duel_margin) && duel_margin >= 0;
+    if (key == "guard") return parse_value(value, guard) && guard >= 0;
+    if (key == "probe") return parse_value(value, probe_every) && probe_every > 0;
+    if (key == "pause") return parse_value(value, pause_sampling);
+    if (key == "sample") return parse_value(value, miss_sample_rate) && miss_sample_rate >= 0 && miss_sample_rate <= 1;
+    if (key == "rows") return parse_value(value, training_rows) && training_rows >= 16;
+    if (key == "min_rows") return parse_value(value, min_training_rows) && min_training_rows > 0;
+    if (key == "max_rows") return parse_value(value, max_training_rows) && max_training_rows > 0;
+    if (key == "first") return parse_value(value, first_retrain) && first_retrain > 0;
+    if (key == "every") return parse_value(value, retrain_every) && retrain_every > 0;
+    if (key == "classify") return parse_value(value, classify);
+    if (key == "boundary") return parse_value(value, boundary_per_entry) && boundary_per_entry > 0;
+    if (key == "window") return parse_value(value, window_per_entry) && window_per_entry > 0;
+    if (key == "horizon") return parse_value(value, horizon_per_entry) && horizon_per_entry > 0;
+    if (key == "ghost") return parse_value(value, ghost_per_entry) && ghost_per_entry >= 0;
+    if (key == "seed") return parse_value(value, seed);
+    if (key == "preset") {  // named trade-offs (README, "The learned cache"); later keys override
+      if (value != "fast") return false;
+      rescore_age_factor = 2;  // lazy rescoring
+      training_rows = max_training_rows = 1u << 14;
+      return true;
+    }
+    if (key == "mode") {
+      if (value == "sync") return mode = training_mode::synchronous, true;
+      if (value == "background") return mode = training_mode::background, true;
+      if (value == "off") return mode = training_mode::off, true;
+      return false;
+    }
+    if constexpr (requires { base.set(key, value); }) return base.set(key, value);
+    return false;
+  }
+};
+
+}  // namespace prescient::policy
