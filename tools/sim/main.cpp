@@ -9,6 +9,10 @@
 // prescient-train). After the table, the simulator prints its decision counters and the
 // held-out precision / recall / F1 of its predictions.
 //
+// `--trace -` reads the standard input (compressed or not; once). The options are
+// CLI11's (tools/support/cli.hpp): --help is generated from them; a usage error exits 2
+// with one line on stderr.
+//
 // The trace is decoded once into memory and every (policy, size) pair is replayed from
 // there, several at a time on the available cores. Sizes are objects with --ignore-size
 // and bytes otherwise (k, M, G suffixes accepted); N% is a share of the trace's unique
@@ -38,9 +42,12 @@
 #include "sim/replay.hpp"
 #include "prescient/trace/next_access.hpp"
 #include "prescient/trace/reader.hpp"
+#include "support/cli.hpp"
 #include "svg_plot.hpp"
 
 namespace {
+
+namespace cli = prescient::tools::cli;
 
 using prescient::sim::replay_options;
 using prescient::sim::replay_result;
@@ -74,44 +81,7 @@ struct options {
   prescient::sim::prefetch_options prefetch_opts;
 };
 
-[[noreturn]] void usage(const std::string& error = {}) {
-  if (!error.empty()) std::fprintf(stderr, "prescient-sim: %s\n\n", error.c_str());
-  std::string names;
-  for (auto n : prescient::sim::replayable_policies()) {
-    if (!names.empty()) names.push_back(',');
-    names.append(n);
-  }
-  std::fprintf(stderr,
-               "usage: prescient-sim --trace FILE --format NAME --policies LIST --sizes LIST [options]\n"
-               "  --trace FILE        a trace (.xz, .gz, .zst or plain); repeat for several\n"
-               "  --format NAME       i32be, u32be, i64be, lines, time-key-size, oracle-general, csv\n"
-               "                      (once for all traces, or once per trace in order)\n"
-               "  --policies LIST     comma separated, of: %s (default: all)\n"
-               "  --sizes LIST        comma separated: objects (--ignore-size) or bytes (k/M/G), or N%%\n"
-               "                      of the unique keys (bytes); repeatable\n"
-               "  --param P:K=V,...   parameters of policy P (e.g. s3fifo:small=0.2)\n"
-               "  --ignore-size       every object weighs 1\n"
-               "  --limit N           replay only the first N requests\n"
-               "  --json              one JSON object per (trace, policy, size) on stdout\n"
-               "  --plot FILE.svg     draw the miss-ratio curves\n"
-               "  --threads N         replays run at once (default: the cores)\n"
-               "  --model FILE        start `learned` from this xgboost model (JSON or UBJSON)\n"
-               "  --prefetch          also replay with the prefetch planner; print its figures\n"
-               "    --prefetch-delay N     requests before a prefetch arrives (default 1)\n"
-               "    --prefetch-budget N    prefetches per request (default 2)\n"
-               "    --prefetch-min-p P     least probability of a successor (default 0.4)\n"
-               "    --prefetch-lookahead N requests after a key that count as following it (default 4)\n"
-               "    --prefetch-model M     what scores the candidates: ridge (default) or forest\n"
-               "  --mrc               approximate miss-ratio curves by miniature simulation (SHARDS)\n"
-               "    --sample R        sampling rate (default 0.01)\n"
-               "    --sample-keys N   fixed-size SHARDS: track at most N sampled keys\n"
-               "    --exact           also replay in full and report the error of the estimate\n"
-               "    --at SIZE         recommend the best policy at this size (default: middle size)\n"
-               "    --target M        report the smallest size reaching miss ratio M\n"
-               "  csv: --csv-key COL --csv-size COL --csv-time COL --csv-delimiter C --csv-header\n",
-               names.c_str());
-  std::exit(error.empty() ? 0 : 2);
-}
+constexpr std::string_view tool = "prescient-sim";
 
 std::vector<std::string> split(std::string_view s, char sep) {
   std::vector<std::string> out;
@@ -139,107 +109,131 @@ size_spec parse_size(const std::string& text) {
   char* end = nullptr;
   spec.value = std::strtod(t.c_str(), &end);
   if (t.empty() || end != t.c_str() + t.size() || !(spec.value > 0) || !std::isfinite(spec.value))
-    usage("bad size '" + text + "'");
+    throw cli::usage_error("bad size '" + text + "'");
   spec.value *= mult;
   return spec;
 }
 
-std::uint64_t parse_count(const std::string& flag, const std::string& text) {
-  char* end = nullptr;
-  const unsigned long long v = std::strtoull(text.c_str(), &end, 10);
-  if (text.empty() || end != text.c_str() + text.size()) usage(flag + " needs a whole number, got '" + text + "'");
-  return v;
+// The options, bound to `o`; CLI11 writes the help from these definitions (and the
+// defaults it shows are the values `o` starts with).
+void define_options(CLI::App& app, options& o, std::vector<std::string>& sizes, std::vector<std::string>& policies,
+                    std::vector<std::string>& params, std::string& at, std::string& prefetch_model) {
+  using cli::whole_number;
+  std::string names;
+  for (auto n : prescient::sim::replayable_policies()) {
+    if (!names.empty()) names.push_back(',');
+    names.append(n);
+  }
+  cli::prepare(app, tool, "prescient-sim --trace FILE --format NAME --policies LIST --sizes LIST [options]");
+  auto all = CLI::MultiOptionPolicy::TakeAll;
+  app.add_option("--trace", o.traces, "a trace (.xz, .gz, .zst or plain; - is the standard input);\nrepeat for several")
+      ->type_name("FILE")->expected(1)->allow_extra_args(false)->multi_option_policy(all);
+  app.add_option("--format", o.formats,
+                 "i32be, u32be, i64be, lines, time-key-size, oracle-general, csv\n"
+                 "(once for all traces, or once per trace in order)")
+      ->type_name("NAME")->expected(1)->allow_extra_args(false)->multi_option_policy(all);
+  app.add_option("--policies", policies, "comma separated (default: all) of\n" + names)
+      ->type_name("LIST")->expected(1)->allow_extra_args(false)->multi_option_policy(all);
+  app.add_option("--sizes", sizes,
+                 "comma separated: objects (--ignore-size) or bytes (k/M/G), or N%\n"
+                 "of the unique keys (bytes); repeatable")
+      ->type_name("LIST")->expected(1)->allow_extra_args(false)->multi_option_policy(all);
+  app.add_option("--param", params, "parameters of policy P (e.g. s3fifo:small=0.2)")
+      ->type_name("P:K=V,...")->expected(1)->allow_extra_args(false)->multi_option_policy(all);
+  app.add_flag("--ignore-size", o.ignore_size, "every object weighs 1");
+  app.add_option("--limit", o.limit, "replay only the first N requests (0: all)")
+      ->type_name("N")->check(whole_number<std::uint64_t>());
+  app.add_flag("--json", o.json, "one JSON object per (trace, policy, size) on stdout");
+  app.add_option("--plot", o.plot, "draw the miss-ratio curves")->type_name("FILE.svg");
+  app.add_option("--threads", o.threads, "replays run at once (default: the cores)")
+      ->type_name("N")->check(whole_number<unsigned>());
+  app.add_option("--model", o.model, "start `learned` from this xgboost model (JSON or UBJSON)")->type_name("FILE");
+
+  const std::string prefetch = "Prefetching";
+  app.add_flag("--prefetch", o.prefetch, "also replay with the prefetch planner; print its figures")->group(prefetch);
+  app.add_option("--prefetch-delay", o.prefetch_opts.delay, "requests before a prefetch arrives")
+      ->type_name("N")->check(whole_number<std::uint64_t>())->capture_default_str()->group(prefetch);
+  app.add_option("--prefetch-budget", o.prefetch_opts.planner.budget, "prefetches per request")
+      ->type_name("N")->check(whole_number<std::size_t>())->capture_default_str()->group(prefetch);
+  app.add_option("--prefetch-min-p", o.prefetch_opts.planner.min_probability, "least probability of a successor")
+      ->type_name("P")->check(cli::share(true, "a probability"))->capture_default_str()->group(prefetch);
+  app.add_option("--prefetch-lookahead", o.prefetch_opts.planner.successors.lookahead,
+                 "requests after a key that count as following it")
+      ->type_name("N")->check(whole_number<std::size_t>())->capture_default_str()->group(prefetch);
+  app.add_option("--prefetch-model", prefetch_model, "what scores the candidates: ridge or forest")
+      ->type_name("M")->capture_default_str()->group(prefetch)
+      ->check(CLI::Validator(
+          [](std::string& v) { return v == "ridge" || v == "forest" ? std::string() : "wants ridge or forest, got '" + v + "'"; },
+          ""));
+
+  const std::string mrc = "Miniature simulation (SHARDS)";
+  app.add_flag("--mrc", o.mrc, "approximate miss-ratio curves by miniature simulation")->group(mrc);
+  app.add_option("--sample", o.sample, "sampling rate")
+      ->type_name("R")->check(cli::share(true, "a rate"))->capture_default_str()->group(mrc);
+  app.add_option("--sample-keys", o.sample_keys, "fixed-size SHARDS: track at most N sampled keys")
+      ->type_name("N")->check(whole_number<std::size_t>())->group(mrc);
+  app.add_flag("--exact", o.exact, "also replay in full and report the error of the estimate")->group(mrc);
+  app.add_option("--at", at, "recommend the best policy at this size (default: middle size)")
+      ->type_name("SIZE")->group(mrc);
+  app.add_option_function<double>(
+         "--target", [&o](const double& m) { o.target = m; }, "report the smallest size reaching miss ratio M")
+      ->type_name("M")->check(cli::share(false, "a miss ratio"))->group(mrc);
+
+  const std::string csv = "CSV format (--format csv)";
+  app.add_option("--csv-key", o.format_opts.key_column, "column of the key (from 0)")
+      ->type_name("COL")->check(whole_number<std::size_t>())->capture_default_str()->group(csv);
+  app.add_option_function<std::size_t>(
+         "--csv-size", [&o](const std::size_t& c) { o.format_opts.size_column = c; },
+         "column of the size in bytes (default: none, size 1)")
+      ->type_name("COL")->check(whole_number<std::size_t>())->group(csv);
+  app.add_option_function<std::size_t>(
+         "--csv-time", [&o](const std::size_t& c) { o.format_opts.time_column = c; },
+         "column of an integer timestamp (default: none)")
+      ->type_name("COL")->check(whole_number<std::size_t>())->group(csv);
+  app.add_option_function<std::string>(
+         "--csv-delimiter", [&o](const std::string& d) { o.format_opts.delimiter = d[0]; }, "field separator")
+      ->type_name("C")->default_str(std::string(1, o.format_opts.delimiter))->group(csv)
+      ->check(CLI::Validator(
+          [](std::string& v) { return v.size() == 1 ? std::string() : "wants one character, got '" + v + "'"; }, ""));
+  app.add_flag("--csv-header", o.format_opts.has_header, "skip the first line")->group(csv);
 }
 
-options parse(int argc, char** argv) {
-  options o;
-  for (int i = 1; i < argc; ++i) {
-    const std::string a = argv[i];
-    auto value = [&]() -> std::string {
-      if (i + 1 >= argc) usage(a + " needs a value");
-      return argv[++i];
-    };
-    if (a == "-h" || a == "--help") usage();
-    else if (a == "--trace") o.traces.push_back(value());
-    else if (a == "--format") o.formats.push_back(value());
-    else if (a == "--policies") for (auto& p : split(value(), ',')) o.policies.push_back(p);
-    else if (a == "--sizes") for (auto& s : split(value(), ',')) o.sizes.push_back(parse_size(s));
-    else if (a == "--param") {
-      const std::string v = value();
-      const auto colon = v.find(':');
-      if (colon == std::string::npos || colon == 0) usage("--param wants POLICY:key=value,...");
-      o.params[v.substr(0, colon)] = v.substr(colon + 1);
-    }
-    else if (a == "--ignore-size") o.ignore_size = true;
-    else if (a == "--json") o.json = true;
-    else if (a == "--limit") o.limit = parse_count(a, value());
-    else if (a == "--plot") o.plot = value();
-    else if (a == "--threads") o.threads = static_cast<unsigned>(parse_count(a, value()));
-    else if (a == "--csv-key") o.format_opts.key_column = static_cast<unsigned>(parse_count(a, value()));
-    else if (a == "--csv-size") o.format_opts.size_column = static_cast<int>(parse_count(a, value()));
-    else if (a == "--csv-time") o.format_opts.time_column = static_cast<int>(parse_count(a, value()));
-    else if (a == "--csv-delimiter") {
-      const std::string v = value();
-      if (v.size() != 1) usage("--csv-delimiter wants one character");
-      o.format_opts.delimiter = v[0];
-    }
-    else if (a == "--csv-header") o.format_opts.has_header = true;
-    else if (a == "--model") o.model = value();
-    else if (a == "--prefetch") o.prefetch = true;
-    else if (a == "--prefetch-delay") o.prefetch_opts.delay = parse_count(a, value());
-    else if (a == "--prefetch-budget") o.prefetch_opts.planner.budget = parse_count(a, value());
-    else if (a == "--prefetch-lookahead") o.prefetch_opts.planner.successors.lookahead = parse_count(a, value());
-    else if (a == "--prefetch-model") {
-      const std::string v = value();
-      if (v == "forest")
-        o.prefetch_opts.planner.scorer.forest = prescient::learn::forest_trainer(prescient::learn::candidate_forest_params());
-      else if (v != "ridge")
-        usage("--prefetch-model wants ridge or forest");
-    }
-    else if (a == "--prefetch-min-p") {
-      const std::string v = value();
-      char* end = nullptr;
-      o.prefetch_opts.planner.min_probability = std::strtof(v.c_str(), &end);
-      if (end != v.c_str() + v.size() || !(o.prefetch_opts.planner.min_probability > 0 && o.prefetch_opts.planner.min_probability <= 1))
-        usage("--prefetch-min-p wants a probability in (0, 1]");
-    }
-    else if (a == "--mrc") o.mrc = true;
-    else if (a == "--sample") {
-      const std::string v = value();
-      char* end = nullptr;
-      o.sample = std::strtod(v.c_str(), &end);
-      if (end != v.c_str() + v.size() || !(o.sample > 0 && o.sample <= 1)) usage("--sample wants a rate in (0, 1]");
-    }
-    else if (a == "--sample-keys") o.sample_keys = parse_count(a, value());
-    else if (a == "--exact") o.exact = true;
-    else if (a == "--at") o.at = parse_size(value());
-    else if (a == "--target") {
-      const std::string v = value();
-      char* end = nullptr;
-      o.target = std::strtod(v.c_str(), &end);
-      if (end != v.c_str() + v.size() || !(*o.target >= 0 && *o.target <= 1)) usage("--target wants a miss ratio");
-    }
-    else usage("unknown argument '" + a + "'");
+// The rules between options, after CLI11 has read them (throws cli::usage_error).
+void validate(options& o, const std::vector<std::string>& sizes, const std::vector<std::string>& policies,
+              const std::vector<std::string>& params, const std::string& at, const std::string& prefetch_model) {
+  for (const auto& list : policies)
+    for (auto& p : split(list, ',')) o.policies.push_back(p);
+  for (const auto& list : sizes)
+    for (auto& s : split(list, ',')) o.sizes.push_back(parse_size(s));
+  for (const auto& v : params) {
+    const auto colon = v.find(':');
+    if (colon == std::string::npos || colon == 0) throw cli::usage_error("--param wants POLICY:key=value,...");
+    o.params[v.substr(0, colon)] = v.substr(colon + 1);
   }
-  if (o.traces.empty()) usage("no --trace given");
-  if (o.formats.empty()) usage("no --format given");
+  if (!at.empty()) o.at = parse_size(at);
+  if (prefetch_model == "forest")
+    o.prefetch_opts.planner.scorer.forest =
+        prescient::learn::forest_trainer(prescient::learn::candidate_forest_params());
+  if (o.traces.empty()) throw cli::usage_error("no --trace given");
+  if (std::count_if(o.traces.begin(), o.traces.end(), cli::is_stdin) > 1)
+    throw cli::usage_error("--trace -: the standard input can be read only once");
+  if (o.formats.empty()) throw cli::usage_error("no --format given");
   if (o.formats.size() != 1 && o.formats.size() != o.traces.size())
-    usage("give one --format for all traces or one per trace");
-  if (o.sizes.empty() && !o.mrc) usage("no --sizes given");
+    throw cli::usage_error("give one --format for all traces or one per trace");
+  if (o.sizes.empty() && !o.mrc) throw cli::usage_error("no --sizes given");
   // --mrc without --sizes: a grid chosen once the footprint is known (see mrc_sizes).
   if (o.policies.empty())
     for (auto n : o.mrc ? prescient::policy::policy_names() : prescient::sim::replayable_policies())
       if (!o.mrc || n != "belady") o.policies.emplace_back(n);
   if (o.mrc && std::find(o.policies.begin(), o.policies.end(), "belady") != o.policies.end())
-    usage("--mrc: belady needs the future and cannot be sampled online; leave it out");
+    throw cli::usage_error("--mrc: belady needs the future and cannot be sampled online; leave it out");
   if (o.mrc && std::find(o.policies.begin(), o.policies.end(), "learned") != o.policies.end())
-    usage("--mrc: the learned policy has no miniature simulation; leave it out");
+    throw cli::usage_error("--mrc: the learned policy has no miniature simulation; leave it out");
   for (const auto& p : o.policies) {
     const auto names = prescient::sim::replayable_policies();
-    if (std::find(names.begin(), names.end(), p) == names.end()) usage("unknown policy '" + p + "'");
+    if (std::find(names.begin(), names.end(), p) == names.end()) throw cli::usage_error("unknown policy '" + p + "'");
   }
   if (o.threads == 0) o.threads = std::max(1u, std::thread::hardware_concurrency());
-  return o;
 }
 
 std::string json_escape(std::string_view s) {
@@ -598,7 +592,17 @@ void run_prefetch(const std::string& trace_name, const std::vector<prescient::tr
 }  // namespace
 
 int main(int argc, char** argv) try {
-  const options o = parse(argc, argv);
+  options o;
+  {
+    CLI::App app("prescient-sim: replays traces through cache policies and sizes, and prints their miss ratios",
+                 std::string(tool));
+    std::vector<std::string> sizes, policies, params;
+    std::string at, prefetch_model = "ridge";
+    define_options(app, o, sizes, policies, params, at, prefetch_model);
+    if (const auto rc = cli::run_parser(app, argc, argv, tool,
+                                        [&] { validate(o, sizes, policies, params, at, prefetch_model); }))
+      return *rc;
+  }
   const bool need_oracle = std::find(o.policies.begin(), o.policies.end(), "belady") != o.policies.end();
   std::vector<prescient::sim::plot_series> plot;
   std::shared_ptr<const prescient::learn::compiled_forest> model;
@@ -609,15 +613,16 @@ int main(int argc, char** argv) try {
     const std::string& format = o.formats.size() == 1 ? o.formats[0] : o.formats[t];
     const auto load_start = std::chrono::steady_clock::now();
     std::vector<prescient::trace::request> requests =
-        prescient::trace::load(path, format, o.format_opts, o.limit ? o.limit : prescient::trace::unlimited);
+        cli::load_trace(path, format, o.format_opts, o.limit ? o.limit : prescient::trace::unlimited);
+    const std::string shown = cli::shown_path(path);
     if (need_oracle) prescient::trace::annotate_next_access(requests);
     const double load_secs =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - load_start).count();
     const auto fp = prescient::sim::measure_footprint(requests);
     if (!o.json)
-      std::fprintf(stderr, "%s: decoded %zu requests in %.2f s\n", path.c_str(), requests.size(), load_secs);
+      std::fprintf(stderr, "%s: decoded %zu requests in %.2f s\n", shown.c_str(), requests.size(), load_secs);
 
-    const std::string name = std::filesystem::path(path).filename().string();
+    const std::string name = cli::trace_name(path);
     if (o.mrc) {
       run_mrc(name, requests, fp, o, plot);
       continue;

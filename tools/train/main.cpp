@@ -5,6 +5,10 @@
 //                   [--folds K] [--rounds R] [--depth D] [--model OUT.json|OUT.ubj]
 //                   [--export-features FILE.libsvm]
 //
+// `--trace -` reads the standard input (compressed or not). The options are CLI11's
+// (tools/support/cli.hpp): --help is generated from them, with the defaults the code
+// uses; a usage error exits 2 with one line on stderr, other errors exit 1.
+//
 // Rows and labels are learn/dataset.hpp's (the two situations the policy scores, labels
 // from the future of the trace). Folds are contiguous in time, so a fold is scored by a
 // model that never saw its period. Metrics, per model, over the held-out folds:
@@ -29,72 +33,82 @@
 #include <vector>
 
 #include "prescient/learn/dataset.hpp"
+#include "prescient/learn/forest_trainer.hpp"
 #include "prescient/learn/libsvm.hpp"
 #include "prescient/learn/linear_predictor.hpp"
 #include "prescient/learn/xgboost_predictor.hpp"
 #include "prescient/trace/next_access.hpp"
 #include "prescient/trace/reader.hpp"
+#include "support/cli.hpp"
 
 namespace {
 
 using namespace prescient;
 
+constexpr std::string_view tool = "prescient-train";
+namespace cli = prescient::tools::cli;
+
+// The dataset's shape and the offline trainer's parameters, as the library defines them:
+// the help shows these values, not copies of them.
 struct options {
   std::string trace, format, model, export_path;
-  std::uint64_t limit = 0, size = 0, sample_every = 4;
+  std::uint64_t limit = 0, size = 0, sample_every = learn::dataset_options{}.sample_every;
   unsigned folds = 5;
-  learn::training_params params;
+  learn::training_params params = offline_params();
+
+  static learn::training_params offline_params() {
+    learn::training_params p;  // xgboost_predictor.hpp's defaults (depth among them), then:
+    p.rounds = 24;
+    p.min_child_weight = 100;
+    p.max_bin = 64;
+    return p;
+  }
 };
 
-[[noreturn]] void usage(const std::string& error = {}) {
-  if (!error.empty()) std::fprintf(stderr, "prescient-train: %s\n\n", error.c_str());
-  std::fprintf(stderr,
-               "usage: prescient-train --trace FILE --format NAME --size N [options]\n"
-               "  --size N              cache size in entries the model is for (window 4N, horizon N)\n"
-               "  --limit N             read only the first N requests\n"
-               "  --sample-every K      one sampled request in K (default 4)\n"
-               "  --folds K             cross-validation folds, contiguous in time (default 5; 0: none)\n"
-               "  --rounds R --depth D  boosting rounds (default 24) and tree depth (default 6)\n"
-               "  --model FILE          train on everything and save (FILE.ubj: UBJSON, else JSON)\n"
-               "  --export-features F   write the dataset as LibSVM text\n");
-  std::exit(error.empty() ? 0 : 2);
+// "16N" for 16 × N entries, "N" for 1 × N.
+std::string times_n(double per_entry) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%gN", per_entry);
+  return per_entry == 1 ? "N" : buf;
 }
 
-std::uint64_t count(const std::string& flag, const std::string& v) {
-  char* end = nullptr;
-  const unsigned long long x = std::strtoull(v.c_str(), &end, 10);
-  if (v.empty() || end != v.c_str() + v.size()) usage(flag + " needs a whole number, got '" + v + "'");
-  return x;
+void define_options(CLI::App& app, options& o) {
+  using cli::whole_number;
+  const learn::dataset_options data;
+  cli::prepare(app, tool, "prescient-train --trace FILE --format NAME --size N [options]");
+  app.add_option("--trace", o.trace, "the trace (.xz, .gz, .zst or plain; - is the standard input)")
+      ->type_name("FILE");
+  app.add_option("--format", o.format, "i32be, u32be, i64be, lines, time-key-size, oracle-general, csv")
+      ->type_name("NAME");
+  app.add_option("--size", o.size,
+                 "cache size in entries the model is for: labels censored at the\nwindow " +
+                     times_n(data.window_per_entry) + ", reuse judged within the horizon " +
+                     times_n(data.horizon_per_entry) + " (requests)")
+      ->type_name("N")->check(whole_number<std::uint64_t>());
+  app.add_option("--limit", o.limit, "read only the first N requests (0: all)")
+      ->type_name("N")->check(whole_number<std::uint64_t>());
+  app.add_option("--sample-every", o.sample_every, "one sampled request in K")
+      ->type_name("K")->check(whole_number<std::uint64_t>())->capture_default_str();
+  app.add_option("--folds", o.folds, "cross-validation folds, contiguous in time (0: none)")
+      ->type_name("K")->check(whole_number<unsigned>())->capture_default_str();
+  app.add_option("--rounds", o.params.rounds, "boosting rounds")
+      ->type_name("R")->check(whole_number<int>())->capture_default_str();
+  app.add_option("--depth", o.params.max_depth,
+                 "tree depth (the simulator's learned policy, retraining online,\nuses " +
+                     std::to_string(learn::online_training_params().max_depth) + ")")
+      ->type_name("D")->check(whole_number<int>())->capture_default_str();
+  app.add_option("--model", o.model, "train on everything and save (FILE.ubj: UBJSON, else JSON)")->type_name("FILE");
+  app.add_option("--export-features", o.export_path, "write the dataset as LibSVM text")->type_name("F");
+  app.footer("Also fixed: min_child_weight " + std::to_string(static_cast<int>(o.params.min_child_weight)) +
+             ", max_bin " + std::to_string(o.params.max_bin) +
+             ".\nEach sampled request gives two rows: the requested key, and a key drawn\n"
+             "from the last 4N requests (an eviction candidate).");
 }
 
-options parse(int argc, char** argv) {
-  options o;
-  o.params.rounds = 24;
-  o.params.min_child_weight = 100;
-  o.params.max_bin = 64;
-  for (int i = 1; i < argc; ++i) {
-    const std::string a = argv[i];
-    auto value = [&]() -> std::string {
-      if (i + 1 >= argc) usage(a + " needs a value");
-      return argv[++i];
-    };
-    if (a == "-h" || a == "--help") usage();
-    else if (a == "--trace") o.trace = value();
-    else if (a == "--format") o.format = value();
-    else if (a == "--size") o.size = count(a, value());
-    else if (a == "--limit") o.limit = count(a, value());
-    else if (a == "--sample-every") o.sample_every = count(a, value());
-    else if (a == "--folds") o.folds = static_cast<unsigned>(count(a, value()));
-    else if (a == "--rounds") o.params.rounds = static_cast<int>(count(a, value()));
-    else if (a == "--depth") o.params.max_depth = static_cast<int>(count(a, value()));
-    else if (a == "--model") o.model = value();
-    else if (a == "--export-features") o.export_path = value();
-    else usage("unknown argument '" + a + "'");
-  }
-  if (o.trace.empty() || o.format.empty()) usage("--trace and --format are required");
-  if (o.size == 0) usage("--size is required (cache entries)");
-  if (o.folds == 1) usage("--folds must be 0 or at least 2");
-  return o;
+void validate(const options& o) {
+  if (o.trace.empty() || o.format.empty()) throw cli::usage_error("--trace and --format are required");
+  if (o.size == 0) throw cli::usage_error("--size is required (cache entries)");
+  if (o.folds == 1) throw cli::usage_error("--folds must be 0 or at least 2");
 }
 
 struct metrics {
@@ -144,16 +158,24 @@ metrics evaluate(const std::vector<float>& score, const std::vector<float>& labe
 }  // namespace
 
 int main(int argc, char** argv) try {
-  const options o = parse(argc, argv);
-  auto requests = trace::load(o.trace, o.format, {}, o.limit ? o.limit : trace::unlimited);
+  options o;
+  {
+    CLI::App app("prescient-train: builds the learned policy's dataset from a trace, cross-validates\n"
+                 "the gradient-boosted model (and the ridge baseline), and saves the model",
+                 std::string(tool));
+    define_options(app, o);
+    if (const auto rc = cli::run_parser(app, argc, argv, tool, [&] { validate(o); })) return *rc;
+  }
+  const std::string shown = cli::shown_path(o.trace);
+  auto requests = cli::load_trace(o.trace, o.format, {}, o.limit ? o.limit : trace::unlimited);
   trace::annotate_next_access(requests);
-  if (requests.empty()) throw std::runtime_error(o.trace + ": no requests");
+  if (requests.empty()) throw std::runtime_error(shown + ": no requests");
   learn::dataset_options dopt;
   dopt.capacity = o.size;
   dopt.sample_every = o.sample_every;
   const learn::dataset d = learn::build_dataset(requests, dopt);
   const auto rows = static_cast<std::size_t>(d.rows.rows());
-  std::printf("%s: %zu requests -> %zu rows x %zu features (window %llu, horizon %llu requests)\n", o.trace.c_str(),
+  std::printf("%s: %zu requests -> %zu rows x %zu features (window %llu, horizon %llu requests)\n", shown.c_str(),
               requests.size(), rows, learn::feature_count, static_cast<unsigned long long>(d.label_cfg.window),
               static_cast<unsigned long long>(d.label_cfg.horizon));
   std::size_t positives = 0;
