@@ -11,7 +11,7 @@
 //
 // `--trace -` reads the standard input (compressed or not; once). The options are
 // CLI11's (tools/support/cli.hpp): --help is generated from them; a usage error exits 2
-// with one line on stderr.
+// with one line on stderr; an empty trace or a model of the wrong shape exits 1.
 //
 // The trace is decoded once into memory and every (policy, size) pair is replayed from
 // there, several at a time on the available cores. Sizes are objects with --ignore-size
@@ -36,6 +36,7 @@
 #include <vector>
 
 #include "prescient/advisor.hpp"
+#include "prescient/learn/features.hpp"
 #include "prescient/learn/forest_trainer.hpp"
 #include "prescient/policy/registry.hpp"
 #include "sim/prefetch_replay.hpp"
@@ -606,7 +607,15 @@ int main(int argc, char** argv) try {
   const bool need_oracle = std::find(o.policies.begin(), o.policies.end(), "belady") != o.policies.end();
   std::vector<prescient::sim::plot_series> plot;
   std::shared_ptr<const prescient::learn::compiled_forest> model;
-  if (!o.model.empty()) model = prescient::learn::load_forest(o.model);
+  if (!o.model.empty()) {
+    model = prescient::learn::load_forest(o.model);
+    // The learned policy writes rows of learn::feature_count columns (features.hpp) and
+    // would refuse this model at every install, going on without it: refuse it here.
+    if (model->num_features() != prescient::learn::feature_count)
+      throw std::runtime_error(o.model + ": the model has " + std::to_string(model->num_features()) +
+                               " features, the learned policy expects " +
+                               std::to_string(prescient::learn::feature_count));
+  }
 
   for (std::size_t t = 0; t < o.traces.size(); ++t) {
     const std::string& path = o.traces[t];
@@ -615,6 +624,7 @@ int main(int argc, char** argv) try {
     std::vector<prescient::trace::request> requests =
         cli::load_trace(path, format, o.format_opts, o.limit ? o.limit : prescient::trace::unlimited);
     const std::string shown = cli::shown_path(path);
+    if (requests.empty()) throw std::runtime_error(shown + ": no requests (empty trace)");
     if (need_oracle) prescient::trace::annotate_next_access(requests);
     const double load_secs =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - load_start).count();
