@@ -1,14 +1,21 @@
 #!/usr/bin/env python3
-"""The learned policy's table: every trace and size that issue 4 names, replayed with
---ignore-size by prescient-sim, the heuristics once and `learned` once per seed.
+"""The learned policy's table: every trace on the trace path at 2% and 10% of its unique
+keys, plus fifteen named pairs, replayed with --ignore-size by prescient-sim — the
+heuristics and Belady once, `learned` once per seed.
 
-    python3 scripts/learned_table.py                       # seeds 1-3, markdown table
-    python3 scripts/learned_table.py --seeds 1-9 --params keep=8,guard=0
+    python3 scripts/learned_table.py                          # seeds 1-5, markdown table
+    python3 scripts/learned_table.py --seeds 1-9 --params keep=8
+    python3 scripts/learned_table.py --only named             # the fifteen named pairs
 
-Prints a markdown table (every policy; for learned the mean over the seeds, their range,
-and the share of the LRU-to-Belady gap closed) and a summary: on how many pairs the mean
-is at or below the best of lru, arc, s3fifo, sieve and wtinylfu, the worst single run
-relative to LRU, and the mean relative gap to the best of those heuristics.
+Per pair: every heuristic, the learned mean and range over the seeds, the best
+heuristic (of lru, arc, s3fifo, sieve, wtinylfu), and G = (LRU - x) / (LRU - Belady),
+the share of the LRU-to-Belady gap closed, for learned and for the best heuristic.
+Summary: pairs where the learned mean is at or below the best heuristic, the worst
+pair's relative excess over the best heuristic, the worst single run against LRU, and
+the mean G of learned and of the best heuristic (pairs where LRU = Belady count 0).
+
+Traces are looked up as the tests do: the folders of PRESCIENT_TRACES (':'-separated),
+then the repository's data/traces, then ../shared/traces beside the repository.
 """
 import argparse
 import concurrent.futures
@@ -18,15 +25,35 @@ import subprocess
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-PAIRS = [  # (trace file, format, sizes in objects)
-    ("cache2k-orm-busy.trace.xz", "i32be", [1500, 7500]),
-    ("cache2k-web07.trace.xz", "i32be", [400, 2000]),
-    ("cache2k-web12.trace.xz", "i32be", [300, 1400]),
-    ("lirs-multi2.trace.gz", "lines", [110, 560]),
-    ("lirs-sprite.trace.gz", "lines", [140, 700]),
-    ("lirs-2_pools.trace.gz", "lines", [200, 1000]),
-    ("cloudphysics-io.oracleGeneral.bin.xz", "oracle-general", [500, 2500, 5000]),
+ROOT = os.path.dirname(HERE)
+# Every trace the tools know: (file, format, unique keys).
+TRACES = [
+    ("cache2k-orm-busy.trace.xz", "i32be", 76_349),
+    ("cache2k-web07.trace.xz", "i32be", 20_484),
+    ("cache2k-web12.trace.xz", "i32be", 13_756),
+    ("corda-vaultservice.trace.gz", "i64be", 90_468),
+    ("adaptsize-request.trace.xz", "time-key-size", 36_815),
+    ("cloudphysics-io.oracleGeneral.bin.xz", "oracle-general", 48_974),
+    ("lirs-2_pools.trace.gz", "lines", 9_939),
+    ("lirs-cpp.trace.gz", "lines", 1_223),
+    ("lirs-cs.trace.gz", "lines", 1_409),
+    ("lirs-gli.trace.gz", "lines", 2_529),
+    ("lirs-loop.trace.gz", "lines", 1_011),
+    ("lirs-multi1.trace.gz", "lines", 2_606),
+    ("lirs-multi2.trace.gz", "lines", 5_684),
+    ("lirs-multi3.trace.gz", "lines", 7_454),
+    ("lirs-ps.trace.gz", "lines", 3_083),
+    ("lirs-sprite.trace.gz", "lines", 7_075),
 ]
+NAMED = {  # the fifteen named pairs (sizes in objects)
+    "cache2k-orm-busy.trace.xz": [1500, 7500],
+    "cache2k-web07.trace.xz": [400, 2000],
+    "cache2k-web12.trace.xz": [300, 1400],
+    "lirs-multi2.trace.gz": [110, 560],
+    "lirs-sprite.trace.gz": [140, 700],
+    "lirs-2_pools.trace.gz": [200, 1000],
+    "cloudphysics-io.oracleGeneral.bin.xz": [500, 2500, 5000],
+}
 HEURISTICS = ["lru", "arc", "s3fifo", "sieve", "wtinylfu"]  # the ones to beat
 OTHERS = ["fifo", "lfu"]  # replayed and shown, not compared
 
@@ -39,9 +66,22 @@ def seeds_of(text):
     return out
 
 
-def replay(sim, traces, trace, fmt, sizes, policies, params):
-    cmd = [sim, "--trace", os.path.join(traces, trace), "--format", fmt, "--ignore-size",
-           "--sizes", ",".join(map(str, sizes)), "--policies", policies, "--json", "--threads", "1"]
+def trace_dirs():
+    dirs = [d for d in os.environ.get("PRESCIENT_TRACES", "").split(":") if d]
+    return dirs + [os.path.join(ROOT, "data", "traces"), os.path.join(ROOT, "..", "shared", "traces")]
+
+
+def find(name, dirs):
+    for d in dirs:
+        p = os.path.join(d, name)
+        if os.path.isfile(p):
+            return p
+    return None
+
+
+def replay(sim, path, fmt, sizes, policies, params):
+    cmd = [sim, "--trace", path, "--format", fmt, "--ignore-size", "--sizes", ",".join(map(str, sizes)),
+           "--policies", policies, "--json", "--threads", "1"]
     if params:
         cmd += ["--param", params]
     out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
@@ -50,26 +90,46 @@ def replay(sim, traces, trace, fmt, sizes, policies, params):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--sim", default=os.path.join(HERE, "..", "build", "release", "tools", "sim", "prescient-sim"))
-    ap.add_argument("--traces", default=os.path.join(HERE, "..", "..", "shared", "traces"))
-    ap.add_argument("--seeds", default="1-3", help="e.g. 1-3 or 1,4,7")
+    ap.add_argument("--sim", default=os.path.join(ROOT, "build", "release", "tools", "sim", "prescient-sim"))
+    ap.add_argument("--seeds", default="1-5", help="e.g. 1-5 or 1,4,7")
     ap.add_argument("--params", default="", help="learned's parameters, e.g. keep=8,guard=0")
     ap.add_argument("--jobs", type=int, default=os.cpu_count() or 2)
-    ap.add_argument("--group", type=int, default=0, help="also count wins per group of this many seeds")
+    ap.add_argument("--only", choices=["all", "named", "scaled"], default="all",
+                    help="named: the fifteen named pairs; scaled: 2%% and 10%% of every trace's keys")
+    ap.add_argument("--json-out", help="also write every replay's figures to this file")
     args = ap.parse_args()
     if not os.path.exists(args.sim):
         sys.exit(f"learned_table: {args.sim} not found (build the release preset first)")
     seeds = seeds_of(args.seeds)
+    dirs = trace_dirs()
+
+    pairs = []  # (trace, format, path, [sizes])
+    missing = []
+    for name, fmt, unique in TRACES:
+        sizes = set()
+        if args.only in ("all", "scaled"):
+            sizes |= {max(1, round(unique * 0.02)), max(1, round(unique * 0.10))}
+        if args.only in ("all", "named"):
+            sizes |= set(NAMED.get(name, []))
+        if not sizes:
+            continue
+        path = find(name, dirs)
+        if path is None:
+            missing.append(name)
+            continue
+        pairs.append((name, fmt, path, sorted(sizes)))
 
     heuristic = {}  # (trace, size) -> {policy: miss ratio}
     learned = {}    # (trace, size) -> [miss ratio per seed]
     with concurrent.futures.ThreadPoolExecutor(args.jobs) as pool:
-        jobs = [(None, t, pool.submit(replay, args.sim, args.traces, t, f, s, ",".join(HEURISTICS + OTHERS + ["belady"]), ""))
-                for t, f, s in PAIRS]
+        # Longest first: orm-busy dominates the wall time.
+        jobs = []
         for seed in seeds:
             params = ",".join(p for p in [args.params, f"seed={seed}"] if p)
-            jobs += [(seed, t, pool.submit(replay, args.sim, args.traces, t, f, s, "learned", "learned:" + params))
-                     for t, f, s in PAIRS]
+            jobs += [(seed, t, pool.submit(replay, args.sim, p, f, s, "learned", "learned:" + params))
+                     for t, f, p, s in pairs]
+        jobs += [(None, t, pool.submit(replay, args.sim, p, f, s, ",".join(HEURISTICS + OTHERS + ["belady"]), ""))
+                 for t, f, p, s in pairs]
         for seed, trace, job in jobs:  # in seed order
             for r in job.result():
                 key = (trace, r["size"])
@@ -77,39 +137,44 @@ def main():
                     heuristic.setdefault(key, {})[r["policy"]] = r["miss_ratio"]
                 else:
                     learned.setdefault(key, []).append(r["miss_ratio"])
+    if args.json_out:
+        with open(args.json_out, "w") as f:
+            json.dump({"params": args.params, "seeds": seeds,
+                       "pairs": [{"trace": t, "size": s, "heuristics": heuristic[(t, s)], "learned": learned[(t, s)]}
+                                 for t, _, _, sizes in pairs for s in sizes]}, f, indent=1)
 
-    print("| trace | size | LRU | ARC | S3-FIFO | SIEVE | W-TinyLFU | FIFO | LFU | learned (mean) | seeds | gap closed "
-          "| Belady |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
-    wins, worst, gaps = 0, -1.0, []
-    for trace, _, sizes in PAIRS:
+    print("| trace | size | LRU | ARC | S3-FIFO | SIEVE | W-TinyLFU | FIFO | LFU | Belady | learned (mean) | range "
+          "| best heuristic | G learned | G best |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+    wins, n, worst_excess, worst_vs_lru, g_learned, g_best = 0, 0, (-1.0, ""), -1.0, [], []
+    for trace, _, _, sizes in pairs:
         for size in sizes:
             h, runs = heuristic[(trace, size)], learned[(trace, size)]
             mean = sum(runs) / len(runs)
-            best = min(h[p] for p in HEURISTICS)
+            best_name = min(HEURISTICS, key=lambda p: h[p])
+            best = h[best_name]
             win = mean <= best
             wins += win
-            gaps.append(mean / best - 1)
-            worst = max(worst, max(runs) / h["lru"] - 1)
-            gap = h["lru"] - h["belady"]
-            closed = f"{(h['lru'] - mean) / gap * 100:.1f}%" if gap > 0 else "-"
-            cell = f"**{mean:.4f}**" if win else f"{mean:.4f}"
+            n += 1
             name = trace.split(".")[0]
-            print(f"| {name} | {size:,} | " + " | ".join(f"{h[p]:.4f}" for p in HEURISTICS + OTHERS) +
-                  f" | {cell} | {min(runs):.4f}-{max(runs):.4f} | {closed} | {h['belady']:.4f} |")
-    pairs = sum(len(s) for _, _, s in PAIRS)
-    for g in range(0, len(seeds), args.group) if args.group > 0 else []:
-        group_wins, group_worst = 0, -1.0
-        for key, runs in learned.items():
-            part = runs[g:g + args.group]
-            h = heuristic[key]
-            group_wins += sum(part) / len(part) <= min(h[p] for p in HEURISTICS)
-            group_worst = max(group_worst, max(part) / h["lru"] - 1)
-        print(f"seeds {seeds[g]}-{seeds[min(g + args.group, len(seeds)) - 1]}: {group_wins} of {pairs} pairs, "
-              f"worst single run {group_worst * 100:+.2f}% relative to LRU")
-    print(f"\nseeds {args.seeds}, params '{args.params}': at or below the best heuristic on {wins} of {pairs} pairs; "
-          f"worst single run {worst * 100:+.2f}% relative to LRU; mean gap to the best heuristic "
-          f"{sum(gaps) / len(gaps) * 100:+.2f}%")
+            excess = mean / best - 1 if best > 0 else 0.0
+            if excess > worst_excess[0]:
+                worst_excess = (excess, f"{name}@{size}")
+            worst_vs_lru = max(worst_vs_lru, max(runs) / h["lru"] - 1)
+            gap = h["lru"] - h["belady"]
+            gl = (h["lru"] - mean) / gap if gap > 0 else 0.0
+            gb = (h["lru"] - best) / gap if gap > 0 else 0.0
+            g_learned.append(gl)
+            g_best.append(gb)
+            cell = f"**{mean:.4f}**" if win else f"{mean:.4f}"
+            print(f"| {name} | {size:,} | " + " | ".join(f"{h[p]:.4f}" for p in HEURISTICS + OTHERS + ["belady"]) +
+                  f" | {cell} | {min(runs):.4f}-{max(runs):.4f} | {best_name} {best:.4f} | {gl:.3f} | {gb:.3f} |")
+    print(f"\nseeds {args.seeds}, params '{args.params}', {n} pairs: learned at or below the best heuristic on "
+          f"{wins} ({wins / n * 100:.0f}%); worst pair {worst_excess[0] * 100:+.2f}% over the best heuristic "
+          f"({worst_excess[1]}); worst single run {worst_vs_lru * 100:+.2f}% relative to LRU; mean G learned "
+          f"{sum(g_learned) / n:.3f}, best heuristic {sum(g_best) / n:.3f} (margin {(sum(g_learned) - sum(g_best)) / n:+.3f})")
+    if missing:
+        print(f"not on the trace path (skipped): {', '.join(missing)}")
 
 
 if __name__ == "__main__":

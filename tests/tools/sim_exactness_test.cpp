@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <ostream>
 #include <string>
 #include <vector>
 
@@ -29,6 +30,9 @@ struct reference_point {
   const char* policy;
   std::uint64_t size;
   double miss_ratio;
+  friend std::ostream& operator<<(std::ostream& os, const reference_point& p) {
+    return os << p.policy << " at " << p.size << ": " << p.miss_ratio;
+  }
 };
 
 class SimExactness : public testing::TestWithParam<reference_point> {};

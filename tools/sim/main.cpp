@@ -536,15 +536,19 @@ void report_table(const std::string& trace_name, const std::string& format, std:
   for (std::size_t j = 0; j < jobs.size(); ++j) {
     const auto& l = results[j].learned;
     if (!l) continue;
-    std::printf("learned at %llu: %llu evictions by the model, %llu by the fallback, %llu by LRU (epochs: %llu model, "
-                "%llu LRU after a lost duel, %llu LRU under the guard); %llu admitted, %llu bypassed; "
+    std::printf("learned at %llu: %llu evictions by the model, %llu by a heuristic without a model, %llu by LRU and "
+                "%llu by another heuristic of the panel while the model was out (epochs: %llu model, "
+                "%llu heuristic after a lost duel, %llu under the guard; %llu hand-overs between heuristics, "
+                "%s at the end); %llu admitted, %llu bypassed; "
                 "%llu retrains (%llu failed) in %.2f s, inference %.2f s; held-out reuse within the horizon: "
                 "precision %.3f recall %.3f F1 %.3f%s\n",
                 static_cast<unsigned long long>(results[j].capacity),
                 static_cast<unsigned long long>(l->model_evictions),
                 static_cast<unsigned long long>(l->fallback_evictions),
-                static_cast<unsigned long long>(l->recency_evictions), static_cast<unsigned long long>(l->model_epochs),
+                static_cast<unsigned long long>(l->recency_evictions),
+                static_cast<unsigned long long>(l->panel_evictions), static_cast<unsigned long long>(l->model_epochs),
                 static_cast<unsigned long long>(l->lru_epochs), static_cast<unsigned long long>(l->guarded_epochs),
+                static_cast<unsigned long long>(l->heuristic_switches), l->heuristic.c_str(),
                 static_cast<unsigned long long>(l->admissions),
                 static_cast<unsigned long long>(l->bypasses), static_cast<unsigned long long>(l->retrains),
                 static_cast<unsigned long long>(l->training_failures), l->training_seconds, l->inference_seconds,
@@ -655,6 +659,7 @@ int main(int argc, char** argv) try {
                     r.metadata_bytes_per_entry);
         if (const auto& l = r.learned) {
           std::printf(",\"model_evictions\":%llu,\"fallback_evictions\":%llu,\"recency_evictions\":%llu,"
+                      "\"panel_evictions\":%llu,\"heuristic_switches\":%llu,\"heuristic\":\"%s\","
                       "\"model_epochs\":%llu,\"lru_epochs\":%llu,\"guarded_epochs\":%llu,\"guard_trips\":%llu,"
                       "\"routs\":%llu,"
                       "\"admissions\":%llu,\"bypasses\":%llu,\"rankings\":%llu,\"rows_scored\":%llu,"
@@ -664,6 +669,8 @@ int main(int argc, char** argv) try {
                       static_cast<unsigned long long>(l->model_evictions),
                       static_cast<unsigned long long>(l->fallback_evictions),
                       static_cast<unsigned long long>(l->recency_evictions),
+                      static_cast<unsigned long long>(l->panel_evictions),
+                      static_cast<unsigned long long>(l->heuristic_switches), l->heuristic.c_str(),
                       static_cast<unsigned long long>(l->model_epochs), static_cast<unsigned long long>(l->lru_epochs),
                       static_cast<unsigned long long>(l->guarded_epochs), static_cast<unsigned long long>(l->guard_trips),
                       static_cast<unsigned long long>(l->routs),

@@ -89,16 +89,18 @@
 #include "prescient/learn/features.hpp"
 #include "prescient/learn/predictor.hpp"
 #include "prescient/learn/trainer.hpp"
-#include "prescient/policy/detail/key_lru.hpp"
 #include "prescient/policy/detail/slot_list.hpp"
 #include "prescient/policy/learned/config.hpp"
 #include "prescient/policy/learned/fixed_ring.hpp"
+#include "prescient/policy/learned/panel.hpp"
 #include "prescient/policy/learned/referee.hpp"
 #include "prescient/policy/learned/stats.hpp"
 #include "prescient/policy/learned/training_ring.hpp"
 #include "prescient/policy/learned/training_worker.hpp"
 #include "prescient/policy/policy.hpp"
+#include "prescient/policy/arc.hpp"
 #include "prescient/policy/s3fifo.hpp"
+#include "prescient/policy/wtinylfu.hpp"
 
 namespace prescient::policy {
 
@@ -114,6 +116,8 @@ class learned {
   explicit learned(std::uint64_t capacity = 0, config cfg = {})
       : cfg_(std::move(cfg)),
         base_(capacity, cfg_.base),
+        wtinylfu_(panel_wanted(capacity) ? capacity : 0),
+        arc_(panel_wanted(capacity) ? capacity : 0),
         features_(cfg_.features),
         ghost_(static_cast<std::size_t>(cfg_.ghost_per_entry * static_cast<double>(std::min<std::uint64_t>(capacity, 1u << 24)))),
         ring_(cfg_.training_rows),
@@ -121,7 +125,8 @@ class learned {
         batch_(static_cast<Eigen::Index>(cfg_.candidates), static_cast<Eigen::Index>(learn::feature_count)),
         scores_(cfg_.candidates),
         referee_(detail::referee_config{cfg_.epoch_per_entry, cfg_.probe_every, cfg_.duel_margin,
-                                        cfg_.losses_to_switch, cfg_.guard}) {
+                                        cfg_.losses_to_switch, cfg_.guard, panel_wanted(capacity),
+                                        cfg_.switch_margin}) {
     if (!cfg_.trainer) {
       if constexpr (requires { learn::default_trainer<Predictor>::train(learn::feature_matrix{}, std::span<const float>{}); }) {
         if (cfg_.classify)
@@ -134,9 +139,11 @@ class learned {
           };
       }
     }
+    stats_.heuristic = std::string(Base::name);
     next_training_ = cfg_.first_retrain;
     interval_ = cfg_.first_retrain;
-    if (cfg_.duel && capacity > 0) shadow_ = std::make_unique<detail::key_lru>(capacity);
+    if (cfg_.duel && capacity > 0)
+      panel_ = std::make_unique<detail::panel<Base>>(capacity, panel_wanted(capacity) ? cfg_.panel_entries : 0, cfg_.base);
     if (cfg_.model) install(cfg_.model);
     ranked_.reserve(cfg_.keep_victims);
     young_ready_.resize(young_ready_limit());
@@ -152,8 +159,11 @@ class learned {
 
   void reserve_slots(std::size_t n) {
     base_.reserve_slots(n);
+    if (referee_panel()) {
+      wtinylfu_.reserve_slots(n);
+      arc_.reserve_slots(n);
+    }
     links_.reserve_slots(n);
-    if (shadow_) shadow_->reserve(n);
     if (n > history_.size()) {
       history_.resize(n);
       hash_.resize(n, 0);
@@ -178,8 +188,9 @@ class learned {
     pending_valid_ = true;
     if (!ghost_.take(a.key_hash, pending_history_)) pending_history_ = learn::key_history{};
     observe_miss(a.key_hash, pending_history_, a.time);
-    if constexpr (has_miss_hook<Base>)
-      if (base_awake_) base_.on_miss(a);
+    with_awake([&](auto& h) {
+      if constexpr (has_miss_hook<std::decay_t<decltype(h)>>) h.on_miss(a);
+    });
     if (cfg_.miss_sample_rate > 0 && uniform() < cfg_.miss_sample_rate) add_sample(a.key_hash, pending_history_, a.time, a.weight);
     after_request(a.time);
   }
@@ -194,7 +205,7 @@ class learned {
       // An insert without a lookup (a put of new data, a prefetch) is not a request: the
       // key's history is kept, not extended, and the duel does not count it as a miss.
       settle_pending_miss();
-      if (shadow_) shadow_->put(a.key_hash, a.weight);
+      if (panel_) panel_->put(a.key_hash, a.weight);
       if (!ghost_.take(a.key_hash, history_[s])) history_[s] = learn::key_history{};
     }
     features_.set_size(history_[s], a.weight);  // the function every row is written with
@@ -204,7 +215,7 @@ class learned {
     dense_pos_[s] = static_cast<std::uint32_t>(resident_.size());
     resident_.push_back(s);
     recency_.push_front(links_, s);
-    if (base_awake_) base_.on_insert(s, a);
+    with_awake([&](auto& h) { h.on_insert(s, a); });
     if (cfg_.young_candidates > 0) track_young(s);
   }
 
@@ -215,27 +226,23 @@ class learned {
     ++stamp_[s];
     weight_[s] = a.weight;
     recency_.move_to_front(links_, s);
-    if (base_awake_) base_.on_access(s, a);
+    with_awake([&](auto& h) { h.on_access(s, a); });
     after_request(a.time);
   }
 
   [[nodiscard]] slot_id victim(const access& incoming) {
     now_ = std::max(now_, incoming.time);
     sample_resident();
-    if (referee_.guarded() && recency_.back() != no_slot) {
-      victim_by_ = expert::recency;
-      return recency_.back();
-    }
+    if (referee_.guarded() && recency_.back() != no_slot) return decide_by(referee_.fallback(true), incoming, true);
     if (model_ != nullptr) {
-      if (referee_.lru_decides() && recency_.back() != no_slot) {
-        victim_by_ = expert::recency;
-        return recency_.back();
-      }
+      if (referee_.heuristic_decides() && recency_.back() != no_slot)
+        return decide_by(referee_.fallback(true), incoming, true);
       for (int attempt = 0; attempt < 2 && model_ != nullptr; ++attempt) {
         while (!ranked_.empty()) {
           const ranked_entry& r = ranked_.back();
           if (dense_pos_[r.slot] != not_resident && stamp_[r.slot] == r.stamp) {
             victim_by_ = expert::model;
+            handed_to_ = no_member;
             return r.slot;
           }
           ranked_.pop_back();
@@ -243,17 +250,17 @@ class learned {
         if (!rank()) break;  // the model failed: fall back below
       }
     }
-    victim_by_ = expert::none;
-    wake_base();
-    return base_.victim(incoming);
+    return decide_by(referee_.fallback(false), incoming, false);
   }
 
   bool admit(const access& incoming, slot_id v) {
     if (model_ == nullptr || !cfg_.admission || victim_by_ != expert::model || ranked_.empty() ||
         ranked_.back().slot != v) {
-      if constexpr (has_admission<Base>)
-        if (base_awake_) return base_.admit(incoming, v);
-      return true;
+      bool admitted = true;  // the awake heuristic's admission, if it has one
+      with_awake([&](auto& h) {
+        if constexpr (has_admission<std::decay_t<decltype(h)>>) admitted = h.admit(incoming, v);
+      });
+      return admitted;
     }
     if (!pending_valid_ || pending_hash_ != incoming.key_hash) return true;
     pending_weight_ = incoming.weight;
@@ -279,15 +286,18 @@ class learned {
       case expert::model:
         if (!ranked_.empty() && ranked_.back().slot == s) ranked_.pop_back();
         ++stats_.model_evictions;
-        if (base_awake_) base_.on_erase(s);
+        with_awake([&](auto& h) { h.on_erase(s); });
         break;
-      case expert::recency:
-        ++stats_.recency_evictions;
-        if (base_awake_) base_.on_erase(s);
+      case expert::lru:
+        ++(model_out_ ? stats_.recency_evictions : stats_.fallback_evictions);
+        with_awake([&](auto& h) { h.on_erase(s); });
         break;
-      default:
-        ++stats_.fallback_evictions;
-        base_.on_evict(s);
+      case expert::heuristic:
+        ++(model_out_ ? stats_.panel_evictions : stats_.fallback_evictions);
+        with_awake([&](auto& h) { h.on_evict(s); });
+        break;
+      default:  // evicted without a victim asked for: the awake heuristic forgets it
+        with_awake([&](auto& h) { h.on_erase(s); });
         break;
     }
     victim_by_ = expert::none;
@@ -295,13 +305,13 @@ class learned {
   }
 
   void on_erase(slot_id s) {
-    if (base_awake_) base_.on_erase(s);
+    with_awake([&](auto& h) { h.on_erase(s); });
     leave(s);
   }
 
   void clear() {
-    base_.clear();
-    base_awake_ = model_ == nullptr;
+    sleep();
+    if (model_ == nullptr) awake_ = referee_.fallback(false);  // empty: nothing to insert
     ghost_.clear();
     ring_.clear();
     sample_from_ = sampled_rows_at_ = 0;
@@ -313,7 +323,7 @@ class learned {
     young_ready_.clear();
     links_.reset();
     recency_.reset();
-    if (shadow_) shadow_->clear();
+    if (panel_) panel_->clear();
     referee_.clear();
     pending_valid_ = false;
     pending_bypassed_ = false;
@@ -324,7 +334,8 @@ class learned {
     return learn::key_history::bytes + 4 * sizeof(std::uint64_t) + 3 * sizeof(std::uint32_t) + detail::slot_links::bytes_per_slot +
            (cfg_.young_candidates > 0 ? sizeof(young_entry) : 0) +
            base_.metadata_bytes_per_entry() +
-           (shadow_ ? detail::key_lru::bytes_per_entry : 0) +
+           (referee_panel() ? wtinylfu_.metadata_bytes_per_entry() + arc_.metadata_bytes_per_entry() : 0) +
+           (panel_ ? panel_->bytes_per_entry() : 0) +
            static_cast<std::size_t>(cfg_.ghost_per_entry * learn::history_table::bytes_per_key);
   }
 
@@ -336,7 +347,7 @@ class learned {
   /// heuristic or LRU decides, or before a ranking. The prefetch planner weighs a
   /// prefetch against it (prefetch/planner.hpp).
   [[nodiscard]] std::optional<double> predicted_victim_gap() const {
-    if (model_ == nullptr || referee_.lru_decides() || referee_.guarded()) return std::nullopt;
+    if (model_ == nullptr || referee_.heuristic_decides() || referee_.guarded()) return std::nullopt;
     for (auto r = ranked_.rbegin(); r != ranked_.rend(); ++r)
       if (dense_pos_[r->slot] != not_resident && stamp_[r->slot] == r->stamp)
         return std::max(0.0, r->predicted - static_cast<double>(now_));
@@ -362,7 +373,21 @@ class learned {
  private:
   static constexpr std::uint32_t not_resident = std::numeric_limits<std::uint32_t>::max();
   /// Who chose the victim about to be evicted.
-  enum class expert : std::uint8_t { none, model, recency };
+  enum class expert : std::uint8_t { none, model, lru, heuristic };
+
+  [[nodiscard]] bool panel_wanted(std::uint64_t capacity) const {
+    return cfg_.duel && capacity > 0 && cfg_.panel_entries > 0;
+  }
+  [[nodiscard]] bool referee_panel() const { return panel_ && panel_->enabled(); }
+  [[nodiscard]] static std::string_view member_name(detail::member m) {
+    switch (m) {
+      case detail::member::lru: return "lru";
+      case detail::member::base: return Base::name;
+      case detail::member::wtinylfu: return wtinylfu::name;
+      case detail::member::arc: return arc::name;
+    }
+    return "?";
+  }
 
   struct ranked_entry {
     double predicted;  // absolute logical time of the predicted next request
@@ -399,16 +424,86 @@ class learned {
     remember(pending_hash_, pending_history_);
   }
 
-  // The base heuristic sleeps while a model decides (its bookkeeping would cost every
-  // request and decide nothing). When it is needed again — the model was dropped, or a
-  // ranking failed — it wakes with the resident entries inserted from least to most
-  // recently used, as if it had seen them arrive in that order.
-  void wake_base() {
-    if (base_awake_) return;
-    base_awake_ = true;
-    base_.clear();
+  // The heuristics sleep while a model decides (their bookkeeping would cost every
+  // request and decide nothing); at most one is awake, kept up to date by every request.
+  // When one is needed — no model, the model was dropped or is out, or the guard holds —
+  // it wakes with the resident entries inserted from least to most recently used, as if
+  // it had seen them arrive in that order. LRU needs no waking: the recency order is
+  // always kept.
+  void wake(detail::member m) {
+    if (awake_ == m) return;
+    sleep();
+    awake_ = m;
+    with_awake([&](auto& h) {
+      for (slot_id s = recency_.back(); s != no_slot; s = links_.prev(s))
+        h.on_insert(s, access{hash_[s], now_, weight_[s], access::unknown});
+    });
+  }
+
+  // A hand-over to a heuristic inherits contents chosen by someone else. With a panel,
+  // the heuristic's own shadow says which residents it would not hold; they are its
+  // first victims, least recently used first (unless requested since), before it is
+  // asked for any. Otherwise a heuristic that protects what it believes frequent
+  // (W-TinyLFU's admission) can keep stale entries for a long time, and every heuristic
+  // relearns by misses what its shadow already knows. Keys outside the panel's sample
+  // count as held.
+  void disown_for(detail::member m) {
+    disowned_.clear();
+    disowned_next_ = 0;
+    if (!referee_panel()) return;
     for (slot_id s = recency_.back(); s != no_slot; s = links_.prev(s))
-      base_.on_insert(s, access{hash_[s], now_, weight_[s], access::unknown});
+      if (!panel_->holds(m, hash_[s]).value_or(true)) disowned_.push_back(young_entry{s, stamp_[s]});
+  }
+  slot_id next_disowned() {
+    while (disowned_next_ < disowned_.size()) {
+      const young_entry d = disowned_[disowned_next_++];
+      if (dense_pos_[d.slot] != not_resident && stamp_[d.slot] == d.stamp) return d.slot;
+    }
+    return no_slot;
+  }
+  // W-TinyLFU's frequency sketch is what it remembers of keys long gone: with a panel
+  // it keeps counting every request while W-TinyLFU sleeps (`record`), so W-TinyLFU
+  // wakes knowing the past rather than from nothing.
+  void sleep() {
+    if (awake_ == detail::member::wtinylfu && referee_panel())
+      wtinylfu_.clear_entries();
+    else
+      with_awake([](auto& h) { h.clear(); });
+    awake_ = detail::member::lru;
+  }
+  // Calls f on the awake heuristic, if any.
+  template <class F>
+  void with_awake(F&& f) {
+    switch (awake_) {
+      case detail::member::base: f(base_); break;
+      case detail::member::wtinylfu: f(wtinylfu_); break;
+      case detail::member::arc: f(arc_); break;
+      default: break;
+    }
+  }
+  // The victim of heuristic `m` (LRU: the recency tail). `model_out`: the model is
+  // installed but out (lost the duel) or the guard holds — for the counters.
+  slot_id decide_by(detail::member m, const access& incoming, bool model_out) {
+    model_out_ = model_out;
+    if (m != handed_to_) {  // a hand-over: the heuristic's disowned residents go first
+      handed_to_ = m;
+      disown_for(m);
+    }
+    if (const slot_id d = next_disowned(); d != no_slot) {
+      if (m != detail::member::lru) wake(m);
+      victim_by_ = m == detail::member::lru ? expert::lru : expert::heuristic;
+      return d;
+    }
+    if (m == detail::member::lru && recency_.back() != no_slot) {
+      victim_by_ = expert::lru;
+      return recency_.back();
+    }
+    if (m == detail::member::lru) m = detail::member::base;  // nothing resident: cannot happen in the core
+    wake(m);
+    victim_by_ = expert::heuristic;
+    slot_id v = no_slot;
+    with_awake([&](auto& h) { v = h.victim(incoming); });
+    return v;
   }
 
   // An inserted entry joins the young ring (a FIFO of insertions); one that leaves it,
@@ -437,14 +532,20 @@ class learned {
   // The shadow sees every request once, with its weight, like a cache of the base
   // policy alone would.
   void shadow_request(std::uint64_t key_hash, std::uint64_t weight) {
-    if (!shadow_) return;
-    if (!shadow_->request(key_hash, weight)) referee_.shadow_miss();
+    if (!panel_) return;
+    panel_->request(key_hash, weight, now_);
+    if (awake_ != detail::member::wtinylfu && panel_->enabled()) wtinylfu_.record(key_hash);
   }
 
   // The referee counts the request; a guard that has just tripped voids the ranking.
   void end_epoch_if_due() {
-    if (!shadow_) return;
-    if (referee_.end_request(model_ != nullptr, resident_.size(), stats_)) ranked_.clear();
+    if (!panel_) return;
+    if (referee_.end_request(model_ != nullptr, resident_.size(), *panel_, stats_)) ranked_.clear();
+    if (referee_panel()) wake(referee_.fallback(true));  // the panel's best stays awake
+    if (const detail::member h = referee_.fallback(false); h != reported_heuristic_) {
+      reported_heuristic_ = h;
+      stats_.heuristic = member_name(h);
+    }
   }
 
   void remember(std::uint64_t hash, const learn::key_history& h) { ghost_.put(hash, h); }
@@ -776,10 +877,11 @@ class learned {
     model_ = std::move(m);
     ranked_.clear();
     std::fill(score_time_.begin(), score_time_.end(), 0);  // the old model's predictions
-    if (base_awake_) {  // while a model decides, the base heuristic is not kept up to date
-      base_.clear();
-      base_awake_ = false;
-    }
+    // While a model decides, the heuristic stays awake only with a panel: it takes over
+    // at once when the model loses, so its state is kept warm (one O(1) update per
+    // request); without one, none is kept up to date.
+    if (!referee_panel()) sleep();
+    referee_.new_model();
     stats_.model_active = true;
   }
 
@@ -801,7 +903,13 @@ class learned {
 
   config cfg_;
   Base base_;
-  bool base_awake_ = true;  // the base heuristic is kept up to date (no model decides)
+  wtinylfu wtinylfu_;       // the panel's other heuristics, to hand the decisions to
+  arc arc_;
+  detail::member awake_ = detail::member::base;  // the heuristic kept up to date (lru: none)
+  bool model_out_ = false;  // the last victim was chosen while the model was out or guarded
+  static constexpr auto no_member = static_cast<detail::member>(0xff);
+  detail::member reported_heuristic_ = detail::member::base;  // stats_.heuristic's member
+  detail::member handed_to_ = detail::member::base;  // the heuristic that last chose a victim (no_member: the model)
   learn::feature_extractor features_;
   learn::history_table ghost_;
   detail::training_ring ring_;
@@ -832,6 +940,8 @@ class learned {
   detail::fixed_ring<young_entry> young_ring_;   // insertions, oldest first
   detail::fixed_ring<young_entry> young_ready_;  // left the ring unrequested: candidates, newest taken first
   std::vector<slot_id> young_slots_;         // the young candidates of one ranking
+  std::vector<young_entry> disowned_;        // residents the heuristic handed over to would not hold
+  std::size_t disowned_next_ = 0;
 
   model_ptr model_;
   std::unique_ptr<detail::training_worker<Predictor>> worker_;
@@ -843,8 +953,8 @@ class learned {
   bool pending_valid_ = false;
   expert victim_by_ = expert::none;
   bool pending_bypassed_ = false;
-  std::unique_ptr<detail::key_lru> shadow_;  // LRU alone, keys only (the duel)
-  detail::referee referee_;                  // who decides: the model or LRU
+  std::unique_ptr<detail::panel<Base>> panel_;  // the heuristics alone, keys only (the referee's evidence)
+  detail::referee referee_;                     // who decides: the model or a heuristic
   std::uint64_t pending_weight_ = 1;
   std::uint64_t now_ = 0;
   std::uint64_t next_training_ = 0;

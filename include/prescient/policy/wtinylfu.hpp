@@ -214,11 +214,20 @@ class wtinylfu {
   void on_erase(slot_id s) { unlink(s); }
 
   void clear() {
+    clear_entries();
+    sketch_.clear();
+  }
+
+  /// Counts a request of `key_hash` in the sketch alone. A policy that holds a W-TinyLFU
+  /// to hand its decisions to later (the learned policy's panel) keeps its frequencies
+  /// warm with this while another decides.
+  void record(std::uint64_t key_hash) { sketch_.increment(key_hash); }
+  /// Forgets the entries and keeps the sketch's frequencies (see `record`).
+  void clear_entries() {
     links_.reset();
     for (auto& l : lists_) l.reset();
     for (auto& w : segw_) w = 0;
     std::fill(seg_.begin(), seg_.end(), none);
-    sketch_.clear();
     counted_ = false;
   }
 

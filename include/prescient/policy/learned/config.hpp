@@ -59,6 +59,12 @@ struct learned_config {
   /// shadow LRU missed. Past that, LRU decides — model or no model — until the excess is
   /// back under guard / 2 (0: no guard). Needs `duel`.
   double guard = 0.01;
+  /// The panel (learned/panel.hpp): key-only shadows of LRU, the base heuristic,
+  /// W-TinyLFU and ARC, sampled down to at most this many entries each; the referee
+  /// hands the decisions to the best of them and bounds the run by it (0: LRU's shadow
+  /// alone, and the base decides while no model does). Needs `duel`.
+  std::size_t panel_entries = 2048;
+  double switch_margin = 0.05;  ///< a panel member replaces the heuristic when this much better
   double miss_sample_rate = 0.5;     ///< share of misses whose incoming key becomes a training row
   /// Pause sampling between far-apart retrains (rows sampled long before one would be
   /// overwritten unused; see `schedule_sampling`). Off: every eviction and sampled miss
@@ -87,7 +93,7 @@ struct learned_config {
   learn::trainer<Predictor> trainer{};
 
   /// Parameter strings: candidates, keep, rescore, tail, young, young_depth, screen,
-  /// screen_keep, admission, duel, epoch, losses, margin, guard, probe, pause, sample, rows,
+  /// screen_keep, admission, duel, epoch, losses, margin, guard, panel, switch, probe, pause, sample, rows,
   /// min_rows, max_rows, first, every, classify, boundary, window, horizon, ghost, seed,
   /// mode=sync|background|off, preset=fast (lazy rescoring and 16k training rows: about
   /// 1.3× the speed, less close to Belady); anything else goes to the base policy's
@@ -108,6 +114,8 @@ struct learned_config {
     if (key == "losses") return parse_value(value, losses_to_switch) && losses_to_switch > 0;
     if (key == "margin") return parse_value(value, duel_margin) && duel_margin >= 0;
     if (key == "guard") return parse_value(value, guard) && guard >= 0;
+    if (key == "panel") return parse_value(value, panel_entries);
+    if (key == "switch") return parse_value(value, switch_margin) && switch_margin >= 0 && switch_margin < 1;
     if (key == "probe") return parse_value(value, probe_every) && probe_every > 0;
     if (key == "pause") return parse_value(value, pause_sampling);
     if (key == "sample") return parse_value(value, miss_sample_rate) && miss_sample_rate >= 0 && miss_sample_rate <= 1;

@@ -1,14 +1,22 @@
 // prescient/policy/learned/referee.hpp — who decides the learned policy's evictions: the
-// model, or LRU. It is driven by two miss streams (the cache's and a shadow LRU's over
-// the same requests) and a request clock, and knows nothing else of the cache, so it can
-// be tested on synthetic streams.
+// model, or a heuristic of the panel (learned/panel.hpp). It is driven by the cache's
+// misses, the panel's estimates of what each heuristic alone would have missed over the
+// same requests, and a request clock, and knows nothing else of the cache, so it can be
+// tested on synthetic streams.
+//
+// The heuristic. At each epoch's end, the panel member with the fewest misses over the
+// recent epochs (a sum decaying by half per epoch) becomes the heuristic — the one that
+// decides while no model does, while the model is out, and while the guard holds — if
+// it beat the current one by more than `switch_margin`. Without a panel the heuristic is
+// the base while no model decides, and LRU otherwise (the duel and the guard against LRU
+// alone).
 //
 // The duel. A model can be confidently wrong on a workload it has not learned (LRB's
-// authors saw it too), and a cache library must not lose to LRU because of it. The
-// stream is cut in epochs of `epoch_per_entry` × entries requests. After
+// authors saw it too), and a cache library must not lose to the heuristics because of
+// it. The stream is cut in epochs of `epoch_per_entry` × entries requests. After
 // `losses_to_switch` consecutive epochs in which the cache missed more than (1 +
-// `duel_margin`) × the shadow, LRU decides for `probe_every` epochs, then the model is
-// tried again. An epoch lost while the model is ahead over its run since it took over
+// `duel_margin`) × the heuristic's estimate, the heuristic decides for `probe_every`
+// epochs, then the model is tried again. An epoch lost while the model is ahead over its run since it took over
 // does not count (a bad phase is ridden out); one lost by more than five margins switches
 // at once, and is cut short at the next 1,024-request check once it has lost by that
 // much (and by more than 32 misses) while the model is behind over its run; and a probe
@@ -16,29 +24,33 @@
 // set dueling (Qureshi et al., ISCA 2007) in time rather than in cache sets.
 //
 // The guard. The duel judges epochs, so it can lose a little in each of many, or a lot
-// in one before it reacts, and it does not watch the base heuristic. The guard watches
-// the whole run: whenever the cache has missed more than (1 + `guard`) × the shadow
-// since the start (checked every 1,024 requests), LRU decides — model or no model —
-// until the excess is back under `guard` / 2. Once the contents have converged (about
-// one turnover of the cache) the cache misses exactly as the shadow does, so the excess
-// stops growing: over a run, the cache misses at most about (1 + guard) × LRU plus one
-// check interval and one turnover.
+// in one before it reacts. The guard watches the whole run: whenever the cache has missed
+// more than (1 + `guard`) × the best panel member over the run since the start (checked
+// every 1,024 requests), the heuristic decides — model or no model — until the excess is
+// back under `guard` / 2. Once the contents have converged (about one turnover of the
+// cache) the cache misses as the heuristic does, so the excess stops growing: over a run,
+// the cache misses at most about (1 + guard) × the best member, plus one check interval
+// and a turnover per hand-over (and the panel's estimation error, where it samples).
 #pragma once
 
 #include <algorithm>
+#include <array>
 #include <cstddef>
 #include <cstdint>
 
+#include "prescient/policy/learned/panel.hpp"
 #include "prescient/policy/learned/stats.hpp"
 
 namespace prescient::policy::detail {
 
 struct referee_config {
   double epoch_per_entry = 8.0;   ///< epoch length = this × resident entries (≥ 4096)
-  unsigned probe_every = 8;       ///< LRU epochs before the model is tried again (backs off)
-  double duel_margin = 0.02;      ///< the model loses an epoch with > (1 + this) × LRU's misses
-  unsigned losses_to_switch = 2;  ///< consecutive lost model epochs before LRU decides
-  double guard = 0.01;            ///< the run's budget over LRU (0: no guard)
+  unsigned probe_every = 8;       ///< heuristic epochs before the model is tried again (backs off)
+  double duel_margin = 0.02;      ///< the model loses an epoch with > (1 + this) × the heuristic's misses
+  unsigned losses_to_switch = 2;  ///< consecutive lost model epochs before the heuristic decides
+  double guard = 0.01;            ///< the run's budget over the best panel member (0: no guard)
+  bool panel = true;              ///< the panel's estimates are there (else: LRU's alone)
+  double switch_margin = 0.05;    ///< a member replaces the heuristic when it is this much better
 };
 
 class referee {
@@ -50,30 +62,37 @@ class referee {
 
   /// The cache missed a request.
   void cache_miss() { ++epoch_misses_; }
-  /// The shadow LRU missed a request.
-  void shadow_miss() { ++epoch_shadow_misses_; }
 
-  /// Once per request, after its misses are counted. `model`: a model is installed;
-  /// `entries`: the cache's resident entries (sets the epoch's length). Returns true
-  /// when the guard has just tripped (the caller drops the model's ranked victims).
-  bool end_request(bool model, std::size_t entries, learned_stats& stats) {
+  /// Once per request, after its misses are counted (the cache's, and the panel's in
+  /// `p`: anything with `epoch_misses(member)` and `start_epoch()`). `model`: a model is
+  /// installed; `entries`: the cache's resident entries (sets the epoch's length).
+  /// Returns true when the guard has just tripped (the caller drops the model's ranked
+  /// victims).
+  template <class Panel>
+  bool end_request(bool model, std::size_t entries, Panel& p, learned_stats& stats) {
     bool tripped = false;
     if (++epoch_requests_ < epoch_length(entries)) {
-      if (epoch_requests_ % guard_check_every == 0 && !guard_run(stats, tripped)) rout_if_losing_badly(model, stats);
+      if (epoch_requests_ % guard_check_every == 0) {
+        if (!guard_run(p, entries, stats, tripped)) rout_if_losing_badly(model, p, stats);
+        choose_heuristic(p, false, stats);
+      }
       return tripped;
     }
-    const std::uint64_t misses = epoch_misses_, shadow_misses = epoch_shadow_misses_;
-    if (guard_run(stats, tripped)) ++stats.guarded_epochs;
+    if (guard_run(p, entries, stats, tripped)) ++stats.guarded_epochs;
+    const double heuristic_misses = p.epoch_misses(duel_member());  // the benchmark this epoch
+    choose_heuristic(p, true, stats);
+    p.start_epoch();
+    epoch_heuristic_ = heuristic_;
+    const std::uint64_t misses = epoch_misses_;
     total_misses_ += misses;
-    total_shadow_misses_ += shadow_misses;
     if (guarded_) {
-      epoch_requests_ = epoch_misses_ = epoch_shadow_misses_ = 0;
+      epoch_requests_ = epoch_misses_ = 0;
       return tripped;
     }
     if (model) {
-      if (!lru_decides_) {
+      if (!heuristic_decides_) {
         ++stats.model_epochs;
-        const double m = static_cast<double>(epoch_misses_), shadow = static_cast<double>(epoch_shadow_misses_);
+        const double m = static_cast<double>(misses), shadow = heuristic_misses;
         run_misses_ += m;
         run_shadow_misses_ += shadow;
         // An epoch counts as lost only while the model is also behind over its whole run
@@ -84,33 +103,49 @@ class referee {
         lost_run_ = lost ? lost_run_ + 1 : 0;
         ++epochs_since_probe_;
         if (!lost) probe_interval_ = cfg_.probe_every;
-        if (lost_run_ >= cfg_.losses_to_switch || routed) hand_to_lru();
+        if (lost_run_ >= cfg_.losses_to_switch || routed) hand_to_heuristic();
       } else {
         ++stats.lru_epochs;
-        if (++lru_run_ >= probe_interval_) {
-          lru_decides_ = false;
+        if (++heuristic_run_ >= probe_interval_) {
+          heuristic_decides_ = false;
           epochs_since_probe_ = 0;
           run_misses_ = run_shadow_misses_ = 0;
         }
       }
     }
-    epoch_requests_ = epoch_misses_ = epoch_shadow_misses_ = 0;
+    epoch_requests_ = epoch_misses_ = 0;
     return tripped;
   }
 
-  /// The run is over its budget: LRU decides, model or no model.
+  /// The run is over its budget: the heuristic decides, model or no model.
   [[nodiscard]] bool guarded() const { return guarded_; }
-  /// The duel gave the decisions to LRU (the model lost).
-  [[nodiscard]] bool lru_decides() const { return lru_decides_; }
-  /// The current LRU-epoch wait before the model is tried again.
+  /// The duel gave the decisions to the heuristic (the model lost).
+  [[nodiscard]] bool heuristic_decides() const { return heuristic_decides_; }
+  /// Who decides while the model does not: with no model, `fallback(false)`; when the
+  /// model is out or the guard holds, `fallback(true)`. Without a panel these are the
+  /// base and LRU; with one, both are the panel's best now.
+  [[nodiscard]] member fallback(bool model_out) const {
+    if (cfg_.panel) return heuristic_;
+    return model_out ? member::lru : member::base;
+  }
+  /// A new model was installed: with a panel, it is probed at the next epoch's end, and
+  /// the back-off starts again (a retrained model is not the one that lost).
+  void new_model() {
+    if (!cfg_.panel) return;
+    probe_interval_ = cfg_.probe_every;
+    if (heuristic_decides_) heuristic_run_ = std::max(heuristic_run_, probe_interval_ - 1);
+  }
+  /// The current heuristic wait before the model is tried again.
   [[nodiscard]] unsigned probe_interval() const { return probe_interval_; }
 
-  /// Forgets the epoch and the run (the cache was cleared); the probe back-off stays.
+  /// Forgets the epoch and the run (the cache was cleared); the probe back-off and the
+  /// members' recent record stay.
   void clear() {
-    lru_decides_ = false;
+    heuristic_decides_ = false;
     guarded_ = false;
-    epoch_requests_ = epoch_misses_ = epoch_shadow_misses_ = 0;
-    total_misses_ = total_shadow_misses_ = 0;
+    epoch_requests_ = epoch_misses_ = 0;
+    total_misses_ = 0;
+    total_est_.fill(0);
   }
 
  private:
@@ -118,13 +153,44 @@ class referee {
     return std::max<std::uint64_t>(4096, static_cast<std::uint64_t>(cfg_.epoch_per_entry * static_cast<double>(entries)));
   }
 
+  // The member the model is judged against: the heuristic that would have taken over
+  // when the epoch began (one chosen on this epoch's own misses would favour itself).
+  [[nodiscard]] member duel_member() const { return cfg_.panel ? epoch_heuristic_ : member::lru; }
+
+  // The member with the fewest misses over the recent epochs (decaying by half per
+  // epoch) and the current one so far becomes the heuristic, if it beat the current one
+  // by more than the switch margin. At an epoch's end (`epoch_end`) the epoch's misses
+  // join the record: the run's totals and the decaying sum.
+  template <class Panel>
+  void choose_heuristic(const Panel& p, bool epoch_end, learned_stats& stats) {
+    std::array<double, panel_members> score{};
+    for (std::size_t m = 0; m < panel_members; ++m) {
+      const double e = p.epoch_misses(static_cast<member>(m));
+      score[m] = recent_[m] + e;
+      if (epoch_end) {
+        total_est_[m] += e;
+        recent_[m] = recent_[m] / 2 + e;
+      }
+    }
+    if (!cfg_.panel) return;
+    std::size_t best = 0;
+    for (std::size_t m = 1; m < panel_members; ++m)
+      if (score[m] < score[best]) best = m;
+    const auto current = static_cast<std::size_t>(heuristic_);
+    if (best != current && score[best] < (1 - cfg_.switch_margin) * score[current]) {
+      heuristic_ = static_cast<member>(best);
+      ++stats.heuristic_switches;
+    }
+  }
+
   // Between epoch ends: a model losing the epoch so far by five margins (and by more than
   // `rout_slack` misses), while behind over its run since it took over, hands the
-  // decisions to LRU at once, as a routed epoch would at its end — a phase the model has
-  // not learned (the end of lirs-sprite) costs a check interval, not a whole epoch.
-  void rout_if_losing_badly(bool model, learned_stats& stats) {
-    if (!model || lru_decides_) return;
-    const double misses = static_cast<double>(epoch_misses_), shadow = static_cast<double>(epoch_shadow_misses_);
+  // decisions to the heuristic at once, as a routed epoch would at its end — a phase the
+  // model has not learned (the end of lirs-sprite) costs a check interval, not an epoch.
+  template <class Panel>
+  void rout_if_losing_badly(bool model, Panel& p, learned_stats& stats) {
+    if (!model || heuristic_decides_) return;
+    const double misses = static_cast<double>(epoch_misses_), shadow = p.epoch_misses(duel_member());
     if (misses <= (1 + 5 * cfg_.duel_margin) * shadow + rout_slack || run_misses_ + misses <= run_shadow_misses_ + shadow)
       return;
     ++stats.model_epochs;
@@ -133,48 +199,68 @@ class referee {
     run_shadow_misses_ += shadow;
     ++epochs_since_probe_;
     ++lost_run_;
-    hand_to_lru();
-    total_misses_ += epoch_misses_;  // the epoch ends here
-    total_shadow_misses_ += epoch_shadow_misses_;
-    epoch_requests_ = epoch_misses_ = epoch_shadow_misses_ = 0;
+    hand_to_heuristic();
+    epoch_heuristic_ = heuristic_;
+    // The epoch ends here (a partial epoch: its misses join the totals, not yet decayed).
+    for (std::size_t m = 0; m < panel_members; ++m) {
+      const double e = p.epoch_misses(static_cast<member>(m));
+      total_est_[m] += e;
+      recent_[m] += e;
+    }
+    p.start_epoch();
+    total_misses_ += epoch_misses_;
+    epoch_requests_ = epoch_misses_ = 0;
   }
 
-  // The duel's switch to LRU after lost model epochs. A probe lost from its start waits
-  // twice as long before the next one (up to 8×), so a workload the model keeps losing
-  // costs it fewer and fewer epochs.
-  void hand_to_lru() {
+  // The duel's switch to the heuristic after lost model epochs. A probe lost from its
+  // start waits twice as long before the next one (up to 8×), so a workload the model
+  // keeps losing costs it fewer and fewer epochs.
+  void hand_to_heuristic() {
     if (epochs_since_probe_ == lost_run_) probe_interval_ = std::min(2 * probe_interval_, 8 * cfg_.probe_every);
-    lru_decides_ = true;
-    lru_run_ = 0;
+    heuristic_decides_ = true;
+    heuristic_run_ = 0;
     lost_run_ = 0;
   }
 
-  // True while the run since the start has missed more than (1 + guard) × the shadow
-  // (until it is back under guard / 2); not before the first epoch has ended.
-  bool guard_run(learned_stats& stats, bool& tripped) {
-    if (cfg_.guard <= 0 || total_shadow_misses_ == 0) return guarded_;
+  // True while the run since the start has missed more than (1 + guard) × the best
+  // member's estimate (until it is back under guard / 2); not before the first epoch
+  // has ended. With a panel the budget also allows a turnover of the cache (`entries`
+  // misses): what a hand-over between the model and a heuristic costs while the new one
+  // shapes the contents to its liking — without it, one early hand-over locks the model
+  // out for most of a run.
+  template <class Panel>
+  bool guard_run(const Panel& p, std::size_t entries, learned_stats& stats, bool& tripped) {
+    if (cfg_.guard <= 0 || total_est_[0] <= 0) return guarded_;
     const double misses = static_cast<double>(total_misses_ + epoch_misses_);
-    const double shadow = static_cast<double>(total_shadow_misses_ + epoch_shadow_misses_);
-    if (!guarded_ && misses > (1 + cfg_.guard) * shadow) {
+    double best = total_est_[0] + p.epoch_misses(member::lru);
+    if (cfg_.panel)
+      for (std::size_t m = 1; m < panel_members; ++m)
+        best = std::min(best, total_est_[m] + p.epoch_misses(static_cast<member>(m)));
+    const double slack = cfg_.panel ? static_cast<double>(entries) : 0.0;
+    if (!guarded_ && misses > (1 + cfg_.guard) * best + slack) {
       guarded_ = true;
       ++stats.guard_trips;
       tripped = true;
-    } else if (guarded_ && misses <= (1 + cfg_.guard / 2) * shadow) {
+    } else if (guarded_ && misses <= (1 + cfg_.guard / 2) * best + slack / 2) {
       guarded_ = false;
     }
     return guarded_;
   }
 
   referee_config cfg_;
-  bool lru_decides_ = false;        // the duel gave the decisions to LRU
-  bool guarded_ = false;            // the run is over its budget: LRU decides
-  std::uint64_t total_misses_ = 0, total_shadow_misses_ = 0;  // over the run, at epoch ends
-  unsigned lru_run_ = 0;            // LRU epochs since the switch
-  unsigned lost_run_ = 0;           // consecutive model epochs lost
-  unsigned epochs_since_probe_ = 0; // model epochs since the model last took over
-  double run_misses_ = 0, run_shadow_misses_ = 0;  // over those epochs: the cache's, the shadow's
-  unsigned probe_interval_;         // LRU epochs before the next probe (backs off)
-  std::uint64_t epoch_requests_ = 0, epoch_misses_ = 0, epoch_shadow_misses_ = 0;
+  member heuristic_ = member::base;  // the panel's best now
+  member epoch_heuristic_ = member::base;  // the heuristic when the epoch began (the duel's benchmark)
+  bool heuristic_decides_ = false;   // the duel gave the decisions to the heuristic
+  bool guarded_ = false;             // the run is over its budget: the heuristic decides
+  std::uint64_t total_misses_ = 0;   // the cache's, over the run, at epoch ends
+  std::array<double, panel_members> total_est_{};  // each member's, over the run, at epoch ends
+  std::array<double, panel_members> recent_{};     // each member's, decaying by half per epoch
+  unsigned heuristic_run_ = 0;       // heuristic epochs since the switch
+  unsigned lost_run_ = 0;            // consecutive model epochs lost
+  unsigned epochs_since_probe_ = 0;  // model epochs since the model last took over
+  double run_misses_ = 0, run_shadow_misses_ = 0;  // over those epochs: the cache's, the heuristic's
+  unsigned probe_interval_;          // heuristic epochs before the next probe (backs off)
+  std::uint64_t epoch_requests_ = 0, epoch_misses_ = 0;
 };
 
 }  // namespace prescient::policy::detail

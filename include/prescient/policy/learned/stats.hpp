@@ -11,9 +11,11 @@ namespace prescient::policy {
 struct learned_stats {
   std::uint64_t model_evictions = 0;     ///< victims chosen by the model
   std::uint64_t fallback_evictions = 0;  ///< victims chosen by the base heuristic (no model)
-  std::uint64_t recency_evictions = 0;   ///< least recently used victims, while the duel favours LRU
+  std::uint64_t recency_evictions = 0;   ///< least recently used victims, while LRU is the referee's heuristic
+  std::uint64_t panel_evictions = 0;     ///< victims of another panel heuristic, while the model is out or guarded
   std::uint64_t model_epochs = 0;        ///< duel epochs the model decided
-  std::uint64_t lru_epochs = 0;          ///< duel epochs LRU decided (the model had lost)
+  std::uint64_t lru_epochs = 0;          ///< duel epochs the heuristic decided (the model had lost)
+  std::uint64_t heuristic_switches = 0;  ///< times the panel's best heuristic changed
   std::uint64_t guarded_epochs = 0;      ///< epochs LRU decided because the run was over its budget
   std::uint64_t guard_trips = 0;         ///< times the run went over budget (see learned_config::guard)
   std::uint64_t routs = 0;               ///< model epochs cut short: lost badly before their end
@@ -34,6 +36,7 @@ struct learned_stats {
   /// after a model was installed, scored by it, checked when the next model is trained.
   std::uint64_t true_positives = 0, false_positives = 0, false_negatives = 0, true_negatives = 0;
   bool model_active = false;  ///< a model currently drives decisions
+  std::string heuristic = "s3fifo";  ///< the panel's heuristic now (who decides without the model)
   std::string last_error;     ///< the last training failure, for logs
 
   [[nodiscard]] double precision() const {

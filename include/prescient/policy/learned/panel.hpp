@@ -1,0 +1,151 @@
+// prescient/policy/learned/panel.hpp — what the heuristics would have missed: key-only
+// shadows of LRU, the base heuristic (S3-FIFO by default), W-TinyLFU and ARC over the
+// learned cache's own requests, so that its referee can hand the decisions to whichever
+// is best now, and bound the run by the best of them (learned/referee.hpp).
+//
+// LRU is shadowed exactly (detail::key_lru over every request). The others run as
+// miniature caches (Waldspurger et al., "Cache Modeling and Optimization using Miniature
+// Simulations", ATC 2017): only the keys whose hash falls in a fixed sample of rate R
+// reach them, each with R × the capacity, so a request costs a hash comparison unless
+// its key is sampled. R = min(1, `sampled_entries` / capacity): a cache of up to
+// `sampled_entries` entries is shadowed exactly. A miniature's misses estimate the
+// full cache's once divided by R; the error of that estimate is mostly a bias of the
+// sample, shared by every miniature, so it is calibrated away against LRU: a miniature
+// LRU runs on the same sample, and every estimate is scaled by (exact LRU misses /
+// miniature LRU misses) over the run so far.
+//
+// Cost per request: the exact LRU's probe, a hash comparison, and for a sampled key
+// each miniature's request (a probe and the policy's O(1) update). Memory: the exact
+// LRU's 40 bytes per entry, and R × the miniatures' bytes (each a key, a weight, index
+// buckets and its policy's metadata).
+#pragma once
+
+#include <algorithm>
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string_view>
+
+#include "prescient/policy/arc.hpp"
+#include "prescient/policy/detail/key_lru.hpp"
+#include "prescient/policy/detail/key_shadow.hpp"
+#include "prescient/policy/lru.hpp"
+#include "prescient/policy/wtinylfu.hpp"
+
+namespace prescient::policy::detail {
+
+/// The panel's members, in the order the referee indexes them.
+enum class member : std::uint8_t { lru, base, wtinylfu, arc };
+inline constexpr std::size_t panel_members = 4;
+
+template <class Base>
+class panel {
+ public:
+  /// `capacity`: the cache's; `sampled_entries`: the miniatures' capacity at most (0: no
+  /// panel but the exact LRU); `base_config`: the base heuristic's parameters.
+  panel(std::uint64_t capacity, std::size_t sampled_entries, const typename Base::config& base_config = {})
+      : lru_(capacity),
+        rate_(capacity == 0 || sampled_entries == 0
+                  ? 0.0
+                  : std::min(1.0, static_cast<double>(sampled_entries) / static_cast<double>(capacity))),
+        threshold_(static_cast<std::uint64_t>(rate_ * static_cast<double>(std::uint64_t{1} << 32))),
+        mini_capacity_(std::max<std::uint64_t>(1, static_cast<std::uint64_t>(rate_ * static_cast<double>(capacity)))),
+        base_(mini_capacity_, base_config),
+        wtinylfu_(mini_capacity_),
+        arc_(mini_capacity_),
+        mini_lru_(rate_ < 1 ? mini_capacity_ : 0) {
+    lru_.reserve(static_cast<std::size_t>(std::min<std::uint64_t>(capacity, std::uint64_t{1} << 20)));
+  }
+
+  /// Whether the miniatures run (the cache has a capacity and a panel was asked for).
+  [[nodiscard]] bool enabled() const { return rate_ > 0; }
+  [[nodiscard]] double rate() const { return rate_; }
+
+  /// A request; updates every shadow that sees `key_hash`. True when LRU alone hit.
+  bool request(std::uint64_t key_hash, std::uint64_t weight, std::uint64_t time) {
+    const bool lru_hit = lru_.request(key_hash, weight);
+    if (!lru_hit) ++epoch_[0];
+    if (rate_ > 0 && sampled(key_hash)) {
+      epoch_[1] += !base_.request(key_hash, weight, time);
+      epoch_[2] += !wtinylfu_.request(key_hash, weight, time);
+      epoch_[3] += !arc_.request(key_hash, weight, time);
+      if (rate_ < 1) mini_lru_misses_ += !mini_lru_.request(key_hash, weight, time);
+    }
+    return lru_hit;
+  }
+
+  /// An insertion that is not a request (a put, a prefetch): LRU's shadow takes it; the
+  /// miniatures, which count only requests, do not.
+  void put(std::uint64_t key_hash, std::uint64_t weight) { lru_.put(key_hash, weight); }
+
+  /// Whether member `m`'s shadow holds `key_hash`: nothing when the key is not in the
+  /// sample (the answer would be a guess).
+  [[nodiscard]] std::optional<bool> holds(member m, std::uint64_t key_hash) const {
+    if (m == member::lru) return lru_.contains(key_hash);
+    if (rate_ <= 0 || !sampled(key_hash)) return std::nullopt;
+    if (m == member::base) return base_.contains(key_hash);
+    if (m == member::wtinylfu) return wtinylfu_.contains(key_hash);
+    return arc_.contains(key_hash);
+  }
+
+  /// Estimated misses of member `m` since the epoch began, scaled to the whole stream.
+  [[nodiscard]] double epoch_misses(member m) const {
+    const auto i = static_cast<std::size_t>(m);
+    if (i == 0) return static_cast<double>(epoch_[0]);
+    if (rate_ <= 0) return static_cast<double>(epoch_[0]);  // no panel: LRU stands for all
+    return static_cast<double>(epoch_[i]) * scale();
+  }
+
+  /// Starts a new epoch; the calibration keeps what it learned.
+  void start_epoch() {
+    lru_misses_ += epoch_[0];
+    epoch_.fill(0);
+  }
+
+  void clear() {
+    lru_.clear();
+    base_.clear();
+    wtinylfu_.clear();
+    arc_.clear();
+    mini_lru_.clear();
+    epoch_.fill(0);
+    lru_misses_ = mini_lru_misses_ = 0;
+  }
+
+  /// Bytes per entry of the cache: the exact LRU's, and the miniatures' share.
+  [[nodiscard]] std::size_t bytes_per_entry() const {
+    const double minis = static_cast<double>(base_.bytes_per_entry() + wtinylfu_.bytes_per_entry() + arc_.bytes_per_entry() +
+                                             (rate_ < 1 ? mini_lru_.bytes_per_entry() : 0));
+    return key_lru::bytes_per_entry + static_cast<std::size_t>(rate_ * minis);
+  }
+
+ private:
+  // The top 32 bits of the (well-mixed) key hash pick the sample; the index of every
+  // shadow hashes the low bits, so a sample does not crowd its buckets.
+  [[nodiscard]] bool sampled(std::uint64_t key_hash) const { return (key_hash >> 32) < threshold_ || rate_ >= 1; }
+
+  // Miniature misses → whole-stream misses: 1/R, calibrated by exact over miniature LRU
+  // (over the run so far, once it has seen enough misses to mean something).
+  [[nodiscard]] double scale() const {
+    if (rate_ >= 1) return 1.0;
+    const double exact = static_cast<double>(lru_misses_ + epoch_[0]);
+    const double mini = static_cast<double>(mini_lru_misses_);
+    if (mini < 64 || exact <= 0) return 1.0 / rate_;
+    return exact / mini;
+  }
+
+  key_lru lru_;
+  double rate_;
+  std::uint64_t threshold_;
+  std::uint64_t mini_capacity_;
+  key_shadow<Base> base_;
+  key_shadow<wtinylfu> wtinylfu_;
+  key_shadow<arc> arc_;
+  key_shadow<lru> mini_lru_;
+  std::array<std::uint64_t, panel_members> epoch_{};
+  std::uint64_t lru_misses_ = 0;       // exact LRU, over the run before this epoch
+  std::uint64_t mini_lru_misses_ = 0;  // miniature LRU, over the run
+};
+
+}  // namespace prescient::policy::detail

@@ -1,0 +1,91 @@
+// The learned policy's panel: exact shadows when the cache is small enough, and
+// miniature caches calibrated against the exact LRU when it is not — their estimates of
+// each heuristic's misses close to what that heuristic alone misses.
+#include "prescient/policy/learned/panel.hpp"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <random>
+#include <vector>
+
+#include "prescient/cache.hpp"
+#include "prescient/hash.hpp"
+#include "prescient/policy/arc.hpp"
+#include "prescient/policy/lru.hpp"
+#include "prescient/policy/s3fifo.hpp"
+#include "prescient/policy/wtinylfu.hpp"
+
+namespace {
+
+using namespace prescient;
+using policy::detail::member;
+
+std::vector<std::uint64_t> zipf_keys(std::size_t n, std::uint64_t universe, std::uint32_t seed) {
+  std::mt19937_64 rng(seed);
+  std::vector<double> cdf(universe);
+  double sum = 0;
+  for (std::uint64_t k = 0; k < universe; ++k) cdf[k] = sum += 1.0 / std::pow(static_cast<double>(k + 1), 0.8);
+  std::uniform_real_distribution<double> u(0, sum);
+  std::vector<std::uint64_t> out(n);
+  for (auto& k : out) k = static_cast<std::uint64_t>(std::lower_bound(cdf.begin(), cdf.end(), u(rng)) - cdf.begin());
+  return out;
+}
+
+template <class P>
+double misses_alone(const std::vector<std::uint64_t>& keys, std::uint64_t capacity) {
+  cache<std::uint64_t, char, P> c(capacity);
+  for (auto k : keys)
+    if (!c.get(k)) c.put(k, 0);
+  return static_cast<double>(c.stats().misses);
+}
+
+// The whole stream as one epoch: the panel's estimate for each member.
+std::array<double, policy::detail::panel_members> estimates(const std::vector<std::uint64_t>& keys,
+                                                            std::uint64_t capacity, std::size_t sampled) {
+  policy::detail::panel<policy::s3fifo> p(capacity, sampled);
+  const prescient::hash<std::uint64_t> h;
+  std::uint64_t t = 0;
+  for (auto k : keys) p.request(h(k), 1, t++);
+  std::array<double, policy::detail::panel_members> out{};
+  for (std::size_t m = 0; m < out.size(); ++m) out[m] = p.epoch_misses(static_cast<member>(m));
+  return out;
+}
+
+TEST(LearnedPanel, SmallCachesAreShadowedExactly) {
+  const auto keys = zipf_keys(200000, 20000, 3);
+  const auto e = estimates(keys, 1000, 2048);
+  EXPECT_EQ(e[0], misses_alone<policy::lru>(keys, 1000));
+  EXPECT_EQ(e[1], misses_alone<policy::s3fifo>(keys, 1000));
+  EXPECT_EQ(e[2], misses_alone<policy::wtinylfu>(keys, 1000));
+  EXPECT_EQ(e[3], misses_alone<policy::arc>(keys, 1000));
+}
+
+TEST(LearnedPanel, MiniaturesEstimateLargeCaches) {
+  const auto keys = zipf_keys(1000000, 200000, 4);
+  const std::uint64_t capacity = 20000;
+  const auto e = estimates(keys, capacity, 2048);  // a sample of about 10%
+  const double lru = misses_alone<policy::lru>(keys, capacity), s3 = misses_alone<policy::s3fifo>(keys, capacity),
+               w = misses_alone<policy::wtinylfu>(keys, capacity), arc = misses_alone<policy::arc>(keys, capacity);
+  EXPECT_EQ(e[0], lru) << "LRU is always exact";
+  EXPECT_NEAR(e[1] / s3, 1.0, 0.03);
+  EXPECT_NEAR(e[2] / w, 1.0, 0.03);
+  EXPECT_NEAR(e[3] / arc, 1.0, 0.03);
+  // The referee switches on differences of 5% and more; those the estimates keep in order.
+  const std::array<double, 3> exact{s3, w, arc}, est{e[1], e[2], e[3]};
+  for (std::size_t i = 0; i < 3; ++i)
+    for (std::size_t j = 0; j < 3; ++j)
+      if (exact[i] < 0.95 * exact[j]) {
+        EXPECT_LT(est[i], est[j]) << "members " << i << " and " << j;
+      }
+}
+
+TEST(LearnedPanel, NoPanelMeansLruAlone) {
+  policy::detail::panel<policy::s3fifo> p(1000, 0);
+  EXPECT_FALSE(p.enabled());
+  for (std::uint64_t k = 0; k < 5000; ++k) p.request(k * 0x9e3779b97f4a7c15ULL, 1, k);
+  EXPECT_EQ(p.epoch_misses(member::wtinylfu), p.epoch_misses(member::lru));
+  EXPECT_FALSE(p.holds(member::arc, 1).has_value());
+}
+
+}  // namespace

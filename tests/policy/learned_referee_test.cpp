@@ -1,0 +1,137 @@
+// The learned policy's referee, driven by synthetic miss streams: a fake panel whose
+// members miss at chosen rates, and a cache whose misses the test decides. It picks the
+// panel's best heuristic (not a member within the switch margin), hands the decisions to
+// it when the model loses the duel and probes the model again, lets a model that is
+// ahead overall ride out a bad epoch, and bounds the run by the best member (the guard).
+#include "prescient/policy/learned/referee.hpp"
+
+#include <gtest/gtest.h>
+
+#include <array>
+#include <random>
+
+namespace {
+
+using namespace prescient::policy;
+using detail::member;
+
+// Members miss independently with fixed probabilities per request.
+struct fake_panel {
+  std::array<double, detail::panel_members> rate{};
+  std::array<double, detail::panel_members> epoch{};
+  std::mt19937_64 rng{7};
+  void request() {
+    std::uniform_real_distribution<double> u(0, 1);
+    for (std::size_t m = 0; m < rate.size(); ++m) epoch[m] += u(rng) < rate[m];
+  }
+  [[nodiscard]] double epoch_misses(member m) const { return epoch[static_cast<std::size_t>(m)]; }
+  void start_epoch() { epoch.fill(0); }
+};
+
+struct harness {
+  detail::referee ref;
+  fake_panel panel;
+  learned_stats stats;
+  std::mt19937_64 rng{11};
+  std::uint64_t cache_misses = 0, requests = 0;
+  explicit harness(detail::referee_config cfg) : ref(cfg) {}
+  // `n` requests; the cache misses with probability `model_rate` while the model
+  // decides and as the deciding heuristic would otherwise.
+  void run(std::size_t n, bool model, double model_rate, std::size_t entries = 500) {
+    std::uniform_real_distribution<double> u(0, 1);
+    for (std::size_t i = 0; i < n; ++i) {
+      panel.request();
+      const bool model_decides = model && !ref.heuristic_decides() && !ref.guarded();
+      const double rate = model_decides ? model_rate : panel.rate[static_cast<std::size_t>(ref.fallback(model))];
+      if (u(rng) < rate) {
+        ref.cache_miss();
+        ++cache_misses;
+      }
+      ++requests;
+      ref.end_request(model, entries, panel, stats);
+    }
+  }
+};
+
+detail::referee_config panel_config() {
+  detail::referee_config c;
+  c.guard = 0;
+  return c;
+}
+
+TEST(LearnedReferee, PicksThePanelsBestHeuristic) {
+  harness h(panel_config());
+  h.panel.rate = {0.30, 0.25, 0.15, 0.26};  // lru, base, wtinylfu, arc
+  EXPECT_EQ(h.ref.fallback(false), member::base) << "the base until there is evidence";
+  h.run(20000, false, 0);
+  EXPECT_EQ(h.ref.fallback(false), member::wtinylfu);
+  EXPECT_EQ(h.ref.fallback(true), member::wtinylfu);
+  EXPECT_EQ(h.stats.heuristic_switches, 1u);
+}
+
+TEST(LearnedReferee, StaysWithinTheSwitchMargin) {
+  harness h(panel_config());
+  h.panel.rate = {0.30, 0.200, 0.195, 0.30};  // W-TinyLFU 2.5% better: under the 5% margin
+  h.run(50000, false, 0);
+  EXPECT_EQ(h.ref.fallback(false), member::base);
+  EXPECT_EQ(h.stats.heuristic_switches, 0u);
+}
+
+TEST(LearnedReferee, HandsALosingModelsDecisionsToTheHeuristicAndProbesAgain) {
+  harness h(panel_config());
+  h.panel.rate = {0.30, 0.20, 0.25, 0.25};
+  h.run(8192, false, 0);  // two epochs (4096 each at 500 entries): the base is best
+  h.run(200000, true, 0.30);  // a model 50% worse than the base
+  EXPECT_TRUE(h.ref.heuristic_decides() || h.stats.model_epochs > 1);
+  EXPECT_GE(h.stats.model_epochs, 2u) << "the model is probed again";
+  EXPECT_GT(h.stats.lru_epochs, 4 * h.stats.model_epochs) << "and the probes back off";
+  // The run stays close to the base's rate: the model's epochs are few.
+  EXPECT_LT(static_cast<double>(h.cache_misses), 0.215 * static_cast<double>(h.requests));
+}
+
+TEST(LearnedReferee, AModelAheadKeepsDeciding) {
+  harness h(panel_config());
+  h.panel.rate = {0.30, 0.20, 0.25, 0.25};
+  h.run(200000, true, 0.18);
+  EXPECT_FALSE(h.ref.heuristic_decides());
+  EXPECT_EQ(h.stats.lru_epochs, 0u);
+  EXPECT_GT(h.stats.model_epochs, 40u);
+}
+
+TEST(LearnedReferee, TheGuardBoundsTheRunByTheBestMember) {
+  detail::referee_config cfg;  // guard 1%, and the duel made blind: margin huge
+  cfg.duel_margin = 100;
+  harness h(cfg);
+  h.panel.rate = {0.30, 0.20, 0.25, 0.25};
+  h.run(400000, true, 0.24);  // a model 20% worse than the best member
+  EXPECT_GE(h.stats.guard_trips, 1u);
+  EXPECT_GT(h.stats.guarded_epochs, 0u);
+  const double best = 0.20 * static_cast<double>(h.requests);
+  // (1 + guard) × best, a turnover (500), and the noise of the sampled rates.
+  EXPECT_LT(static_cast<double>(h.cache_misses), 1.015 * best + 500 + 3 * std::sqrt(best));
+}
+
+TEST(LearnedReferee, WithoutAPanelItIsTheBaseThenLru) {
+  detail::referee_config cfg;
+  cfg.panel = false;
+  harness h(cfg);
+  h.panel.rate = {0.30, 0.20, 0.10, 0.25};  // estimates are ignored for the choice
+  h.run(20000, false, 0);
+  EXPECT_EQ(h.ref.fallback(false), member::base);
+  EXPECT_EQ(h.ref.fallback(true), member::lru);
+  EXPECT_EQ(h.stats.heuristic_switches, 0u);
+}
+
+TEST(LearnedReferee, ANewModelIsProbedAtTheNextEpoch) {
+  harness h(panel_config());
+  h.panel.rate = {0.30, 0.20, 0.25, 0.25};
+  h.run(60000, true, 0.40);  // lost: the heuristic decides, with a growing wait
+  ASSERT_TRUE(h.ref.heuristic_decides());
+  const auto epochs = h.stats.model_epochs;
+  h.ref.new_model();
+  h.run(4096 * 2, true, 0.10);  // the next epoch ends: the new model takes over
+  EXPECT_FALSE(h.ref.heuristic_decides());
+  EXPECT_GT(h.stats.model_epochs, epochs);
+}
+
+}  // namespace
