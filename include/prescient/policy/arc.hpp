@@ -164,6 +164,14 @@ class arc {
     return detail::slot_links::bytes_per_slot + 2 * sizeof(std::uint64_t) + 1 + ghost_t::bytes_per_entry;
   }
 
+  /// The slots the policy holds, T1 then T2 (for cache::check_invariants; O(n), allocates).
+  [[nodiscard]] std::vector<slot_id> resident_slots() const {
+    std::vector<slot_id> out;
+    t1_.append_to(links_, out);
+    t2_.append_to(links_, out);
+    return out;
+  }
+
   // Introspection for tests and explanations.
   [[nodiscard]] double target() const { return p_; }
   [[nodiscard]] bool in_t1(slot_id s) const { return list_[s] == t1; }

@@ -115,6 +115,15 @@ class belady {
     return sizeof(std::uint64_t) + sizeof(std::uint32_t) + 2 * sizeof(record);
   }
 
+  /// The slots the policy holds: those with a live heap record, one each (for
+  /// cache::check_invariants; O(heap), allocates).
+  [[nodiscard]] std::vector<slot_id> resident_slots() const {
+    std::vector<slot_id> out;
+    for (const record& r : heap_)
+      if (live(r)) out.push_back(r.slot);
+    return out;
+  }
+
   /// The next access recorded for a resident slot (for tests and explanations).
   [[nodiscard]] std::uint64_t next_access(slot_id s) const { return next_[s]; }
   [[nodiscard]] std::size_t heap_size() const { return heap_.size(); }

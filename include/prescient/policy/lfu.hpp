@@ -76,6 +76,17 @@ class lfu {
     return detail::slot_links::bytes_per_slot + sizeof(std::uint32_t);
   }
 
+  /// The slots the policy holds, lowest count first (for cache::check_invariants; O(n),
+  /// allocates). The walk over the buckets is bounded by their number.
+  [[nodiscard]] std::vector<slot_id> resident_slots() const {
+    std::vector<slot_id> out;
+    std::size_t steps = 0;
+    for (std::uint32_t b = lowest_; b != no_bucket && b < buckets_.size() && steps <= buckets_.size();
+         b = buckets_[b].next, ++steps)
+      buckets_[b].entries.append_to(links_, out);
+    return out;
+  }
+
   /// The access count of a resident slot (for tests and the simulator's reports).
   [[nodiscard]] std::uint64_t count(slot_id s) const { return buckets_[bucket_of_[s]].count; }
 

@@ -11,6 +11,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <string_view>
+#include <vector>
 
 #include "prescient/policy/detail/slot_list.hpp"
 #include "prescient/policy/policy.hpp"
@@ -32,6 +33,13 @@ class lru {
   [[nodiscard]] slot_id victim(const access&) const { return order_.back(); }
   void clear() { links_.reset(); order_.reset(); }
   [[nodiscard]] std::size_t metadata_bytes_per_entry() const { return detail::slot_links::bytes_per_slot; }
+
+  /// The slots the policy holds (for cache::check_invariants; O(n), allocates).
+  [[nodiscard]] std::vector<slot_id> resident_slots() const {
+    std::vector<slot_id> out;
+    order_.append_to(links_, out);
+    return out;
+  }
 
  private:
   detail::slot_links links_;

@@ -29,6 +29,16 @@
 //   bool admit(const access& incoming, slot_id victim);
 //                                           // the cache is full: should `incoming` replace
 //                                           // `victim`? false bypasses the new entry.
+//   std::vector<slot_id> resident_slots() const;
+//                                           // the slots the policy holds, walked through its
+//                                           // own structures (any order; O(n), allocates): for
+//                                           // cache::check_invariants, never on a request path.
+//
+// Hooks must not throw, except std::bad_alloc from `reserve_slots` (the core calls it
+// before it changes anything for the insertion that needs the room). The core calls no
+// hook while a user callback (hash, key comparison, weigher, copy or move of a key or
+// value, loader, eviction listener) could leave the policy's view and its own apart:
+// see "Exceptions" in cache.hpp.
 //
 // `victim` may reorganise the policy's internal queues (S3-FIFO moves entries from its
 // small to its main queue, CLOCK-like policies clear bits as the hand moves) but must
@@ -40,6 +50,7 @@
 #include <cstdint>
 #include <limits>
 #include <string_view>
+#include <vector>
 
 namespace prescient {
 
@@ -77,6 +88,11 @@ concept eviction_policy = requires(P p, const P cp, slot_id s, const access& a, 
 
 template <class P>
 concept has_miss_hook = requires(P p, const access& a) { p.on_miss(a); };
+
+template <class P>
+concept has_resident_slots = requires(const P cp) {
+  { cp.resident_slots() } -> std::convertible_to<std::vector<slot_id>>;
+};
 
 template <class P>
 concept has_admission = requires(P p, const access& a, slot_id s) {

@@ -214,6 +214,14 @@ class s3fifo {
   static constexpr std::size_t per_slot_bytes =
       detail::slot_links::bytes_per_slot + sizeof(std::uint64_t) * 2 + sizeof(std::uint8_t);
 
+  /// The slots the policy holds, S then M (for cache::check_invariants; O(n), allocates).
+  [[nodiscard]] std::vector<slot_id> resident_slots() const {
+    std::vector<slot_id> out;
+    small_.append_to(links_, out);
+    main_.append_to(links_, out);
+    return out;
+  }
+
   // Introspection for tests and the simulator's explanations.
   [[nodiscard]] bool in_small(slot_id s) const { return (state_[s] & main_bit) == 0 && links_.linked(s); }
   [[nodiscard]] bool in_main(slot_id s) const { return (state_[s] & main_bit) != 0; }

@@ -79,6 +79,13 @@ class sieve {
   }
   [[nodiscard]] std::size_t metadata_bytes_per_entry() const { return detail::slot_links::bytes_per_slot + 1; }
 
+  /// The slots the policy holds (for cache::check_invariants; O(n), allocates).
+  [[nodiscard]] std::vector<slot_id> resident_slots() const {
+    std::vector<slot_id> out;
+    queue_.append_to(links_, out);
+    return out;
+  }
+
   // Introspection for tests.
   [[nodiscard]] bool visited(slot_id s) const { return visited_[s] != 0; }
   [[nodiscard]] slot_id hand() const { return hand_; }

@@ -236,6 +236,14 @@ class wtinylfu {
            (sketch_.memory_bytes() + sketch_.entries() - 1) / sketch_.entries();
   }
 
+  /// The slots the policy holds: window, probation, protected (for cache::check_invariants;
+  /// O(n), allocates).
+  [[nodiscard]] std::vector<slot_id> resident_slots() const {
+    std::vector<slot_id> out;
+    for (const auto& l : lists_) l.append_to(links_, out);
+    return out;
+  }
+
   // Introspection for tests and explanations.
   [[nodiscard]] bool in_window(slot_id s) const { return seg_[s] == window; }
   [[nodiscard]] bool in_probation(slot_id s) const { return seg_[s] == probation; }

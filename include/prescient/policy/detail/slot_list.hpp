@@ -99,6 +99,15 @@ class slot_list {
 
   void reset() { head_ = tail_ = no_slot; size_ = 0; }
 
+  /// Appends the slots of the list to `out`, front to back, following the links: at
+  /// most size() + 1 of them, so a broken list (a cycle, a wrong size) shows as a wrong
+  /// count rather than a walk without end. For consistency checks, never a request path.
+  void append_to(const slot_links& l, std::vector<slot_id>& out) const {
+    std::size_t steps = 0;
+    for (slot_id s = head_; s != no_slot && s < l.links_.size() && steps <= size_; s = l.links_[s].next, ++steps)
+      out.push_back(s);
+  }
+
  private:
   slot_id head_ = no_slot;
   slot_id tail_ = no_slot;
