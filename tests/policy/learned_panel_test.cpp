@@ -80,6 +80,17 @@ TEST(LearnedPanel, MiniaturesEstimateLargeCaches) {
       }
 }
 
+// The default: miniatures of 512 entries (a sample of 2.5% here) — coarser, still within
+// a few per cent.
+TEST(LearnedPanel, DefaultMiniaturesEstimateLargeCaches) {
+  const auto keys = zipf_keys(1000000, 200000, 5);
+  const std::uint64_t capacity = 20000;
+  const auto e = estimates(keys, capacity, 512);
+  EXPECT_NEAR(e[1] / misses_alone<policy::s3fifo>(keys, capacity), 1.0, 0.05);
+  EXPECT_NEAR(e[2] / misses_alone<policy::wtinylfu>(keys, capacity), 1.0, 0.05);
+  EXPECT_NEAR(e[3] / misses_alone<policy::arc>(keys, capacity), 1.0, 0.05);
+}
+
 TEST(LearnedPanel, NoPanelMeansLruAlone) {
   policy::detail::panel<policy::s3fifo> p(1000, 0);
   EXPECT_FALSE(p.enabled());

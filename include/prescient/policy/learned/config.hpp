@@ -63,8 +63,9 @@ struct learned_config {
   /// W-TinyLFU and ARC, sampled down to at most this many entries each; the referee
   /// hands the decisions to the best of them and bounds the run by it (0: LRU's shadow
   /// alone, and the base decides while no model does). Needs `duel`.
-  std::size_t panel_entries = 2048;
+  std::size_t panel_entries = 512;
   double switch_margin = 0.05;  ///< a panel member replaces the heuristic when this much better
+  bool reprobe = true;              ///< with a panel, a retrained model is probed at the next epoch's end
   double miss_sample_rate = 0.5;     ///< share of misses whose incoming key becomes a training row
   /// Pause sampling between far-apart retrains (rows sampled long before one would be
   /// overwritten unused; see `schedule_sampling`). Off: every eviction and sampled miss
@@ -93,7 +94,7 @@ struct learned_config {
   learn::trainer<Predictor> trainer{};
 
   /// Parameter strings: candidates, keep, rescore, tail, young, young_depth, screen,
-  /// screen_keep, admission, duel, epoch, losses, margin, guard, panel, switch, probe, pause, sample, rows,
+  /// screen_keep, admission, duel, epoch, losses, margin, guard, panel, switch, reprobe, probe, pause, sample, rows,
   /// min_rows, max_rows, first, every, classify, boundary, window, horizon, ghost, seed,
   /// mode=sync|background|off, preset=fast (lazy rescoring and 16k training rows: about
   /// 1.3× the speed, less close to Belady); anything else goes to the base policy's
@@ -115,6 +116,7 @@ struct learned_config {
     if (key == "margin") return parse_value(value, duel_margin) && duel_margin >= 0;
     if (key == "guard") return parse_value(value, guard) && guard >= 0;
     if (key == "panel") return parse_value(value, panel_entries);
+    if (key == "reprobe") return parse_value(value, reprobe);
     if (key == "switch") return parse_value(value, switch_margin) && switch_margin >= 0 && switch_margin < 1;
     if (key == "probe") return parse_value(value, probe_every) && probe_every > 0;
     if (key == "pause") return parse_value(value, pause_sampling);

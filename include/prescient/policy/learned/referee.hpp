@@ -51,6 +51,7 @@ struct referee_config {
   double guard = 0.01;            ///< the run's budget over the best panel member (0: no guard)
   bool panel = true;              ///< the panel's estimates are there (else: LRU's alone)
   double switch_margin = 0.05;    ///< a member replaces the heuristic when it is this much better
+  bool reprobe = true;            ///< a new model is probed at the next epoch's end
 };
 
 class referee {
@@ -131,7 +132,7 @@ class referee {
   /// A new model was installed: with a panel, it is probed at the next epoch's end, and
   /// the back-off starts again (a retrained model is not the one that lost).
   void new_model() {
-    if (!cfg_.panel) return;
+    if (!cfg_.panel || !cfg_.reprobe) return;
     probe_interval_ = cfg_.probe_every;
     if (heuristic_decides_) heuristic_run_ = std::max(heuristic_run_, probe_interval_ - 1);
   }
