@@ -7,6 +7,7 @@
 #include "prescient/trace/byte_source.hpp"
 
 #include <lzma.h>
+#include <unistd.h>
 #include <zlib.h>
 #include <zstd.h>
 
@@ -56,6 +57,26 @@ class file_input final : public raw_input {
  private:
   std::filesystem::path path_;
   std::FILE* file_ = nullptr;
+};
+
+class descriptor_input final : public raw_input {
+ public:
+  descriptor_input(int fd, std::filesystem::path path) : fd_(fd), path_(std::move(path)) {}
+  std::size_t read(char* dst, std::size_t n) override {
+    std::size_t got = 0;
+    while (got < n) {
+      const ssize_t k = ::read(fd_, dst + got, n - got);
+      if (k < 0 && errno == EINTR) continue;
+      if (k < 0) throw error(path_, std::string("read error: ") + std::strerror(errno));
+      if (k == 0) break;
+      got += static_cast<std::size_t>(k);
+    }
+    return got;
+  }
+
+ private:
+  int fd_;
+  std::filesystem::path path_;
 };
 
 class memory_input final : public raw_input {
@@ -331,6 +352,10 @@ std::unique_ptr<byte_source> detect(std::unique_ptr<raw_input> in, std::filesyst
 
 std::unique_ptr<byte_source> open_bytes(const std::filesystem::path& path) {
   return detect(std::make_unique<file_input>(path), path);
+}
+
+std::unique_ptr<byte_source> open_descriptor(int fd, std::filesystem::path name) {
+  return detect(std::make_unique<descriptor_input>(fd, name), std::move(name));
 }
 
 std::unique_ptr<byte_source> open_bytes(std::span<const char> data, std::filesystem::path name) {

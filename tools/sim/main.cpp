@@ -13,10 +13,15 @@
 // CLI11's (tools/support/cli.hpp): --help is generated from them; a usage error exits 2
 // with one line on stderr; an empty trace or a model of the wrong shape exits 1.
 //
-// The trace is decoded once into memory and every (policy, size) pair is replayed from
-// there, several at a time on the available cores. Sizes are objects with --ignore-size
-// and bytes otherwise (k, M, G suffixes accepted); N% is a share of the trace's unique
-// keys (or unique bytes).
+// The trace is streamed, never held whole: this thread reads and decodes it in batches
+// (decompression included) while a pool of --threads workers feeds each batch to every
+// (policy, size) replay (stream.hpp). A second pass is read only when something must be
+// known before replaying: the footprint for N% sizes (or the --mrc grid), and for Belady
+// the next-access positions of a format that does not record them (oracle-general
+// does), which a first pass writes at 4 bytes per request (trace/next_access.hpp); the
+// replays that need neither run during the first pass. Sizes are objects with
+// --ignore-size and bytes otherwise (k, M, G suffixes accepted); N% is a share of the
+// trace's unique keys (or unique bytes).
 #include <unistd.h>
 
 #include <algorithm>
@@ -27,7 +32,9 @@
 #include <cstdlib>
 #include <exception>
 #include <filesystem>
+#include <limits>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -39,10 +46,13 @@
 #include "prescient/learn/features.hpp"
 #include "prescient/learn/forest_trainer.hpp"
 #include "prescient/policy/registry.hpp"
-#include "sim/prefetch_replay.hpp"
-#include "sim/replay.hpp"
 #include "prescient/trace/next_access.hpp"
 #include "prescient/trace/reader.hpp"
+#include "sim/footprint.hpp"
+#include "sim/prefetch_replay.hpp"
+#include "sim/replay.hpp"
+#include "sim/stream.hpp"
+#include "sim/trace_input.hpp"
 #include "support/cli.hpp"
 #include "svg_plot.hpp"
 
@@ -247,11 +257,13 @@ std::string json_escape(std::string_view s) {
   return out;
 }
 
-// A progress line on stderr while replays run, only when stderr is a terminal.
+// A progress line on stderr while a pass runs, only when stderr is a terminal: the
+// requests read so far (the reader waits for the slowest replay, so this is also how far
+// every replay has come, within a few batches), against `total` when it is known.
 class progress_bar {
  public:
-  progress_bar(std::uint64_t total, std::atomic<std::uint64_t>& done) : total_(total), done_(done) {
-    if (total_ == 0 || !::isatty(STDERR_FILENO)) return;
+  progress_bar(std::optional<std::uint64_t> total, std::atomic<std::uint64_t>& done) : total_(total), done_(done) {
+    if (!::isatty(STDERR_FILENO)) return;
     thread_ = std::thread([this] { run(); });
   }
   ~progress_bar() {
@@ -269,17 +281,22 @@ class progress_bar {
       std::this_thread::sleep_for(std::chrono::milliseconds(200));
       const double done = static_cast<double>(done_.load());
       const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-      const double frac = std::min(1.0, done / static_cast<double>(total_));
       const double rate = secs > 0 ? done / secs : 0;
-      const double eta = rate > 0 ? (static_cast<double>(total_) - done) / rate : 0;
+      if (!total_ || *total_ == 0) {
+        std::fprintf(stderr, "\r%.1fM requests  %.1f Mreq/s\033[K", done / 1e6, rate / 1e6);
+        continue;
+      }
+      const double total = static_cast<double>(*total_);
+      const double frac = std::min(1.0, done / total);
+      const double eta = rate > 0 ? std::max(0.0, total - done) / rate : 0;
       constexpr int width = 30;
       std::string bar(static_cast<std::size_t>(frac * width), '#');
       bar.resize(width, '.');
       std::fprintf(stderr, "\r[%s] %5.1f%%  %.1fM of %.1fM requests  %.1f Mreq/s  ETA %.0fs\033[K", bar.c_str(),
-                   100 * frac, done / 1e6, static_cast<double>(total_) / 1e6, rate / 1e6, eta);
+                   100 * frac, done / 1e6, total / 1e6, rate / 1e6, eta);
     }
   }
-  std::uint64_t total_;
+  std::optional<std::uint64_t> total_;
   std::atomic<std::uint64_t>& done_;
   std::atomic<bool> stop_{false};
   std::thread thread_;
@@ -291,27 +308,6 @@ struct job {
   std::size_t size_index;
 };
 
-// Runs work(j) for j in [0, n) on up to `threads` workers; rethrows the first error.
-template <class Work>
-void parallel_jobs(std::size_t n, unsigned threads, Work&& work) {
-  std::vector<std::exception_ptr> errors(n);
-  std::atomic<std::size_t> next{0};
-  std::vector<std::thread> workers;
-  for (unsigned w = 0; w < std::min<std::size_t>(threads, n); ++w)
-    workers.emplace_back([&] {
-      for (std::size_t j; (j = next.fetch_add(1)) < n;) {
-        try {
-          work(j);
-        } catch (...) {
-          errors[j] = std::current_exception();
-        }
-      }
-    });
-  for (auto& w : workers) w.join();
-  for (auto& e : errors)
-    if (e) std::rethrow_exception(e);
-}
-
 replay_options job_options(const job& jb, const options& o,
                            const std::shared_ptr<const prescient::learn::compiled_forest>& model) {
   replay_options ro;
@@ -322,36 +318,38 @@ replay_options job_options(const job& jb, const options& o,
   return ro;
 }
 
-// Replays every job on `o.threads` workers; rethrows the first error.
-std::vector<replay_result> run_jobs(const std::vector<prescient::trace::request>& requests,
-                                    const std::vector<job>& jobs, const options& o,
-                                    const std::shared_ptr<const prescient::learn::compiled_forest>& model) {
-  std::vector<replay_result> results(jobs.size());
-  std::atomic<std::uint64_t> done{0};
-  progress_bar bar(requests.size() * jobs.size(), done);
-  parallel_jobs(jobs.size(), o.threads, [&](std::size_t j) {
-    replay_options ro = job_options(jobs[j], o, model);
-    ro.progress = &done;
-    results[j] = prescient::sim::replay(jobs[j].policy, requests, ro);
-  });
-  return results;
-}
-
 std::uint64_t resolve_size(const size_spec& s, const prescient::sim::footprint& fp, bool ignore_size) {
   const double base = static_cast<double>(ignore_size ? fp.unique_keys : fp.unique_bytes);
   return std::max<std::uint64_t>(1, static_cast<std::uint64_t>(std::llround(s.percent ? s.value / 100.0 * base : s.value)));
 }
 
-// --mrc: the policy advisor over the trace, and with --exact the full replays beside it.
-void run_mrc(const std::string& name, const std::vector<prescient::trace::request>& requests,
-             const prescient::sim::footprint& fp, const options& o,
-             std::vector<prescient::sim::plot_series>& plot) {
+// Everything replayed over one trace, one sink each (stream.hpp), and where the figures
+// go: the (policy, size) replays, with --prefetch their prefetching twins, with --mrc the
+// miniature simulation (and with --exact the full replays and one LRU replay as the
+// yardstick of its cost).
+struct trace_plan {
+  struct task {
+    bool needs_oracle;  // reads next_access (Belady): fed once the positions are known
+    prescient::sim::batch_sink feed;
+    bool fed = false;   // given to a pass already
+  };
+  std::vector<job> jobs;
+  std::vector<std::unique_ptr<prescient::sim::replayer>> replays;                // one per job
+  std::vector<std::unique_ptr<prescient::sim::prefetch_replayer>> prefetches;  // one per job, with --prefetch
+  std::vector<std::uint64_t> mrc_sizes;
+  std::unique_ptr<prescient::policy_advisor> advisor;
+  double advisor_seconds = 0;
+  std::unique_ptr<prescient::sim::replayer> yardstick;
+  std::vector<task> tasks;
+};
+
+// The --mrc sizes: those given, or 12 sizes evenly spaced on a log scale from the
+// smallest size whose miniature cache still holds 32 objects (below that the estimate
+// is noise) to 40% of the footprint.
+std::vector<std::uint64_t> mrc_sizes(const options& o, const prescient::sim::footprint& fp) {
   std::vector<std::uint64_t> sizes;
   for (const auto& s : o.sizes) sizes.push_back(resolve_size(s, fp, o.ignore_size));
   if (sizes.empty()) {
-    // 12 sizes, evenly spaced on a log scale from the smallest size whose miniature
-    // cache still holds 32 objects (below that the estimate is noise) to 40% of the
-    // footprint.
     const double footprint = static_cast<double>(o.ignore_size ? fp.unique_keys : fp.unique_bytes);
     const double mean_size = footprint / static_cast<double>(std::max<std::uint64_t>(1, fp.unique_keys));
     const double hi = 0.4 * footprint;
@@ -360,39 +358,84 @@ void run_mrc(const std::string& name, const std::vector<prescient::trace::reques
   }
   std::sort(sizes.begin(), sizes.end());
   sizes.erase(std::unique(sizes.begin(), sizes.end()), sizes.end());
+  return sizes;
+}
 
-  prescient::advisor_config cfg;
-  cfg.sample_rate = o.sample;
-  cfg.max_tracked_keys = o.sample_keys;
-  cfg.policies.clear();
-  for (const auto& p : o.policies) {
-    const auto it = o.params.find(p);
-    cfg.policies.push_back(it == o.params.end() ? p : p + ":" + it->second);
+// Fills `plan` (which must not move afterwards: the sinks point into it). `fp` is read
+// only for N% sizes and the --mrc grid.
+void build_plan(trace_plan& plan, const options& o, const prescient::sim::footprint& fp,
+                const std::shared_ptr<const prescient::learn::compiled_forest>& model) {
+  auto add_replay = [&](const job& jb, const std::shared_ptr<const prescient::learn::compiled_forest>& m) {
+    plan.jobs.push_back(jb);
+    plan.replays.push_back(prescient::sim::make_replayer(jb.policy, job_options(jb, o, m)));
+    auto* r = plan.replays.back().get();
+    plan.tasks.push_back({jb.policy == "belady", [r](std::span<const prescient::trace::request> b) { r->feed(b); }});
+  };
+  if (o.mrc) {
+    plan.mrc_sizes = mrc_sizes(o, fp);
+    prescient::advisor_config cfg;
+    cfg.sample_rate = o.sample;
+    cfg.max_tracked_keys = o.sample_keys;
+    cfg.policies.clear();
+    for (const auto& p : o.policies) {
+      const auto it = o.params.find(p);
+      cfg.policies.push_back(it == o.params.end() ? p : p + ":" + it->second);
+    }
+    cfg.sizes = plan.mrc_sizes;
+    cfg.ignore_size = o.ignore_size;
+    const auto t0 = std::chrono::steady_clock::now();
+    plan.advisor = std::make_unique<prescient::policy_advisor>(cfg);
+    plan.advisor_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    plan.tasks.push_back({false, [&plan](std::span<const prescient::trace::request> b) {
+                            const auto start = std::chrono::steady_clock::now();
+                            for (const auto& r : b) plan.advisor->record(r.key, r.size);
+                            plan.advisor_seconds +=
+                                std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+                          }});
+    if (o.exact) {
+      for (std::size_t si = 0; si < plan.mrc_sizes.size(); ++si)
+        for (const auto& p : o.policies) add_replay(job{p, plan.mrc_sizes[si], si}, nullptr);
+      // The yardstick for the estimate's cost: one full replay of LRU at the largest size.
+      replay_options ro;
+      ro.capacity = plan.mrc_sizes.back();
+      ro.ignore_size = o.ignore_size;
+      plan.yardstick = prescient::sim::make_replayer("lru", ro);
+      auto* y = plan.yardstick.get();
+      plan.tasks.push_back({false, [y](std::span<const prescient::trace::request> b) { y->feed(b); }});
+    }
+    return;
   }
-  cfg.sizes = sizes;
-  cfg.ignore_size = o.ignore_size;
-  const auto t0 = std::chrono::steady_clock::now();
-  prescient::policy_advisor advisor(cfg);
-  for (const auto& r : requests) advisor.record(r.key, r.size);
-  const double mrc_secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  for (std::size_t si = 0; si < o.sizes.size(); ++si)
+    for (const auto& p : o.policies) add_replay(job{p, resolve_size(o.sizes[si], fp, o.ignore_size), si}, model);
+  if (o.prefetch)
+    for (const auto& jb : plan.jobs) {
+      plan.prefetches.push_back(
+          prescient::sim::make_prefetch_replayer(jb.policy, job_options(jb, o, model), o.prefetch_opts));
+      auto* r = plan.prefetches.back().get();
+      plan.tasks.push_back({jb.policy == "belady", [r](std::span<const prescient::trace::request> b) { r->feed(b); }});
+    }
+}
+
+std::vector<replay_result> results_of(const trace_plan& plan) {
+  std::vector<replay_result> out;
+  for (const auto& r : plan.replays) out.push_back(r->result());
+  return out;
+}
+
+// --mrc: the policy advisor's curves, and with --exact the full replays beside them.
+void report_mrc(const std::string& name, std::uint64_t requests, const prescient::sim::footprint& fp,
+                const options& o, const trace_plan& plan, std::vector<prescient::sim::plot_series>& plot) {
+  const std::vector<std::uint64_t>& sizes = plan.mrc_sizes;
+  const prescient::policy_advisor& advisor = *plan.advisor;
+  const double mrc_secs = plan.advisor_seconds;
+  const std::vector<job>& jobs = plan.jobs;
+  const std::vector<replay_result> exact = results_of(plan);
+  const double full_lru_secs = plan.yardstick ? plan.yardstick->result().seconds : 0.0;
 
   auto advisor_name = [&](const std::string& p) {
     const auto it = o.params.find(p);
     return it == o.params.end() ? p : p + ":" + it->second;
   };
-  std::vector<replay_result> exact;
-  std::vector<job> jobs;
-  double full_lru_secs = 0;
-  if (o.exact) {
-    for (std::size_t si = 0; si < sizes.size(); ++si)
-      for (const auto& p : o.policies) jobs.push_back(job{p, sizes[si], si});
-    exact = run_jobs(requests, jobs, o, nullptr);
-    // The yardstick for the estimate's cost: one full replay of LRU at the largest size.
-    replay_options ro;
-    ro.capacity = sizes.back();
-    ro.ignore_size = o.ignore_size;
-    full_lru_secs = prescient::sim::replay("lru", requests, ro).seconds;
-  }
   auto exact_of = [&](const std::string& p, std::size_t si) -> const replay_result* {
     for (std::size_t j = 0; j < jobs.size(); ++j)
       if (jobs[j].policy == p && jobs[j].size_index == si) return &exact[j];
@@ -413,7 +456,7 @@ void run_mrc(const std::string& name, const std::vector<prescient::trace::reques
     return;
   }
   std::printf("\n%s: miniature simulation at R = %.4g (%llu of %zu requests sampled), %zu unique keys\n", name.c_str(),
-              advisor.sample_rate(), static_cast<unsigned long long>(advisor.sampled_requests()), requests.size(),
+              advisor.sample_rate(), static_cast<unsigned long long>(advisor.sampled_requests()), static_cast<std::size_t>(requests),
               static_cast<std::size_t>(fp.unique_keys));
   std::printf("%-12s", o.ignore_size ? "size (obj)" : "size (B)");
   for (const auto& p : o.policies) std::printf(" %*s", o.exact ? 17 : 9, p.c_str());
@@ -557,14 +600,11 @@ void report_table(const std::string& trace_name, const std::string& format, std:
 }
 
 // --prefetch: every (policy, size) again with the planner, against its plain replay.
-void run_prefetch(const std::string& trace_name, const std::vector<prescient::trace::request>& requests,
-                  const std::vector<job>& jobs, const std::vector<replay_result>& plain, const options& o,
-                  const std::shared_ptr<const prescient::learn::compiled_forest>& model) {
-  std::vector<prescient::sim::prefetch_result> out(jobs.size());
-  parallel_jobs(jobs.size(), o.threads, [&](std::size_t j) {
-    out[j] = prescient::sim::replay_with_prefetch(jobs[j].policy, requests, job_options(jobs[j], o, model),
-                                                  o.prefetch_opts);
-  });
+void report_prefetch(const std::string& trace_name, const trace_plan& plan, const std::vector<replay_result>& plain,
+                     const options& o) {
+  const std::vector<job>& jobs = plan.jobs;
+  std::vector<prescient::sim::prefetch_result> out;
+  for (const auto& r : plan.prefetches) out.push_back(r->result());
   if (o.json) {
     for (std::size_t j = 0; j < jobs.size(); ++j) {
       const auto& r = out[j];
@@ -596,6 +636,84 @@ void run_prefetch(const std::string& trace_name, const std::vector<prescient::tr
 
 }  // namespace
 
+// What the reading thread does besides decoding, per batch.
+struct pass_extras {
+  prescient::sim::footprint_counter* footprint = nullptr;    // count the footprint
+  prescient::trace::next_access_index* build = nullptr;      // record next-access positions
+  const prescient::trace::next_access_index* fill = nullptr;  // set next_access from them
+};
+
+// Where the reading thread's time went, over every pass of a trace.
+struct reading_figures {
+  int passes = 0;
+  double decode_seconds = 0;     // reading, decompressing and decoding
+  double footprint_seconds = 0;  // counting the footprint
+  double index_seconds = 0;      // writing or reading next-access positions
+  double wait_seconds = 0;       // waiting for the replays (they were slower)
+  std::size_t index_bytes = 0;   // the next-access index at its largest
+};
+
+// One pass over the trace: this thread reads (and does `x`), the workers feed every task
+// not fed yet whose oracle needs are met (`oracle_ready`). Returns the requests read.
+std::uint64_t run_pass(prescient::sim::trace_input& input, const options& o, const pass_extras& x, trace_plan& plan,
+                       bool oracle_ready, reading_figures& fig) {
+  std::vector<prescient::sim::batch_sink> sinks;
+  for (auto& t : plan.tasks)
+    if (!t.fed && (oracle_ready || !t.needs_oracle)) {
+      t.fed = true;
+      sinks.push_back(t.feed);
+    }
+  prescient::trace::reader reader = input.open();
+  const std::uint64_t limit = o.limit ? o.limit : std::numeric_limits<std::uint64_t>::max();
+  // An oracle-general next access at or past --limit is a request that is not replayed.
+  const bool clamp = o.limit != 0 && input.provides_next_access();
+  std::uint64_t pos = 0;
+  std::atomic<std::uint64_t> read{0};
+  using clock = std::chrono::steady_clock;
+  const auto seconds = [](clock::time_point a, clock::time_point b) { return std::chrono::duration<double>(b - a).count(); };
+  auto read_batch = [&](std::span<prescient::trace::request> slot) -> std::size_t {
+    if (pos >= limit) return 0;
+    const auto t0 = clock::now();
+    const auto batch = slot.first(reader.read(slot.first(std::min<std::uint64_t>(slot.size(), limit - pos))));
+    const auto t1 = clock::now();
+    if (clamp)
+      for (auto& r : batch)
+        if (r.next_access >= static_cast<std::int64_t>(limit)) r.next_access = prescient::trace::never;
+    if (x.build) x.build->add(batch);
+    if (x.fill) x.fill->fill(batch, pos, limit);
+    const auto t2 = clock::now();
+    if (x.footprint) x.footprint->add(batch);
+    const auto t3 = clock::now();
+    fig.decode_seconds += seconds(t0, t1);
+    fig.index_seconds += seconds(t1, t2);
+    fig.footprint_seconds += seconds(t2, t3);
+    pos += batch.size();
+    read.store(pos, std::memory_order_relaxed);
+    return batch.size();
+  };
+  std::optional<std::uint64_t> total = input.known_requests();
+  if (total && o.limit) total = std::min(*total, o.limit);
+  const progress_bar bar(total, read);
+  const auto f = prescient::sim::stream(read_batch, sinks, {.threads = o.threads});
+  fig.wait_seconds += f.wait_seconds;
+  ++fig.passes;
+  return f.requests;
+}
+
+// On stderr: how the trace was read, and what the extras cost.
+void report_reading(const std::string& shown, std::uint64_t requests, const reading_figures& r,
+                    std::size_t footprint_bytes, std::chrono::steady_clock::time_point start) {
+  const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  std::fprintf(stderr, "%s: %llu requests in %.2f s, %d pass%s; reading thread: decoding %.2f s, footprint %.2f s "
+               "(%.1f MiB)", shown.c_str(), static_cast<unsigned long long>(requests), wall, r.passes,
+               r.passes == 1 ? "" : "es", r.decode_seconds, r.footprint_seconds,
+               static_cast<double>(footprint_bytes) / (1 << 20));
+  if (r.index_bytes != 0)
+    std::fprintf(stderr, ", next-access index %.2f s (%.1f MiB)", r.index_seconds,
+                 static_cast<double>(r.index_bytes) / (1 << 20));
+  std::fprintf(stderr, ", waiting for the replays %.2f s\n", r.wait_seconds);
+}
+
 int main(int argc, char** argv) try {
   options o;
   {
@@ -624,28 +742,50 @@ int main(int argc, char** argv) try {
   for (std::size_t t = 0; t < o.traces.size(); ++t) {
     const std::string& path = o.traces[t];
     const std::string& format = o.formats.size() == 1 ? o.formats[0] : o.formats[t];
-    const auto load_start = std::chrono::steady_clock::now();
-    std::vector<prescient::trace::request> requests =
-        cli::load_trace(path, format, o.format_opts, o.limit ? o.limit : prescient::trace::unlimited);
     const std::string shown = cli::shown_path(path);
-    if (requests.empty()) throw std::runtime_error(shown + ": no requests (empty trace)");
-    if (need_oracle) prescient::trace::annotate_next_access(requests);
-    const double load_secs =
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - load_start).count();
-    const auto fp = prescient::sim::measure_footprint(requests);
-    if (!o.json)
-      std::fprintf(stderr, "%s: decoded %zu requests in %.2f s\n", shown.c_str(), requests.size(), load_secs);
-
     const std::string name = cli::trace_name(path);
+    const auto start = std::chrono::steady_clock::now();
+
+    // What must be known before replaying, and so read in a first pass: the footprint
+    // when a size is a share of it, Belady's next-access positions when the format does
+    // not record them. The footprint is counted anyway for the table's header.
+    const bool sizes_need_footprint =
+        std::any_of(o.sizes.begin(), o.sizes.end(), [](const size_spec& s) { return s.percent; }) ||
+        (o.mrc && o.sizes.empty());
+    const bool need_footprint = sizes_need_footprint || !o.json || (o.mrc && o.at && o.at->percent);
+    const bool format_has_oracle = prescient::trace::parse_format(format) == prescient::trace::format::oracle_general;
+    const bool build_index = need_oracle && !format_has_oracle;
+    const bool two_passes = sizes_need_footprint || build_index;
+    prescient::sim::trace_input input(path, format, o.format_opts, two_passes ? 2 : 1);
+
+    prescient::sim::footprint_counter footprint;
+    prescient::trace::next_access_index index;
+    reading_figures reading;
+    trace_plan plan;
+    if (!sizes_need_footprint) build_plan(plan, o, {}, model);
+    // The first (or only) pass: the footprint, the index, and every replay that can run.
+    pass_extras first;
+    first.footprint = need_footprint ? &footprint : nullptr;
+    first.build = build_index ? &index : nullptr;
+    const std::uint64_t requests = run_pass(input, o, first, plan, !build_index, reading);
+    if (requests == 0) throw std::runtime_error(shown + ": no requests (empty trace)");
+    const prescient::sim::footprint fp = footprint.result();
+    if (two_passes) {
+      reading.index_bytes = index.bytes();
+      index.release_keys();
+      if (sizes_need_footprint) build_plan(plan, o, fp, model);
+      pass_extras second;
+      second.fill = build_index ? &index : nullptr;
+      run_pass(input, o, second, plan, true, reading);
+    }
+    if (!o.json) report_reading(shown, requests, reading, footprint.bytes(), start);
+
     if (o.mrc) {
-      run_mrc(name, requests, fp, o, plot);
+      report_mrc(name, requests, fp, o, plan, plot);
       continue;
     }
-    std::vector<job> jobs;
-    for (std::size_t si = 0; si < o.sizes.size(); ++si)
-      for (const auto& p : o.policies) jobs.push_back(job{p, resolve_size(o.sizes[si], fp, o.ignore_size), si});
-
-    const std::vector<replay_result> results = run_jobs(requests, jobs, o, model);
+    const std::vector<job>& jobs = plan.jobs;
+    const std::vector<replay_result> results = results_of(plan);
 
     if (o.json) {
       for (std::size_t j = 0; j < jobs.size(); ++j) {
@@ -685,9 +825,9 @@ int main(int argc, char** argv) try {
         std::printf("}\n");
       }
     } else {
-      report_table(name, format, requests.size(), fp, o.sizes, o.policies, jobs, results, o.ignore_size);
+      report_table(name, format, requests, fp, o.sizes, o.policies, jobs, results, o.ignore_size);
     }
-    if (o.prefetch) run_prefetch(name, requests, jobs, results, o, model);
+    if (o.prefetch) report_prefetch(name, plan, results, o);
     for (const auto& p : o.policies) {
       prescient::sim::plot_series s;
       s.label = (o.traces.size() > 1 ? name + " " : "") + p;

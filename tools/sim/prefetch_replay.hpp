@@ -17,6 +17,7 @@
 #include <chrono>
 #include <cstdint>
 #include <deque>
+#include <memory>
 #include <unordered_map>
 #include <span>
 #include <unordered_set>
@@ -43,109 +44,146 @@ struct prefetch_result : prefetch::planner_counts {
   }
 };
 
-namespace detail {
+/// One (policy, size) replay with prefetching, fed the trace batch after batch in order
+/// (like `replayer`, replay.hpp): the cache, the planner and the prefetches in flight
+/// live between batches. What it keeps besides: the size each key was last requested
+/// at (what an arriving prefetch loads), one word per key seen.
+class prefetch_replayer {
+ public:
+  virtual ~prefetch_replayer() = default;
+  virtual void feed(std::span<const trace::request> batch) = 0;
+  [[nodiscard]] virtual prefetch_result result() const = 0;
+};
 
-template <class Cache, class Make>
-void prefetch_loop(Cache& c, std::span<const trace::request> requests, const prefetch_options& opt, Make&& make,
-                   prefetch_result& out) {
-  prefetch::planner planner(opt.planner);
-  std::unordered_set<std::uint64_t> marked;     // prefetched, not yet hit
-  std::unordered_set<std::uint64_t> in_flight;  // issued, not yet arrived
+template <class Policy, bool Weighted>
+class policy_prefetch_replayer final : public prefetch_replayer {
+ public:
+  policy_prefetch_replayer(const replay_options& opt, const prefetch_options& popt, typename Policy::config config)
+      : opt_(popt), capacity_(opt.capacity), cache_(opt.capacity, std::move(config)), planner_(popt.planner) {
+    marked_.reserve(1024);
+    in_flight_.reserve(popt.planner.max_outstanding * 2);
+    cache_.set_eviction_listener([this](const std::uint64_t& key, const auto&, removal_cause) {
+      marked_.erase(key);
+      if (prefetch_put_) planner_.displaced(key, current_, put_bucket_);
+    });
+  }
+
+  void feed(std::span<const trace::request> batch) override {
+    std::uint64_t misses = 0, bytes = 0, miss_bytes = 0;
+    const auto start = std::chrono::steady_clock::now();
+    for (const trace::request& r : batch) {
+      const std::uint64_t i = current_;
+      while (!arrivals_.empty() && arrivals_.front().due <= i) {
+        const arrival a = arrivals_.front();
+        put_bucket_ = a.bucket;
+        arrivals_.pop_front();
+        in_flight_.erase(a.key);
+        if (cache_.contains(a.key)) {
+          ++already_cached_;
+          continue;
+        }
+        prefetch_put_ = true;
+        if (cache_.put(a.key, detail::make_value<Weighted>(trace::request{.key = a.key, .size = a.size})).cached())
+          marked_.insert(a.key);
+        prefetch_put_ = false;
+      }
+
+      const bool hit = cache_.get_or_insert(r.key, [&] { return detail::make_value<Weighted>(r); },
+                                            detail::oracle_next(r));
+      misses += hit ? 0 : 1;
+      bytes += r.size;
+      miss_bytes += hit ? 0 : r.size;
+      last_size_[r.key] = r.size;
+      planner_.record(r.key, i, hit && marked_.erase(r.key) != 0);
+      planner_.plan(
+          r.key, i, in_flight_.size(),
+          [&](std::uint64_t k) { return in_flight_.count(k) == 0 && !cache_.contains(k) && last_size_.count(k) != 0; },
+          [&](std::uint64_t k, prefetch::planner::gap_bucket bucket) {
+            in_flight_.insert(k);
+            arrivals_.push_back({i + std::max<std::uint64_t>(opt_.delay, 1), k, last_size_[k], bucket});
+            return true;
+          },
+          [&](std::uint64_t) { return prefetch::predicted_victim_gap(cache_.policy()); });
+      ++current_;
+    }
+    seconds_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    misses_ += misses;
+    bytes_ += bytes;
+    miss_bytes_ += miss_bytes;
+  }
+
+  [[nodiscard]] prefetch_result result() const override {
+    prefetch_result out;
+    static_cast<prefetch::planner_counts&>(out) = planner_.counts();
+    out.scorer_retrains = planner_.scorer_retrains();
+    out.already_cached = already_cached_;
+    out.demand.policy = std::string(Policy::name);
+    out.demand.capacity = capacity_;
+    out.demand.seconds = seconds_;
+    out.demand.requests = current_;
+    out.demand.misses = misses_;
+    // With sizes ignored both byte figures count objects.
+    out.demand.bytes = Weighted ? bytes_ : current_;
+    out.demand.miss_bytes = Weighted ? miss_bytes_ : misses_;
+    out.demand.stats = cache_.stats();
+    return out;
+  }
+
+ private:
   struct arrival {
     std::uint64_t due;
-    const trace::request* request;         // the key's last request (what the load returns)
+    std::uint64_t key;
+    std::uint64_t size;                    // the key's size at its last request before the issue
     prefetch::planner::gap_bucket bucket;  // the displaced entry's predicted gap
   };
-  std::deque<arrival> arrivals;
-  // The last request seen of each key: what an arriving prefetch loads (its size).
-  std::unordered_map<std::uint64_t, const trace::request*> last_seen;
-  marked.reserve(1024);
-  in_flight.reserve(opt.planner.max_outstanding * 2);
-  last_seen.reserve(requests.size() / 8 + 16);
-  bool prefetch_put = false;
-  prefetch::planner::gap_bucket put_bucket = prefetch::planner::unpredicted;
-  std::size_t current = 0;  // the request being replayed (for the listener)
-  c.set_eviction_listener([&](const std::uint64_t& key, const auto&, removal_cause) {
-    marked.erase(key);
-    if (prefetch_put) planner.displaced(key, current, put_bucket);
-  });
 
-  std::uint64_t misses = 0, bytes = 0, miss_bytes = 0;
-  const auto start = std::chrono::steady_clock::now();
-  for (std::size_t i = 0; i < requests.size(); ++i) {
-    current = i;
-    while (!arrivals.empty() && arrivals.front().due <= i) {
-      const trace::request& r = *arrivals.front().request;
-      put_bucket = arrivals.front().bucket;
-      arrivals.pop_front();
-      in_flight.erase(r.key);
-      if (c.contains(r.key)) {
-        ++out.already_cached;
-        continue;
-      }
-      prefetch_put = true;
-      if (c.put(r.key, make(r)).cached()) marked.insert(r.key);
-      prefetch_put = false;
-    }
+  prefetch_options opt_;
+  std::uint64_t capacity_;
+  detail::replay_cache<Policy, Weighted> cache_;
+  prefetch::planner planner_;
+  std::unordered_set<std::uint64_t> marked_;     // prefetched, not yet hit
+  std::unordered_set<std::uint64_t> in_flight_;  // issued, not yet arrived
+  std::deque<arrival> arrivals_;
+  std::unordered_map<std::uint64_t, std::uint64_t> last_size_;  // each key's size at its last request
+  bool prefetch_put_ = false;
+  prefetch::planner::gap_bucket put_bucket_ = prefetch::planner::unpredicted;
+  std::uint64_t current_ = 0;  // the request being replayed (0-based position in the trace)
+  std::uint64_t already_cached_ = 0;
+  double seconds_ = 0;
+  std::uint64_t misses_ = 0, bytes_ = 0, miss_bytes_ = 0;
+};
 
-    const trace::request& r = requests[i];
-    const bool hit = c.get_or_insert(r.key, [&] { return make(r); }, oracle_next(r));
-    misses += hit ? 0 : 1;
-    bytes += r.size;
-    miss_bytes += hit ? 0 : r.size;
-    last_seen[r.key] = &r;
-    planner.record(r.key, i, hit && marked.erase(r.key) != 0);
-    planner.plan(
-        r.key, i, in_flight.size(),
-        [&](std::uint64_t k) { return in_flight.count(k) == 0 && !c.contains(k) && last_seen.count(k) != 0; },
-        [&](std::uint64_t k, prefetch::planner::gap_bucket bucket) {
-          in_flight.insert(k);
-          arrivals.push_back({i + std::max<std::uint64_t>(opt.delay, 1), last_seen[k], bucket});
-          return true;
-        },
-        [&](std::uint64_t) { return prefetch::predicted_victim_gap(c.policy()); });
-  }
-  static_cast<prefetch::planner_counts&>(out) = planner.counts();
-  out.scorer_retrains = planner.scorer_retrains();
-  out.demand.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  out.demand.requests = requests.size();
-  out.demand.misses = misses;
-  out.demand.bytes = bytes;
-  out.demand.miss_bytes = miss_bytes;
-  out.demand.stats = c.stats();
+/// A prefetching replay of `Policy`, to be fed batches.
+template <class Policy>
+std::unique_ptr<prefetch_replayer> make_prefetch_replayer(const replay_options& opt, const prefetch_options& popt) {
+  auto config = replay_config<Policy>(opt);
+  if (opt.ignore_size) return std::make_unique<policy_prefetch_replayer<Policy, false>>(opt, popt, std::move(config));
+  return std::make_unique<policy_prefetch_replayer<Policy, true>>(opt, popt, std::move(config));
 }
 
-}  // namespace detail
+/// The same for the policy named `policy` ("learned" included).
+inline std::unique_ptr<prefetch_replayer> make_prefetch_replayer(std::string_view policy, const replay_options& opt,
+                                                                 const prefetch_options& popt) {
+  if (policy == learned_forest::name) return make_prefetch_replayer<learned_forest>(opt, popt);
+  return policy::visit_policy(policy, [&]<class P>() { return make_prefetch_replayer<P>(opt, popt); });
+}
 
 /// Replays `requests` through a cache with policy `Policy`, prefetching as planned.
 /// The successor model keys on the trace's keys (the simulator's cache is keyed by them).
 template <class Policy>
 prefetch_result replay_with_prefetch(std::span<const trace::request> requests, const replay_options& opt,
                                      const prefetch_options& popt) {
-  prefetch_result out;
-  out.demand.policy = std::string(Policy::name);
-  out.demand.capacity = opt.capacity;
-  auto config = policy::parse_config<Policy>(opt.params);
-  if constexpr (std::is_same_v<Policy, learned_forest>) config.model = opt.model;
-  if (opt.ignore_size) {
-    cache<std::uint64_t, detail::no_value, Policy> c(opt.capacity, std::move(config));
-    detail::prefetch_loop(c, requests, popt, [](const trace::request&) { return detail::no_value{}; }, out);
-    out.demand.bytes = out.demand.requests;
-    out.demand.miss_bytes = out.demand.misses;
-  } else {
-    cache<std::uint64_t, std::uint64_t, Policy, prescient::hash<std::uint64_t>, std::equal_to<std::uint64_t>,
-          detail::size_weigher>
-        c(opt.capacity, std::move(config));
-    detail::prefetch_loop(c, requests, popt, [](const trace::request& r) { return r.size; }, out);
-  }
-  return out;
+  const auto r = make_prefetch_replayer<Policy>(opt, popt);
+  r->feed(requests);
+  return r->result();
 }
 
 /// The same, for the policy named `policy` ("learned" included).
 inline prefetch_result replay_with_prefetch(std::string_view policy, std::span<const trace::request> requests,
                                             const replay_options& opt, const prefetch_options& popt) {
-  if (policy == learned_forest::name) return replay_with_prefetch<learned_forest>(requests, opt, popt);
-  return policy::visit_policy(policy, [&]<class P>() { return replay_with_prefetch<P>(requests, opt, popt); });
+  const auto r = make_prefetch_replayer(policy, opt, popt);
+  r->feed(requests);
+  return r->result();
 }
 
 }  // namespace prescient::sim

@@ -1,7 +1,8 @@
-// prescient/sim/replay.hpp — replays a decoded trace through one policy at one size.
+// prescient/sim/replay.hpp — replays a trace through one policy at one size.
 //
 // The simulator's engine, header-only so that tests, benchmarks and prescient-sim use
-// the same loop. It is the library's own `cache` that is replayed (not a model of it),
+// the same loop. A `replayer` is fed the trace in batches, in order (prescient-sim
+// streams the trace to every replay, stream.hpp); `replay` feeds it a span at once. It is the library's own `cache` that is replayed (not a model of it),
 // with the policy as a template parameter: one instantiation of the hot loop per
 // policy, no virtual call per request. A request is one `get_or_insert`: a hit updates
 // the policy, a miss inserts the object (subject to admission) with its size as weight,
@@ -27,7 +28,6 @@
 #include <span>
 #include <string>
 #include <string_view>
-#include <unordered_set>
 
 #include "prescient/cache.hpp"
 #include "prescient/learn/compiled_forest.hpp"
@@ -74,66 +74,114 @@ struct no_value {};
 struct size_weigher {
   std::uint64_t operator()(const std::uint64_t&, const std::uint64_t& size) const noexcept { return size; }
 };
-inline constexpr std::uint64_t progress_every = 1 << 16;
 
 inline std::uint64_t oracle_next(const trace::request& r) noexcept {
   return r.next_access < 0 ? access::never : static_cast<std::uint64_t>(r.next_access);
 }
 
-template <class Cache, class Make>
-void replay_loop(Cache& c, std::span<const trace::request> requests, const replay_options& opt, Make&& make,
-                 replay_result& out) {
-  std::uint64_t misses = 0, bytes = 0, miss_bytes = 0;
-  const auto start = std::chrono::steady_clock::now();
-  for (std::size_t i = 0; i < requests.size(); ++i) {
-    const trace::request& r = requests[i];
-    const bool hit = c.get_or_insert(r.key, [&] { return make(r); }, oracle_next(r));
-    misses += hit ? 0 : 1;
-    bytes += r.size;
-    miss_bytes += hit ? 0 : r.size;
-    if (opt.progress && (i + 1) % progress_every == 0) opt.progress->fetch_add(progress_every, std::memory_order_relaxed);
-  }
-  out.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  if (opt.progress) opt.progress->fetch_add(requests.size() % progress_every, std::memory_order_relaxed);
-  out.requests = requests.size();
-  out.misses = misses;
-  if (opt.ignore_size) {
-    out.bytes = requests.size();
-    out.miss_bytes = misses;
-  } else {
-    out.bytes = bytes;
-    out.miss_bytes = miss_bytes;
-  }
-  out.stats = c.stats();
-  out.metadata_bytes_per_entry = c.metadata_bytes_per_entry();
-  if constexpr (requires { c.policy().stats(); }) out.learned = c.policy().stats();
+/// The cache a replay drives: values are nothing (sizes ignored) or the object's size,
+/// which is also its weight.
+template <class Policy, bool Weighted>
+using replay_cache =
+    std::conditional_t<Weighted,
+                       cache<std::uint64_t, std::uint64_t, Policy, prescient::hash<std::uint64_t>,
+                             std::equal_to<std::uint64_t>, size_weigher>,
+                       cache<std::uint64_t, no_value, Policy>>;
+
+template <bool Weighted>
+auto make_value(const trace::request& r) {
+  if constexpr (Weighted) return r.size;
+  else return no_value{};
 }
 }  // namespace detail
+
+/// One (policy, size) replay fed the trace batch after batch, in order: the cache and the
+/// counters live between batches, so no batch needs the ones before it in memory. One
+/// virtual call per batch; the loop inside is compiled per policy.
+class replayer {
+ public:
+  virtual ~replayer() = default;
+  /// Replays the next requests of the trace.
+  virtual void feed(std::span<const trace::request> batch) = 0;
+  /// The figures of the requests fed so far.
+  [[nodiscard]] virtual replay_result result() const = 0;
+};
+
+template <class Policy, bool Weighted>
+class policy_replayer final : public replayer {
+ public:
+  policy_replayer(const replay_options& opt, typename Policy::config config)
+      : opt_(opt), cache_(opt.capacity, std::move(config)) {}
+
+  void feed(std::span<const trace::request> batch) override {
+    std::uint64_t misses = 0, bytes = 0, miss_bytes = 0;
+    const auto start = std::chrono::steady_clock::now();
+    for (const trace::request& r : batch) {
+      const bool hit = cache_.get_or_insert(r.key, [&] { return detail::make_value<Weighted>(r); },
+                                            detail::oracle_next(r));
+      misses += hit ? 0 : 1;
+      bytes += r.size;
+      miss_bytes += hit ? 0 : r.size;
+    }
+    seconds_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    requests_ += batch.size();
+    misses_ += misses;
+    bytes_ += bytes;
+    miss_bytes_ += miss_bytes;
+    if (opt_.progress) opt_.progress->fetch_add(batch.size(), std::memory_order_relaxed);
+  }
+
+  [[nodiscard]] replay_result result() const override {
+    replay_result out;
+    out.policy = std::string(Policy::name);
+    out.capacity = opt_.capacity;
+    out.seconds = seconds_;
+    out.requests = requests_;
+    out.misses = misses_;
+    // With sizes ignored both byte figures count objects.
+    out.bytes = Weighted ? bytes_ : requests_;
+    out.miss_bytes = Weighted ? miss_bytes_ : misses_;
+    out.stats = cache_.stats();
+    out.metadata_bytes_per_entry = cache_.metadata_bytes_per_entry();
+    if constexpr (requires { cache_.policy().stats(); }) out.learned = cache_.policy().stats();
+    return out;
+  }
+
+ private:
+  replay_options opt_;
+  detail::replay_cache<Policy, Weighted> cache_;
+  double seconds_ = 0;
+  std::uint64_t requests_ = 0, misses_ = 0, bytes_ = 0, miss_bytes_ = 0;
+};
+
+/// The configuration `opt` gives `Policy`: its parameter string, and for the learned
+/// policy the starting model.
+template <class Policy>
+typename Policy::config replay_config(const replay_options& opt) {
+  auto config = policy::parse_config<Policy>(opt.params);
+  if constexpr (std::is_same_v<Policy, learned_forest>) config.model = opt.model;
+  return config;
+}
+
+/// A replay of `Policy` with this configuration, to be fed batches.
+template <class Policy>
+std::unique_ptr<replayer> make_replayer(const replay_options& opt, typename Policy::config config) {
+  if (opt.ignore_size) return std::make_unique<policy_replayer<Policy, false>>(opt, std::move(config));
+  return std::make_unique<policy_replayer<Policy, true>>(opt, std::move(config));
+}
 
 /// Replays `requests` through a cache with policy `Policy`.
 template <class Policy>
 replay_result replay(std::span<const trace::request> requests, const replay_options& opt,
                      typename Policy::config config) {
-  replay_result out;
-  out.policy = std::string(Policy::name);
-  out.capacity = opt.capacity;
-  if (opt.ignore_size) {
-    cache<std::uint64_t, detail::no_value, Policy> c(opt.capacity, std::move(config));
-    detail::replay_loop(c, requests, opt, [](const trace::request&) { return detail::no_value{}; }, out);
-  } else {
-    cache<std::uint64_t, std::uint64_t, Policy, prescient::hash<std::uint64_t>, std::equal_to<std::uint64_t>,
-          detail::size_weigher>
-        c(opt.capacity, std::move(config));
-    detail::replay_loop(c, requests, opt, [](const trace::request& r) { return r.size; }, out);
-  }
-  return out;
+  const auto r = make_replayer<Policy>(opt, std::move(config));
+  r->feed(requests);
+  return r->result();
 }
 
 template <class Policy>
 replay_result replay(std::span<const trace::request> requests, const replay_options& opt) {
-  auto config = policy::parse_config<Policy>(opt.params);
-  if constexpr (std::is_same_v<Policy, learned_forest>) config.model = opt.model;
-  return replay<Policy>(requests, opt, std::move(config));
+  return replay<Policy>(requests, opt, replay_config<Policy>(opt));
 }
 
 /// Every policy name `replay` accepts: the registry's, then "learned".
@@ -151,20 +199,11 @@ inline replay_result replay(std::string_view policy, std::span<const trace::requ
   return policy::visit_policy(policy, [&]<class P>() { return replay<P>(requests, opt); });
 }
 
-/// The number of distinct keys, and their bytes (each key counted at its first size).
-struct footprint {
-  std::uint64_t unique_keys = 0;
-  std::uint64_t unique_bytes = 0;
-};
-
-inline footprint measure_footprint(std::span<const trace::request> requests) {
-  std::unordered_set<std::uint64_t> seen;
-  seen.reserve(requests.size() / 4 + 16);
-  footprint f;
-  for (const auto& r : requests)
-    if (seen.insert(r.key).second) f.unique_bytes += r.size;
-  f.unique_keys = seen.size();
-  return f;
+/// A replay of the policy named `policy`, to be fed batches. Throws as `replay` does.
+inline std::unique_ptr<replayer> make_replayer(std::string_view policy, const replay_options& opt) {
+  if (policy == learned_forest::name) return make_replayer<learned_forest>(opt, replay_config<learned_forest>(opt));
+  return policy::visit_policy(policy,
+                              [&]<class P>() { return make_replayer<P>(opt, replay_config<P>(opt)); });
 }
 
 }  // namespace prescient::sim

@@ -36,6 +36,11 @@ class byte_source {
 /// The decompressed bytes of the file at `path`. Throws trace::error if it cannot be opened.
 [[nodiscard]] std::unique_ptr<byte_source> open_bytes(const std::filesystem::path& path);
 
+/// The same over an open file descriptor (a pipe, the standard input, a spooled copy),
+/// read from its current offset with read(2); the descriptor is not closed. `name` is
+/// what errors report as the path.
+[[nodiscard]] std::unique_ptr<byte_source> open_descriptor(int fd, std::filesystem::path name);
+
 /// The same over bytes already in memory (tests, fuzzers). `data` must outlive the source;
 /// `name` is what errors report as the path.
 [[nodiscard]] std::unique_ptr<byte_source> open_bytes(std::span<const char> data,
