@@ -5,6 +5,9 @@ set -euo pipefail
 
 packages=(cmake g++ make pkg-config libeigen3-dev libxgboost-dev xgboost libgtest-dev libbenchmark-dev libsqlite3-dev libcli11-dev
           liblzma-dev zlib1g-dev libzstd-dev)
+# The Dask driver (tools/dask) and its test: Debian's Python packages, which
+# /usr/bin/python3 sees (a python3 earlier on PATH may not).
+packages+=(python3-numpy python3-pandas python3-dask python3-distributed python3-xgboost)
 
 missing=()
 for p in "${packages[@]}"; do
