@@ -27,7 +27,36 @@
 // policy evicted it (`removal_cause::capacity`), or because an assignment made it
 // heavier than the whole capacity (`removal_cause::too_heavy`). Explicit `erase` and
 // `clear` do not call it: the host asked for those. The listener runs after the cache
-// is consistent again; it must not call back into this cache.
+// is consistent again; it must not call back into this cache. It may throw (see below).
+//
+// Exceptions. The core calls user code in these places, and any of it may throw: the
+// hash and the key comparison (every operation that takes a key), the weigher (put,
+// get_or_insert, get_or_load), copies and moves of keys and values (building, assigning
+// and returning entries, and growing the slab when Value's move may throw), `make`, the
+// loader and visit's `f`, and the eviction listener. Whatever throws, the invariants
+// above hold afterwards (`check_invariants()` answers nothing) and nothing leaks; the
+// exception reaches the caller. What each operation leaves:
+//   * get, peek, contains, visit, for_each: the contents are unchanged (strong). A hit
+//     has updated the policy and the statistics before its value is copied out or `f`
+//     runs, so a throw there still counts the request.
+//   * put of a new key, and the insert of get_or_insert / get_or_load on a miss: a throw
+//     from the hash, the comparison, the weigher, `make` or the loader changes nothing
+//     (the miss is counted). Room is made before the entry is built, so if the listener
+//     throws, or moving the key or value into the slab throws, the entries evicted so
+//     far are gone (each told to the listener) and the new key is not cached (basic).
+//   * put of a cached key (an assignment): a throw from the weigher changes nothing; a
+//     throw from Value's assignment leaves the entry with its old weight and whatever the
+//     assignment left (the old value, for a Value whose assignment is strong). An entry
+//     made too heavy leaves without a copy: the listener sees it in place. If the
+//     listener throws while others are evicted to make room, the entry keeps the new
+//     value if it fits by then, and is removed (the listener not called) if it does not.
+//   * erase, clear: nothing changes when the hash or the comparison throws; nothing else
+//     in them throws.
+//   * set_capacity: if the listener throws, the capacity stays as it was; the entries
+//     evicted so far are gone.
+// The eviction listener is called after the policy, the index and the weight have let
+// the entry go, with references into the slot, which is freed once the listener returns
+// or throws. No operation allocates on a hit: the guarantees above cost nothing there.
 //
 // Not thread-safe: see concurrent_cache.hpp for the sharded, locked version.
 #pragma once
@@ -36,7 +65,9 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <limits>
 #include <optional>
+#include <string>
 #include <type_traits>
 #include <utility>
 #include <vector>
@@ -162,7 +193,8 @@ class cache {
 
   [[nodiscard]] bool contains(const Key& key) const { return lookup(key, hash_key(key)) != no_slot; }
 
-  /// Inserts or assigns. See put_outcome for the answers.
+  /// Inserts or assigns. See put_outcome for the answers, and "Exceptions" above for what
+  /// a throw leaves (basic guarantee; nothing changes when the weigher throws).
   put_result put(const Key& key, Value value) { return put_hashed(key, std::move(value), hash_key(key)); }
   put_result put(Key&& key, Value value) {
     const std::uint64_t h = hash_key(key);
@@ -209,7 +241,8 @@ class cache {
     return value;
   }
 
-  /// Removes `key`; false when it was not cached. The listener is not called.
+  /// Removes `key`; false when it was not cached. The listener is not called. Throws only
+  /// what the hash or the comparison throws, before anything changes.
   bool erase(const Key& key) {
     const std::uint64_t h = hash_key(key);
     const slot_id s = lookup(key, h);
@@ -246,9 +279,17 @@ class cache {
   /// Changes the capacity; a smaller one evicts (through the policy and the listener)
   /// until the weight fits. The policy keeps the capacity it was built with for its
   /// internal proportions (queue shares, sketch width).
+  /// If the eviction listener throws, the capacity stays as it was (the entries evicted
+  /// so far are gone) and the exception propagates.
   void set_capacity(std::uint64_t capacity) {
+    const std::uint64_t before = capacity_;
     capacity_ = capacity;
-    while (weight_ > capacity_) evict(policy_.victim(access{0, clock_, 0, access::unknown}));
+    try {
+      while (weight_ > capacity_) evict(policy_.victim(access{0, clock_, 0, access::unknown}));
+    } catch (...) {
+      capacity_ = std::max(before, weight_);  // weight_ ≤ before: a shrink only evicts
+      throw;
+    }
   }
 
   /// Bytes the core spends per entry beside the key and value themselves (slab
@@ -267,11 +308,72 @@ class cache {
       if (e) f(std::as_const(e->key), std::as_const(e->value));
   }
 
+  /// Checks the core's invariants and answers what is broken, or an empty string when
+  /// nothing is: weight() is the sum of the entries' weights and at most capacity(); the
+  /// index holds exactly the live slots, each reachable from its key's home bucket; the
+  /// free list holds exactly the other slots of the slab; and, for a policy that can
+  /// list them (`resident_slots`, policy.hpp), the policy holds exactly the live slots.
+  /// O(n) and allocates: for tests and debugging, never called by the cache itself. It
+  /// calls no user code (hash, key comparison, weigher, listener), so it may be called
+  /// after any exception.
+  [[nodiscard]] std::string check_invariants() const {
+    std::string problems;
+    const auto report = [&](const std::string& what) {
+      if (!problems.empty()) problems += "; ";
+      problems += what;
+    };
+    std::uint64_t sum = 0;
+    bool overflow = false;
+    std::size_t live = 0;
+    for (std::size_t s = 0; s < slab_.size(); ++s) {
+      if (!slab_[s]) continue;
+      ++live;
+      const entry& e = *slab_[s];
+      if (e.weight == 0) report("slot " + std::to_string(s) + " weighs 0");
+      if (e.weight > std::numeric_limits<std::uint64_t>::max() - sum) overflow = true;
+      sum += e.weight;
+      const auto id = static_cast<slot_id>(s);
+      if (index_.find(e.hash, [&](slot_id t) { return t == id; }) != id)
+        report("live slot " + std::to_string(s) + " is not in the index");
+    }
+    if (overflow) report("the entries' weights overflow 64 bits");
+    else if (sum != weight_)
+      report("weight() is " + std::to_string(weight_) + " but the entries weigh " + std::to_string(sum));
+    if (weight_ > capacity_)
+      report("weight() " + std::to_string(weight_) + " exceeds capacity() " + std::to_string(capacity_));
+    if (index_.size() != live)
+      report("the index holds " + std::to_string(index_.size()) + " slots for " + std::to_string(live) + " entries");
+    std::vector<std::uint8_t> seen(slab_.size(), 0);
+    for (const slot_id f : free_) {
+      if (f >= slab_.size()) report("free slot " + std::to_string(f) + " is beyond the slab");
+      else if (slab_[f]) report("free slot " + std::to_string(f) + " holds an entry");
+      else if (seen[f]++) report("slot " + std::to_string(f) + " is free twice");
+    }
+    if (free_.size() + live != slab_.size())
+      report(std::to_string(free_.size()) + " free slots and " + std::to_string(live) + " entries in a slab of " +
+             std::to_string(slab_.size()));
+    if constexpr (policy::has_resident_slots<Policy>) {
+      std::vector<slot_id> held = policy_.resident_slots();
+      std::sort(held.begin(), held.end());
+      for (std::size_t i = 0; i < held.size(); ++i) {
+        if (held[i] >= slab_.size() || !slab_[held[i]])
+          report("the policy holds slot " + std::to_string(held[i]) + ", which holds no entry");
+        else if (i > 0 && held[i] == held[i - 1])
+          report("the policy holds slot " + std::to_string(held[i]) + " twice");
+      }
+      for (std::size_t s = 0; s < slab_.size(); ++s)
+        if (slab_[s] && !std::binary_search(held.begin(), held.end(), static_cast<slot_id>(s)))
+          report("the policy does not hold live slot " + std::to_string(s));
+    }
+    return problems;
+  }
+
   /// Makes room for `n` entries in the slab, index and policy without reallocation.
   void reserve(std::size_t n) {
     if (n > slab_.capacity()) {
-      slab_.reserve(n);
+      policy_.reserve_slots(n);  // the policy's arrays always cover the slab's capacity
       free_.reserve(n);
+      slab_.reserve(n);
     }
     index_.reserve(n);
   }
@@ -335,41 +437,64 @@ class cache {
     return assign(s, std::move(value));
   }
 
+  // Room for `w` more on top of what is cached, without overflow (weight_ ≤ capacity_).
+  [[nodiscard]] bool fits(std::uint64_t w) const noexcept { return w <= capacity_ - weight_; }
+
   put_result assign(slot_id s, Value&& value) {
     entry& e = *slab_[s];
-    const std::uint64_t w = weigh(e.key, value);
+    const std::uint64_t w = weigh(e.key, value);  // may throw: nothing changed yet
     if (w > capacity_) {
+      // The entry leaves: the policy, the index and the weight forget it first, then the
+      // listener sees it in place (no copy that could throw), then its slot is freed.
       ++stats_.rejections;
       policy_.on_erase(s);
-      entry gone = std::move(e);
-      release(s);
-      if (listener_) listener_(gone.key, gone.value, removal_cause::too_heavy);
+      unlink(s);
+      notify_and_free(s, removal_cause::too_heavy);
       return {put_outcome::too_heavy};
     }
-    weight_ = weight_ - e.weight + w;
-    e.value = std::move(value);
-    e.weight = w;
+    e.value = std::move(value);  // may throw: the entry keeps its weight, the value is Value's business
     ++stats_.updates;
     policy_.on_access(s, access{e.hash, ++clock_, w, access::unknown});
-    // A heavier value may push the total over: evict others (or, if the policy says
-    // so, this entry itself) until it fits.
-    bool self_evicted = false;
-    while (weight_ > capacity_) {
-      const slot_id v = policy_.victim(access{slab_[s] ? slab_[s]->hash : 0, clock_, w, access::unknown});
-      if (v == s) self_evicted = true;
-      evict(v);
+    // The others weigh weight_ − old; with the new weight the total may not fit: evict
+    // others (or, if the policy says so, this entry itself) until it does. The entry keeps
+    // its old weight in weight_ until then, so that no sum ever passes 2^64 − 1.
+    const std::uint64_t old = e.weight;
+    try {
+      while (w > capacity_ - (weight_ - old)) {
+        const slot_id v = policy_.victim(access{e.hash, clock_, w, access::unknown});
+        if (v == s) {
+          evict(s);  // weight_ loses the old weight it still counts
+          return {put_outcome::evicted};
+        }
+        evict(v);
+      }
+    } catch (...) {
+      // The eviction listener threw. The victims so far are gone; the entry takes its new
+      // weight if that fits now, and leaves (without a listener call) if it does not.
+      if (slab_[s]) {
+        if (w <= capacity_ - (weight_ - old)) {
+          weight_ = weight_ - old + w;
+          e.weight = w;
+        } else {
+          policy_.on_erase(s);
+          release(s);
+        }
+      }
+      throw;
     }
-    return {self_evicted ? put_outcome::evicted : put_outcome::assigned};
+    weight_ = weight_ - old + w;
+    e.weight = w;
+    return {put_outcome::assigned};
   }
 
   put_result insert_new(Key&& key, Value&& value, std::uint64_t h, std::uint64_t next_access) {
-    const std::uint64_t w = weigh(key, value);
+    const std::uint64_t w = weigh(key, value);  // may throw: nothing changed
     if (w > capacity_) {
       ++stats_.rejections;
       return {put_outcome::too_heavy};
     }
     const access incoming{h, clock_, w, next_access};
-    if (weight_ + w > capacity_) {
+    if (!fits(w)) {
       slot_id v = policy_.victim(incoming);
       if constexpr (policy::has_admission<Policy>) {
         if (!policy_.admit(incoming, v)) {
@@ -378,13 +503,22 @@ class cache {
         }
       }
       for (;;) {
-        evict(v);
-        if (weight_ + w <= capacity_) break;
+        evict(v);  // the listener may throw: the victims so far are gone, nothing is inserted
+        if (fits(w)) break;
         v = policy_.victim(incoming);
       }
     }
+    // Room in the slab, the policy's arrays and the index first (these may allocate, and
+    // keep everything as it was when they throw); from the entry's construction on,
+    // nothing allocates.
+    index_.reserve_one();
     const slot_id s = allocate_slot();
-    slab_[s].emplace(entry{std::move(key), std::move(value), h, w});
+    try {
+      slab_[s].emplace(entry{std::move(key), std::move(value), h, w});  // moves may throw
+    } catch (...) {
+      free_.push_back(s);  // back where it came from: never allocates
+      throw;
+    }
     index_.insert(h, s);
     weight_ += w;
     ++stats_.inserts;
@@ -396,22 +530,51 @@ class cache {
     policy_.on_evict(s);
     ++stats_.evictions;
     if (listener_) {
-      entry gone = std::move(*slab_[s]);
-      release(s);
-      listener_(gone.key, gone.value, removal_cause::capacity);
+      unlink(s);
+      notify_and_free(s, removal_cause::capacity);
     } else {
       release(s);
     }
   }
 
-  /// Frees a slot the policy has already forgotten.
-  void release(slot_id s) {
+  /// Takes a live slot out of the index and the weight; the entry stays in the slab.
+  void unlink(slot_id s) noexcept {
     index_.erase(slab_[s]->hash, s);
     weight_ -= slab_[s]->weight;
+  }
+
+  /// Destroys the entry of an unlinked slot and puts the slot on the free list.
+  void free_slot(slot_id s) noexcept {
     slab_[s].reset();
     free_.push_back(s);  // capacity ≥ slab size: never allocates
   }
 
+  /// Frees a slot the policy has already forgotten.
+  void release(slot_id s) noexcept {
+    unlink(s);
+    free_slot(s);
+  }
+
+  /// Shows the listener an entry that the policy, the index and the weight have already
+  /// forgotten — in place, so nothing is copied — then frees its slot, whether the
+  /// listener returns or throws.
+  void notify_and_free(slot_id s, removal_cause cause) {
+    if (!listener_) {
+      free_slot(s);
+      return;
+    }
+    try {
+      listener_(std::as_const(slab_[s]->key), std::as_const(slab_[s]->value), cause);
+    } catch (...) {
+      free_slot(s);
+      throw;
+    }
+    free_slot(s);
+  }
+
+  /// A free slot, the slab, the free list and the policy's arrays grown first if needed
+  /// (all of it before the slab changes, so a throw — std::bad_alloc, or a copy of an
+  /// entry whose move may throw while the slab reallocates — leaves everything as it was).
   slot_id allocate_slot() {
     if (!free_.empty()) {
       const slot_id s = free_.back();
@@ -419,9 +582,13 @@ class cache {
       return s;
     }
     const auto s = static_cast<slot_id>(slab_.size());
-    slab_.emplace_back();
-    if (free_.capacity() < slab_.capacity()) free_.reserve(slab_.capacity());
-    policy_.reserve_slots(slab_.capacity());
+    if (slab_.size() == slab_.capacity()) {
+      const std::size_t want = std::max<std::size_t>(1, 2 * slab_.capacity());
+      policy_.reserve_slots(want);
+      if (free_.capacity() < want) free_.reserve(want);
+      slab_.reserve(want);
+    }
+    slab_.emplace_back();  // within capacity: does not throw
     return s;
   }
 

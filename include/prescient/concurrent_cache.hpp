@@ -24,6 +24,14 @@
 // keys of the shard are served meanwhile. Writes win over loads: a `put`, `erase`,
 // `invalidate` or `clear` of a key while it is loading makes that load's result not be
 // cached (see get_or_load).
+//
+// Exceptions: each shard is a `cache` and keeps its guarantees (cache.hpp, "Exceptions")
+// whatever user code throws; a lock is always released on the way out. A load in flight
+// always ends with every waiter woken: with the value, with the loader's exception, or
+// — when caching the value or copying it for the waiters throws — with that exception;
+// its flight always leaves the shard's table (`loads_in_flight()` is 0 when no
+// get_or_load runs). The leader whose loader succeeded returns its value even when the
+// copy for the waiters failed.
 #pragma once
 
 #include <algorithm>
@@ -36,6 +44,7 @@
 #include <mutex>
 #include <optional>
 #include <stdexcept>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -211,7 +220,7 @@ class concurrent_cache {
         drop_flight(sh, *f);
         ++sh.loads.failures;
       }
-      f->publish(std::nullopt, std::current_exception());
+      f->publish(nullptr, std::current_exception());
       throw;
     }
     bool share = false;
@@ -226,10 +235,12 @@ class concurrent_cache {
         sh.cache.insert_new(Key(key), Value(*value), h, access::unknown);
       }
     } catch (...) {  // copying the key or value, or the eviction listener, threw
-      f->publish(std::nullopt, std::current_exception());
+      f->publish(nullptr, std::current_exception());
       throw;
     }
-    f->publish(share ? value : std::optional<Value>{}, nullptr);
+    // Never throws: if copying the value for the waiters throws, that is their exception
+    // (the leader's own load succeeded and it returns its value).
+    f->publish(share ? &value : nullptr, nullptr);
     return value;
   }
 
@@ -261,6 +272,34 @@ class concurrent_cache {
       std::lock_guard lock(sh->mutex);
       sh->cache.set_eviction_listener(listener);
     }
+  }
+
+  /// Every shard's cache::check_invariants, each under its lock, prefixed with the
+  /// shard's number; empty when all hold. For tests and debugging.
+  [[nodiscard]] std::string check_invariants() const {
+    std::string problems;
+    std::uint64_t total = 0;
+    for (std::size_t i = 0; i < shards_.size(); ++i) {
+      std::lock_guard lock(shards_[i]->mutex);
+      total += shards_[i]->cache.capacity();
+      if (std::string p = shards_[i]->cache.check_invariants(); !p.empty())
+        problems += (problems.empty() ? "shard " : "; shard ") + std::to_string(i) + ": " + p;
+    }
+    if (total != capacity_)
+      problems += (problems.empty() ? "" : "; ") + std::string("the shards' capacities add up to ") +
+                  std::to_string(total) + ", not " + std::to_string(capacity_);
+    return problems;
+  }
+
+  /// Loads in flight (get_or_load) still in the shards' tables: 0 whenever no
+  /// get_or_load is running. For tests and debugging.
+  [[nodiscard]] std::size_t loads_in_flight() const {
+    std::size_t n = 0;
+    for (const auto& sh : shards_) {
+      std::lock_guard lock(sh->mutex);
+      n += sh->flights.size();
+    }
+    return n;
   }
 
   [[nodiscard]] cache_stats stats() const {
@@ -295,10 +334,19 @@ class concurrent_cache {
     std::optional<Value> value;
     std::exception_ptr error;
 
-    void publish(std::optional<Value> v, std::exception_ptr e) {
+    /// Wakes the waiters with a copy of `*v` (none for nullptr or nullopt) or with `e`.
+    /// Never throws (a mutex that cannot lock ends the program): a copy of the value
+    /// that throws becomes the waiters' exception, so every waiter wakes.
+    void publish(const std::optional<Value>* v, std::exception_ptr e) noexcept {
       {
         std::lock_guard lock(m);
-        value = std::move(v);
+        if (!e && v != nullptr && v->has_value()) {
+          try {
+            value.emplace(**v);
+          } catch (...) {
+            e = std::current_exception();
+          }
+        }
         error = std::move(e);
         done = true;
       }

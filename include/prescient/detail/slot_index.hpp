@@ -49,9 +49,15 @@ class slot_index {
     }
   }
 
+  /// Grows the table now if one more insert would: the insert that follows then cannot
+  /// allocate (or throw).
+  void reserve_one() {
+    if ((size_ + 1) * 4 > buckets_.size() * 3) grow_to(buckets_.size() * 2);
+  }
+
   /// Adds a slot whose key is not present.
   void insert(std::uint64_t hash, slot_id slot) {
-    if ((size_ + 1) * 4 > buckets_.size() * 3) grow_to(buckets_.size() * 2);
+    reserve_one();
     place(static_cast<std::uint32_t>(hash), slot);
     ++size_;
   }
@@ -100,11 +106,19 @@ class slot_index {
     mask_ = n - 1;
   }
 
+  // Strong guarantee: the new table is filled before it replaces the old one, so a
+  // std::bad_alloc leaves the index as it was.
   void grow_to(std::size_t n) {
-    std::vector<bucket> old = std::move(buckets_);
-    rebuild(n);
-    for (const bucket& b : old)
-      if (b.slot != empty) place(b.fingerprint, b.slot);
+    std::vector<bucket> fresh(n);
+    const std::size_t mask = n - 1;
+    for (const bucket& b : buckets_) {
+      if (b.slot == empty) continue;
+      std::size_t i = b.fingerprint & mask;
+      while (fresh[i].slot != empty) i = (i + 1) & mask;
+      fresh[i] = b;
+    }
+    buckets_.swap(fresh);
+    mask_ = mask;
   }
 
   std::vector<bucket> buckets_;
