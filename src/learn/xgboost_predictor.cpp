@@ -176,6 +176,15 @@ model_kind detect(std::span<const char> bytes) {
   return model_kind::unknown;
 }
 
+// What a model in the deprecated binary format is told.
+std::string binary_format_refused(std::size_t bytes) {
+  return "xgboost: the model (" + std::to_string(bytes) +
+         " bytes) is in xgboost's deprecated binary format, which is not read: only JSON and UBJSON models are "
+         "(xgboost 1.7 trusts a binary file and crashes on a corrupt one). Save it again as JSON or UBJSON with "
+         "xgboost: Booster.save_model(\"model.json\") in Python, or the command line with a model_out ending in "
+         "\".json\"";
+}
+
 const char* kind_name(model_kind kind) {
   switch (kind) {
     case model_kind::json: return "JSON";
@@ -194,8 +203,13 @@ const char* kind_name(model_kind kind) {
 // without reading right_children (children stored apart crash it), follows a cycle
 // forever and indexes the row with any split index. So JSON and UBJSON models are read
 // here first (detail/json.hpp) and everything xgboost relies on is checked; only then
-// does xgboost see the bytes. The deprecated binary format cannot be read here: xgboost
-// loads it and its JSON export is checked before any prediction.
+// does xgboost see the bytes. Numbers too: a NaN or infinite leaf, a NaN split threshold,
+// a base_score that is not finite (or, for a logistic objective, not in (0, 1)), or
+// leaves whose largest magnitudes add up beyond float's range (scores would overflow)
+// are refused, naming the tree and node (compiled_forest.hpp says which are legal and
+// why: a threshold of ±inf is). The deprecated binary format is refused outright: this
+// reader cannot check it, and xgboost 1.7's own loader crashes on corrupt binary files
+// (a std::string resized by a length read from the file, allocations of any size).
 
 double param_number(const detail::json_value& v, const std::string& what) {
   if (v.is_number()) return v.number(what);
@@ -218,9 +232,21 @@ std::vector<double> number_array(const detail::json_value& v, const std::string&
 
 bool whole_in(double v, double lo, double hi) { return v >= lo && v <= hi && v == std::floor(v); }
 
+bool finite_float(double v) { return std::isfinite(static_cast<float>(v)); }
+
+// The largest |score| a row can get, `reach`, must stay within float's range even after
+// float's rounding on each of `terms` additions (each may round up by 2^-24).
+void check_reach(double reach, std::size_t terms) {
+  const double rounding = std::exp(static_cast<double>(terms + 1) * std::ldexp(1.0, -23));
+  if (!(reach * rounding <= static_cast<double>(std::numeric_limits<float>::max())))
+    throw model_error("the leaves of the " + std::to_string(terms) + " trees can add up to " +
+                      detail::json_number_text(reach) + ", beyond float's range: scores would overflow");
+}
+
 std::string num(double v) { return detail::json_number_text(v); }
 
-void check_tree(const detail::json_value& tree, std::size_t t, double num_feature) {
+// Checks tree `t`; answers the largest magnitude among its leaves.
+double check_tree(const detail::json_value& tree, std::size_t t, double num_feature) {
   const std::string where = "tree " + std::to_string(t);
   const double declared = param_number(tree.at("tree_param", where + ".tree_param").at("num_nodes", where + ".tree_param.num_nodes"),
                                        where + ".tree_param.num_nodes");
@@ -237,8 +263,8 @@ void check_tree(const detail::json_value& tree, std::size_t t, double num_featur
   const auto right = field("right_children");
   const auto parents = field("parents");
   const auto split = field("split_indices");
-  for (const char* name : {"split_conditions", "default_left", "loss_changes", "sum_hessian", "base_weights"})
-    (void)field(name);
+  const auto condition = field("split_conditions");  // a split's threshold, or a leaf's value
+  for (const char* name : {"default_left", "loss_changes", "sum_hessian", "base_weights"}) (void)field(name);
   std::vector<double> split_type(n, 0.0);
   if (tree.find("split_type") != nullptr) split_type = field("split_type");
 
@@ -251,11 +277,19 @@ void check_tree(const detail::json_value& tree, std::size_t t, double num_featur
   std::vector<std::size_t> pending{0};
   reached[0] = 1;
   const auto last = static_cast<double>(n) - 1;
+  double largest_leaf = 0;
   while (!pending.empty()) {
     const std::size_t node = pending.back();
     pending.pop_back();
-    if (left[node] == -1) continue;  // a leaf
+    if (left[node] == -1) {  // a leaf
+      if (!finite_float(condition[node]))
+        throw model_error(where + " node " + std::to_string(node) + ": leaf value " + num(condition[node]) +
+                          (std::isfinite(condition[node]) ? " (in float)" : "") + " is not finite");
+      largest_leaf = std::max(largest_leaf, std::fabs(static_cast<double>(static_cast<float>(condition[node]))));
+      continue;
+    }
     const std::string at = where + " node " + std::to_string(node);
+    if (std::isnan(condition[node])) throw model_error(at + ": split threshold is NaN");
     if (!whole_in(left[node], 1, last)) throw model_error(at + ": left child " + num(left[node]) + " out of range");
     if (right[node] != left[node] + 1)
       throw model_error(at + ": right child " + num(right[node]) + " does not follow the left child " +
@@ -284,9 +318,12 @@ void check_tree(const detail::json_value& tree, std::size_t t, double num_featur
       if (!whole_in(cat_nodes[i], 0, last) || !whole_in(starts[i], 0, total) || !whole_in(sizes[i], 0, total - starts[i]))
         throw model_error(where + ": categorical split " + std::to_string(i) + " lies outside the tree or the categories");
   }
+  return largest_leaf;
 }
 
-void check_trees(const detail::json_value& model, double num_feature, double groups, const std::string& where) {
+// Checks the trees; answers each tree's largest leaf magnitude.
+std::vector<double> check_trees(const detail::json_value& model, double num_feature, double groups,
+                                const std::string& where) {
   const auto& trees = model.at("trees", where + ".trees").array(where + ".trees");
   const double declared = param_number(
       model.at("gbtree_model_param", where + ".gbtree_model_param").at("num_trees", "gbtree_model_param.num_trees"),
@@ -299,6 +336,7 @@ void check_trees(const detail::json_value& model, double num_feature, double gro
     throw model_error("tree_info has " + std::to_string(info.size()) + " entries for " + std::to_string(trees.size()) +
                       " trees");
   std::vector<std::uint8_t> seen(trees.size(), 0);
+  std::vector<double> largest(trees.size(), 0.0);
   for (std::size_t t = 0; t < trees.size(); ++t) {
     if (!whole_in(info[t], 0, groups - 1))
       throw model_error("tree " + std::to_string(t) + " belongs to output group " + num(info[t]) + " of " + num(groups));
@@ -306,8 +344,9 @@ void check_trees(const detail::json_value& model, double num_feature, double gro
     if (!whole_in(id, 0, static_cast<double>(trees.size()) - 1) || seen[static_cast<std::size_t>(id)])
       throw model_error("tree " + std::to_string(t) + " has id " + num(id) + " (ids must number the trees once each)");
     seen[static_cast<std::size_t>(id)] = 1;
-    check_tree(trees[t], t, num_feature);
+    largest[t] = check_tree(trees[t], t, num_feature);
   }
+  return largest;
 }
 
 // Throws model_error unless xgboost can load and run the model in `doc` safely. The
@@ -323,22 +362,51 @@ void check_model(const detail::json_value& doc) {
     if (!whole_in(classes, 0, 1e6)) throw model_error("num_class is " + num(classes));
     groups = std::max(1.0, classes);
   }
+  // base_score: the margin every row starts from (a probability for logistic objectives).
+  const double base_score = param_number(params.at("base_score", "learner_model_param.base_score"), "base_score");
+  if (!finite_float(base_score)) throw model_error("base_score " + num(base_score) + " is not finite");
+  double base_margin = base_score;
+  if (const auto* objective = learner.find("objective")) {
+    if (const auto* name = objective->find("name"); name != nullptr && name->is_string()) {
+      const std::string& o = name->string("objective.name");
+      if (o == "reg:logistic" || o == "binary:logistic") {
+        if (!(base_score > 0 && base_score < 1))
+          throw model_error("objective " + o + " with base_score " + num(base_score) + " outside (0, 1)");
+        base_margin = -std::log(1.0 / base_score - 1.0);
+        if (!finite_float(base_margin))
+          throw model_error("objective " + o + " with base_score " + num(base_score) +
+                            ": the margin it gives is not finite in float");
+      }
+    }
+  }
   const auto& booster = learner.at("gradient_booster", "learner.gradient_booster");
   const std::string& kind = booster.at("name", "gradient_booster.name").string("gradient_booster.name");
   if (kind == "gbtree") {
-    check_trees(booster.at("model", "gradient_booster.model"), num_feature, groups, "gradient_booster.model");
+    const auto largest =
+        check_trees(booster.at("model", "gradient_booster.model"), num_feature, groups, "gradient_booster.model");
+    double reach = std::fabs(base_margin);
+    for (const double l : largest) reach += l;
+    check_reach(reach, largest.size());
   } else if (kind == "dart") {
     const auto& model = booster.at("gbtree", "gradient_booster.gbtree").at("model", "gbtree.model");
-    check_trees(model, num_feature, groups, "gbtree.model");
-    const auto drops = booster.at("weight_drop", "gradient_booster.weight_drop").array("weight_drop").size();
-    if (drops != model.at("trees").array("trees").size())
-      throw model_error("dart: " + std::to_string(drops) + " tree weights for " +
-                        std::to_string(model.at("trees").array("trees").size()) + " trees");
+    const auto largest = check_trees(model, num_feature, groups, "gbtree.model");
+    const auto drops = number_array(booster.at("weight_drop", "gradient_booster.weight_drop"), "weight_drop");
+    if (drops.size() != largest.size())
+      throw model_error("dart: " + std::to_string(drops.size()) + " tree weights for " +
+                        std::to_string(largest.size()) + " trees");
+    double reach = std::fabs(base_margin);
+    for (std::size_t t = 0; t < drops.size(); ++t) {
+      if (!finite_float(drops[t])) throw model_error("dart: tree " + std::to_string(t) + "'s weight " + num(drops[t]) + " is not finite");
+      reach += std::fabs(drops[t]) * largest[t];
+    }
+    check_reach(reach, largest.size());
   } else if (kind == "gblinear") {
-    const auto weights = booster.at("model", "gradient_booster.model").at("weights", "model.weights").array("weights").size();
-    if (static_cast<double>(weights) != (num_feature + 1) * groups)
-      throw model_error("gblinear: " + std::to_string(weights) + " weights for " + num(num_feature) + " features and " +
-                        num(groups) + " outputs");
+    const auto weights = number_array(booster.at("model", "gradient_booster.model").at("weights", "model.weights"), "weights");
+    if (static_cast<double>(weights.size()) != (num_feature + 1) * groups)
+      throw model_error("gblinear: " + std::to_string(weights.size()) + " weights for " + num(num_feature) +
+                        " features and " + num(groups) + " outputs");
+    for (std::size_t i = 0; i < weights.size(); ++i)
+      if (!finite_float(weights[i])) throw model_error("gblinear: weight " + std::to_string(i) + " is " + num(weights[i]));
   } else {
     throw model_error("unknown booster '" + kind + "'");
   }
@@ -459,13 +527,12 @@ xgboost_predictor xgboost_predictor::from_buffer(std::span<const char> bytes) {
   if (kind == model_kind::unknown)
     throw model_error("xgboost: not an xgboost model (neither JSON, UBJSON nor xgboost's binary format; " +
                       std::to_string(bytes.size()) + " bytes)");
-  if (kind != model_kind::binary) {
-    try {
-      check_model_bytes(bytes, kind);
-    } catch (const model_error& e) {
-      throw model_error(std::string("xgboost: a corrupt ") + kind_name(kind) + " model (" +
-                        std::to_string(bytes.size()) + " bytes): " + e.what());
-    }
+  if (kind == model_kind::binary) throw model_error(binary_format_refused(bytes.size()));
+  try {
+    check_model_bytes(bytes, kind);
+  } catch (const model_error& e) {
+    throw model_error(std::string("xgboost: a corrupt ") + kind_name(kind) + " model (" +
+                      std::to_string(bytes.size()) + " bytes): " + e.what());
   }
   quiet_this_thread();
   auto b = std::make_unique<booster>();
@@ -476,15 +543,6 @@ xgboost_predictor xgboost_predictor::from_buffer(std::span<const char> bytes) {
   check(XGBoosterSetParam(b->handle, "nthread", "1"), "setting nthread=1");
   xgboost_predictor out(std::move(b));
   if (out.num_features_ == 0) throw model_error("xgboost: the model has no features (num_feature 0)");
-  if (kind == model_kind::binary) {
-    const std::string json = out.to_json();
-    try {
-      check_model_bytes(json, model_kind::json);
-    } catch (const model_error& e) {
-      throw model_error(std::string("xgboost: a corrupt binary model (") + std::to_string(bytes.size()) +
-                        " bytes): " + e.what());
-    }
-  }
   return out;
 }
 

@@ -37,6 +37,18 @@
 // margin and the margin into a probability in float as xgboost does, so predictions
 // agree to float rounding (the tests check 1e-5 against xgboost).
 //
+// Non-finite numbers: a leaf must be finite (a NaN or infinite leaf makes every score
+// that reaches it NaN or infinite), and so must base_score and the margin it gives; the
+// leaves' largest magnitudes, added over the trees, must stay within float's range, so
+// that no row's score can overflow. A split threshold must not be NaN (`v < NaN` is false
+// for every v: the split would send every present value right, which no training
+// writes), but may be ±inf: the comparison is well defined (every finite value is below
+// +inf, none below −inf), xgboost reads such a model and compares the same way, and a
+// threshold written as a double beyond float's range (xgboost compares in float) reads
+// as one. Thresholds of ±inf are not what xgboost's own training writes from finite
+// data — its cut points lie within the data's range plus a margin — but they keep a
+// meaning, so they are taken rather than refused. Every refusal names the tree and node.
+//
 // Supported: gbtree boosters with numerical splits and one output (reg:squarederror,
 // reg:squaredlogerror, reg:pseudohubererror, reg:absoluteerror and binary:logitraw as
 // the margin; reg:logistic and binary:logistic as its sigmoid). Anything else —
@@ -97,8 +109,8 @@ class compiled_forest final : public predictor {
   }
 
   /// Reads and compiles an xgboost model file in JSON or UBJSON, told apart by content.
-  /// xgboost's deprecated binary format is refused with a model_error saying so: load it
-  /// with xgboost_predictor::load and compile that (forest_trainer.hpp's load_forest).
+  /// xgboost's deprecated binary format is refused with a model_error saying so and how
+  /// to convert it (xgboost_predictor refuses it too).
   static compiled_forest load(const std::filesystem::path& path) {
     std::ifstream in(path, std::ios::binary);
     if (!in) throw model_error(path.string() + ": compiled_forest: cannot open the model file");
@@ -107,7 +119,9 @@ class compiled_forest final : public predictor {
     const std::string bytes = std::move(text).str();
     if (bytes.starts_with("binf"))
       throw model_error(path.string() + ": compiled_forest: the model is in xgboost's deprecated binary format; "
-                        "it reads JSON and UBJSON (load this one with xgboost_predictor::load)");
+                        "only JSON and UBJSON models are read. Save it again as JSON or UBJSON with xgboost: "
+                        "Booster.save_model(\"model.json\") in Python, or the command line with a model_out ending "
+                        "in \".json\"");
     try {
       // UBJSON opens an object with '{' and a length marker (a letter); JSON with '{' and
       // a quote or whitespace.
@@ -225,6 +239,8 @@ class compiled_forest final : public predictor {
   // NaN (missing) from its bits, not a comparison: correct even where the host compiles
   // this header with -ffast-math, which lets the compiler assume no value is NaN.
   static bool missing(float v) noexcept { return (std::bit_cast<std::uint32_t>(v) & 0x7fffffffu) > 0x7f800000u; }
+  // Neither NaN nor ±inf, from the bits too.
+  static bool finite(float v) noexcept { return (std::bit_cast<std::uint32_t>(v) & 0x7fffffffu) < 0x7f800000u; }
 
   // One level of a complete-tree walk, without a branch, over the widened row: a value
   // not below the threshold goes right — a missing one reads +inf or −inf, whichever
@@ -309,11 +325,16 @@ class compiled_forest final : public predictor {
         throw model_error("objective " + f.objective_ + " with base_score " + detail::json_number_text(base_score) +
                           " outside (0, 1)");
       f.base_margin_ = -std::log(1.0f / p - 1.0f);
+      if (!finite(f.base_margin_))
+        throw model_error("objective " + f.objective_ + " with base_score " + detail::json_number_text(base_score) +
+                          ": the margin it gives is not finite in float");
     } else if (f.objective_ == "reg:squarederror" || f.objective_ == "reg:squaredlogerror" ||
                f.objective_ == "reg:pseudohubererror" || f.objective_ == "reg:absoluteerror" ||
                f.objective_ == "binary:logitraw") {
       f.output_ = output::identity;
       f.base_margin_ = static_cast<float>(base_score);
+      if (!finite(f.base_margin_))
+        throw model_error("base_score " + detail::json_number_text(base_score) + " is beyond float's range");
     } else {
       throw model_error("objective '" + f.objective_ +
                         "' is not supported (supported: reg:squarederror, reg:squaredlogerror, "
@@ -340,7 +361,13 @@ class compiled_forest final : public predictor {
                             std::to_string(trees.size()) + " trees follow");
       }
     }
-    for (std::size_t t = 0; t < trees.size(); ++t) f.add_tree(trees[t], t);
+    double reach = std::fabs(static_cast<double>(f.base_margin_));  // the largest |margin| a row can get
+    for (std::size_t t = 0; t < trees.size(); ++t) reach += f.add_tree(trees[t], t);
+    // Summed in float, each addition may round up by 2^-24 of its result: allow for that.
+    const double rounding = std::exp(static_cast<double>(trees.size() + 1) * std::ldexp(1.0, -23));
+    if (!(reach * rounding <= static_cast<double>(std::numeric_limits<float>::max())))
+      throw model_error("the leaves of the " + std::to_string(trees.size()) + " trees can add up to " +
+                        detail::json_number_text(reach) + ", beyond float's range: scores would overflow");
     f.build_complete_layout();
     return f;
   }
@@ -392,7 +419,8 @@ class compiled_forest final : public predictor {
                     complete_leaves_.data() + t * (inner + 1));
   }
 
-  void add_tree(const detail::json_value& tree, std::size_t t) {
+  // Adds tree `t`; answers the largest magnitude among its leaves.
+  double add_tree(const detail::json_value& tree, std::size_t t) {
     const std::string where = "tree " + std::to_string(t);
     const auto left = numbers(tree.at("left_children", where + ".left_children"), where + ".left_children");
     const auto right = numbers(tree.at("right_children", where + ".right_children"), where + ".right_children");
@@ -424,14 +452,21 @@ class compiled_forest final : public predictor {
     std::vector<std::uint8_t> visited(n, 0);
     visited[0] = 1;
     nodes_.push_back(node{});
+    double largest_leaf = 0;
     for (std::size_t i = 0; i < order.size(); ++i) {
       const std::size_t src = order[i];
       const std::string at = where + " node " + std::to_string(src);
+      const auto value = static_cast<float>(threshold[src]);  // xgboost keeps them as floats
       if (left[src] == -1) {  // xgboost's test for a leaf
-        nodes_[base + i] = node{leaf_marker, static_cast<float>(threshold[src]), 0};
+        if (!finite(value))
+          throw model_error(at + ": leaf value " + detail::json_number_text(threshold[src]) +
+                            (std::isfinite(threshold[src]) ? " (in float)" : "") + " is not finite");
+        nodes_[base + i] = node{leaf_marker, value, 0};
+        largest_leaf = std::max(largest_leaf, std::fabs(static_cast<double>(value)));
         max_depth_ = std::max(max_depth_, depth[i]);
         continue;
       }
+      if (missing(value)) throw model_error(at + ": split threshold is NaN");
       const auto last = static_cast<double>(n - 1);
       const auto li = static_cast<std::size_t>(whole(left[src], 0, last, at + " left child"));
       const auto ri = static_cast<std::size_t>(whole(right[src], 0, last, at + " right child"));
@@ -442,8 +477,7 @@ class compiled_forest final : public predictor {
                                                            at + " split feature",
                                                            "num_feature " + std::to_string(num_features_)));
       const auto first_child = static_cast<std::uint32_t>(base + order.size());
-      nodes_[base + i] = node{split | (default_left[src] != 0 ? default_left_bit : 0u),
-                              static_cast<float>(threshold[src]), first_child};
+      nodes_[base + i] = node{split | (default_left[src] != 0 ? default_left_bit : 0u), value, first_child};
       order.push_back(static_cast<std::uint32_t>(li));
       order.push_back(static_cast<std::uint32_t>(ri));
       depth.push_back(depth[i] + 1);
@@ -452,6 +486,7 @@ class compiled_forest final : public predictor {
       nodes_.push_back(node{});
     }
     roots_.push_back(base);
+    return largest_leaf;
   }
 
   static constexpr unsigned max_complete_depth = 10;

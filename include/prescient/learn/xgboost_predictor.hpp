@@ -4,15 +4,19 @@
 // formats, and scores batches. Models written here load in xgboost's command line and
 // Python package, and models trained there load here: the file is xgboost's, not ours.
 // `load` tells the formats apart by content, never by extension: JSON starts with `{"`,
-// UBJSON with `{` and a type marker, and the deprecated binary format that xgboost's
-// command line still writes unless model_out ends in ".json" starts with "binf".
+// UBJSON with `{` and a type marker. The deprecated binary format, which xgboost 1.7's
+// command line still writes unless model_out ends in ".json" (it starts with "binf"), is
+// refused with a model_error saying how to convert it: it cannot be checked before
+// xgboost reads it, and xgboost's loader crashes on a corrupt one.
 //
 // Loading is defensive, because xgboost 1.7 is not: it crashes inside its loader on some
 // corrupt files and, given well-formed but inconsistent trees, crashes (children not
 // stored side by side), hangs (a cycle) or reads out of bounds (a split feature beyond
 // num_feature) when it predicts. So a JSON or UBJSON model is read and checked here
-// (detail/json.hpp) before xgboost sees it, and a binary one is checked through its JSON
-// export right after xgboost loads it. Checking costs one extra parse of the model.
+// (detail/json.hpp) before xgboost sees it: its structure, and its numbers — no NaN or
+// infinite leaf, no NaN split threshold, a finite base_score, leaves that cannot add up
+// beyond float's range (compiled_forest.hpp says which values are legal and why).
+// Checking costs one extra parse of the model.
 //
 // Errors: every C API call is checked; a failure becomes model_error
 // "xgboost: <what>: <XGBGetLastError()>" (xgboost's timestamp and stack trace cut off).
@@ -82,9 +86,10 @@ class xgboost_predictor final : public predictor {
   /// inside xgboost (an unknown objective, labels outside [0, 1] for logistic, ...).
   static xgboost_predictor train(const feature_matrix& rows, std::span<const float> labels,
                                  const training_params& params = {});
-  /// Loads a model file: JSON, UBJSON or xgboost's deprecated binary format, told apart
-  /// by content. A missing, empty, truncated, corrupt or wrong-shaped file throws
-  /// model_error naming the file (and carrying xgboost's message when xgboost refused it).
+  /// Loads a model file: JSON or UBJSON, told apart by content. A missing, empty,
+  /// truncated, corrupt or wrong-shaped file, or one in xgboost's deprecated binary format,
+  /// throws model_error naming the file (and carrying xgboost's message when xgboost
+  /// refused it).
   static xgboost_predictor load(const std::filesystem::path& path);
   /// Loads a model from bytes, as `load` does.
   static xgboost_predictor from_buffer(std::span<const char> bytes);

@@ -15,8 +15,14 @@
 // big-endian, with optional `$type` and `#count` container headers — xgboost writes
 // arrays of node fields as typed, counted arrays and objects '}'-terminated. Every read
 // is bounds-checked and every count is checked against the bytes left, so a corrupt or
-// hostile buffer throws json_error rather than reading past its end or allocating
-// without limit.
+// hostile buffer throws json_error rather than reading past its end. Memory is bounded
+// by the size of the document: every value but the elements of a typed container of
+// zero-size type (`[$Z#…`, `$T`, `$F`) takes at least one byte, and those take none, so
+// the reader gives a document at most as many values as it has bytes (a 64 KiB file of
+// nested `[$Z#` arrays would otherwise make tens of millions of nulls, gigabytes). The
+// tree then costs at most ~150 bytes per byte of the document (a 40-byte value, up to
+// twice that while its vector grows, a map node per object member), as for JSON text,
+// where every value takes a character (tests/learn/ubjson_memory_test.cpp checks 160).
 #pragma once
 
 #include <bit>
@@ -253,7 +259,7 @@ class ubjson_parser {
   }
 
  private:
-  explicit ubjson_parser(std::span<const char> bytes) : bytes_(bytes) {}
+  explicit ubjson_parser(std::span<const char> bytes) : bytes_(bytes), values_left_(bytes.size()) {}
 
   [[noreturn]] void fail(const std::string& what) const {
     throw json_error("UBJSON at byte " + std::to_string(pos_) + ": " + what);
@@ -324,8 +330,17 @@ class ubjson_parser {
     return out;
   }
 
+  // Every value read spends one of the document's bytes' worth of values (see the top).
+  void spend_values(std::size_t n) {
+    if (n > values_left_)
+      fail("more values (" + std::to_string(n) + " more) than the document has bytes; zero-size typed elements "
+           "($Z $T $F) cannot outnumber the document's bytes");
+    values_left_ -= n;
+  }
+
   json_value value(char m, int depth) {
     if (depth > 64) fail("nested too deeply");
+    spend_values(1);
     switch (m) {
       case 'Z': return json_value{nullptr};
       case 'T': return json_value{true};
@@ -361,9 +376,12 @@ class ubjson_parser {
     ++pos_;
     n = count("container count");
     const int size = type != 0 ? fixed_size(type) : -1;
-    // Each element takes at least one byte (or `size` bytes when typed); zero-size typed
-    // elements (T F Z) are bounded like one-byte ones, so no count allocates unbounded.
+    // Each element takes at least one byte (or `size` bytes when typed), except typed
+    // elements of zero size (T F Z), which count() bounds only per container.
     if (size > 0 && n > left() / static_cast<std::size_t>(size)) fail("container count exceeds the document");
+    // Zero-size elements take no bytes: bound them, before anything is reserved for them,
+    // by the values the document may still make.
+    if (n > values_left_) spend_values(n);  // fails
     return true;
   }
 
@@ -402,6 +420,7 @@ class ubjson_parser {
 
   std::span<const char> bytes_;
   std::size_t pos_ = 0;
+  std::size_t values_left_;  // values the document may still make: one per byte
 };
 
 }  // namespace prescient::learn::detail
