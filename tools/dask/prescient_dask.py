@@ -65,13 +65,19 @@ def row_dtype(features):
                      ("reserved", "<u2"), ("x", "<f4", (features,))])
 
 
+def children_cpu():
+    used = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return used.ru_utime + used.ru_stime
+
+
 def run(cmd, stdin=None):
-    """Runs a command; its stdout (bytes) and stderr (text). Raises with stderr on failure."""
+    """Runs a command; its stdout (bytes), stderr (text) and CPU seconds. Raises with stderr on failure."""
+    before = children_cpu()
     done = subprocess.run(cmd, input=stdin, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     if done.returncode != 0:
         raise RuntimeError("%s exited %d: %s" % (" ".join(cmd), done.returncode,
                                                  done.stderr.decode(errors="replace").strip()))
-    return done.stdout, done.stderr.decode(errors="replace")
+    return done.stdout, done.stderr.decode(errors="replace"), children_cpu() - before
 
 
 def scratch_dir():
@@ -85,17 +91,29 @@ def scratch_dir():
 
 # ---- tasks that run on the workers -------------------------------------------------------
 
+def child_peak_mib(text):
+    """The peak memory prescient-train reports for itself (its VmHWM), or None."""
+    found = re.search(r"peak memory (\d+) MiB", text)
+    return int(found.group(1)) if found else None
+
+
 def map_file(path, fmt, partitions, train_bin):
     """Reads one log file once; its requests by key-hash partition (positions in the file)."""
     start = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="prescient-map-", dir=scratch_dir()) as d:
-        run([train_bin, "--trace", path, "--format", fmt, "--partitions", str(partitions), "--split-to", d])
+        out, _, cpu = run([train_bin, "--trace", path, "--format", fmt, "--partitions", str(partitions),
+                           "--split-to", d])
         pieces = [np.fromfile(os.path.join(d, "part-%05d.req" % p), dtype=REQUEST) for p in range(partitions)]
-    return {"count": int(sum(len(p) for p in pieces)), "pieces": pieces, "seconds": time.monotonic() - start}
+    return {"count": int(sum(len(p) for p in pieces)), "pieces": pieces, "seconds": time.monotonic() - start,
+            "peak_mib": child_peak_mib(out.decode(errors="replace")), "cpu_seconds": cpu}
 
 
 def pick(result, name):
     return result[name]
+
+
+def map_summary(result):
+    return {k: v for k, v in result.items() if k != "pieces"}
 
 
 def piece(result, p):
@@ -113,8 +131,8 @@ def reduce_partition(p, partitions, offsets, split, extract, train_bin, *pieces)
             shifted.append(part)
     requests = np.concatenate(shifted) if shifted else np.empty(0, dtype=REQUEST)
     del shifted
-    out, err = run([train_bin, "--trace", "-", "--format", "partition", "--partitions", str(partitions),
-                    "--partition", str(p), "--folds", "0", "--rows-out", "-"] + extract, stdin=requests.tobytes())
+    out, err, cpu = run([train_bin, "--trace", "-", "--format", "partition", "--partitions", str(partitions),
+                         "--partition", str(p), "--folds", "0", "--rows-out", "-"] + extract, stdin=requests.tobytes())
     found = re.search(r"rows x (\d+) features \(window (\d+), horizon (\d+) requests\)", err)
     if not found:
         raise RuntimeError("prescient-train did not say how many features a row has: " + err)
@@ -129,7 +147,7 @@ def reduce_partition(p, partitions, offsets, split, extract, train_bin, *pieces)
         "summary": {"partition": p, "requests": int(len(requests)), "rows": int(len(rows)),
                     "train_rows": int(train.sum()), "held_rows": int(held.sum()), "features": features, "horizon": horizon,
                     "train_label_sum": float(rows["label"][train].astype(np.float64).sum()),
-                    "seconds": time.monotonic() - start},
+                    "seconds": time.monotonic() - start, "peak_mib": child_peak_mib(err), "cpu_seconds": cpu},
     }
 
 
@@ -152,9 +170,15 @@ def score_counts(score, label, reused, threshold, train_mean):
 
 
 def peak_memory():
-    """This worker's peak resident memory, and that of its largest child (prescient-train), in MiB."""
-    return {"worker_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0,
-            "child_mib": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024.0}
+    """This worker process's peak resident memory in MiB (Linux VmHWM; else getrusage's maxrss)."""
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return {"worker_mib": int(line.split()[1]) / 1024.0}
+    except OSError:
+        pass
+    return {"worker_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0}
 
 
 # ---- the client ---------------------------------------------------------------------------
@@ -262,7 +286,8 @@ def main(argv):
         # map: each file read once, its requests cut by key hash.
         t0 = time.monotonic()
         mapped = [client.submit(map_file, path, args.format, partitions, train_bin, pure=False) for path in traces]
-        counts = client.gather([client.submit(pick, m, "count") for m in mapped])
+        map_summaries = client.gather([client.submit(map_summary, m) for m in mapped])
+        counts = [m["count"] for m in map_summaries]
         pieces = [[client.submit(piece, m, p) for m in mapped] for p in range(partitions)]
         wait([f for row in pieces for f in row])
         map_seconds = time.monotonic() - t0
@@ -290,20 +315,26 @@ def main(argv):
         if n_train == 0 or n_held == 0:
             raise RuntimeError("--holdout %g leaves no rows %s" % (args.holdout, "to train on" if n_train == 0 else "to score"))
         extraction_seconds = map_seconds + reduce_seconds
-        print("reduce: %d rows x %d features in %.2f s (partitions: %s); extraction %.2f s, %.0f rows/s"
+        extraction_cpu = sum(m["cpu_seconds"] for m in map_summaries) + sum(s["cpu_seconds"] for s in summaries)
+        print("reduce: %d rows x %d features in %.2f s (partitions: %s); extraction %.2f s, %.0f rows/s "
+              "(prescient-train's CPU time, summed over the tasks: %.2f s)"
               % (rows, features, reduce_seconds, ", ".join(str(s["rows"]) for s in summaries), extraction_seconds,
-                 rows / extraction_seconds), flush=True)
+                 rows / extraction_seconds, extraction_cpu), flush=True)
 
-        def dask_array(name, columns, dtype, key):
-            blocks = [da.from_delayed(client.submit(pick, r, name), shape=(s[key],) + columns, dtype=dtype)
-                      for r, s in zip(reduced, summaries) if s[key] > 0]
-            return da.concatenate(blocks)
+        # Each partition's arrays as futures on its worker (empty partitions left out),
+        # then as Dask arrays: one block per partition.
+        def blocks(results, name, key):
+            return [(client.submit(pick, r, name), s[key]) for r, s in zip(results, summaries) if s[key] > 0]
 
-        x_train = dask_array("Xtr", (features,), np.float32, "train_rows")
-        y_train = dask_array("ytr", (), np.float32, "train_rows")
-        x_held = dask_array("Xte", (features,), np.float32, "held_rows")
-        y_held_blocks = [client.submit(pick, r, "yte") for r, s in zip(reduced, summaries) if s["held_rows"] > 0]
-        r_held_blocks = [client.submit(pick, r, "rte") for r, s in zip(reduced, summaries) if s["held_rows"] > 0]
+        def dask_array(parts, columns, dtype):
+            return da.concatenate([da.from_delayed(f, shape=(n,) + columns, dtype=dtype) for f, n in parts])
+
+        x_train = dask_array(blocks(reduced, "Xtr", "train_rows"), (features,), np.float32)
+        y_train = dask_array(blocks(reduced, "ytr", "train_rows"), (), np.float32)
+        x_held = dask_array(blocks(reduced, "Xte", "held_rows"), (features,), np.float32)
+        y_held_blocks = [f for f, _ in blocks(reduced, "yte", "held_rows")]
+        r_held_blocks = [f for f, _ in blocks(reduced, "rte", "held_rows")]
+        del reduced  # the arrays picked out of each partition's result stay where they are
 
         # train: hist on the rows where they are.
         params = {"tree_method": "hist", "objective": "reg:squarederror", "max_depth": args.depth, "eta": args.eta,
@@ -313,7 +344,7 @@ def main(argv):
         dtrain = xgb.dask.DaskDMatrix(client, x_train, y_train, missing=np.nan)
         booster = xgb.dask.train(client, params, dtrain, num_boost_round=args.rounds)["booster"]
         train_seconds = time.monotonic() - t2
-        del dtrain, reduced
+        del dtrain, x_train, y_train  # the training rows can go
         booster.save_model(args.model)
         print("train: xgboost.dask %s, %d rounds, depth %d on %d rows in %.2f s; saved %s"
               % (xgb.__version__, args.rounds, args.depth, n_train, train_seconds, args.model), flush=True)
@@ -336,8 +367,11 @@ def main(argv):
 
         memory = client.run(peak_memory)
         for address, m in sorted(memory.items()):
-            print("worker %s: peak %.0f MiB (its largest prescient-train: %.0f MiB)"
-                  % (address, m["worker_mib"], m["child_mib"]))
+            print("worker %s: peak %.0f MiB" % (address, m["worker_mib"]))
+        child_peaks = {"map": max((m["peak_mib"] or 0) for m in map_summaries),
+                       "reduce": max((s["peak_mib"] or 0) for s in summaries)}
+        print("prescient-train on the workers: peak %d MiB in a map, %d MiB in a reduce"
+              % (child_peaks["map"], child_peaks["reduce"]))
         if args.metrics_json:
             with open(args.metrics_json, "w") as out:
                 json.dump({
@@ -345,8 +379,10 @@ def main(argv):
                     "requests": total, "rows": rows, "train_rows": n_train, "held_rows": n_held, "split": split,
                     "features": features, "map_seconds": map_seconds, "reduce_seconds": reduce_seconds,
                     "extraction_seconds": extraction_seconds, "extraction_rows_per_second": rows / extraction_seconds,
+                    "extraction_cpu_seconds": extraction_cpu,
                     "train_seconds": train_seconds, "score_seconds": score_seconds, "held_out": held,
-                    "partition_summaries": summaries, "peak_memory": memory, "params": params,
+                    "map_summaries": map_summaries, "partition_summaries": summaries, "peak_memory": memory,
+                    "prescient_train_peak_mib": child_peaks, "params": params,
                     "rounds": args.rounds, "model": os.path.abspath(args.model), "xgboost": xgb.__version__,
                 }, out, indent=1)
     finally:

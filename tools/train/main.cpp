@@ -235,6 +235,16 @@ void print_metrics(std::FILE* out, const char* which, const metrics& m, double s
                m.accuracy, m.precision, m.recall, m.f1, m.auc, seconds);
 }
 
+// Peak resident memory of this process image in MiB (Linux: VmHWM, which exec resets;
+// getrusage's maxrss keeps a vfork parent's pages), or -1 where unknown.
+double peak_memory_mib() {
+  std::ifstream status("/proc/self/status");
+  std::string line;
+  while (std::getline(status, line))
+    if (line.rfind("VmHWM:", 0) == 0) return std::strtod(line.c_str() + 6, nullptr) / 1024.0;
+  return -1;
+}
+
 // ---- input: a trace in batches, or one partition's request records ------------------
 
 // A binary file or the standard input, closed at the end.
@@ -358,9 +368,9 @@ int split(const options& o) {
     if (std::fclose(p.file.release()) != 0) throw std::runtime_error(p.path.string() + ": write error");
   }
   if (n == 0) throw std::runtime_error(cli::shown_path(o.trace) + ": no requests");
-  std::printf("%s: %llu requests -> %s/part-*.req (%llu partitions by key hash, positions 0-%llu)\n",
+  std::printf("%s: %llu requests -> %s/part-*.req (%llu partitions by key hash, positions 0-%llu; peak memory %.0f MiB)\n",
               cli::shown_path(o.trace).c_str(), static_cast<unsigned long long>(n), o.split_to.c_str(),
-              static_cast<unsigned long long>(o.partitions), static_cast<unsigned long long>(n - 1));
+              static_cast<unsigned long long>(o.partitions), static_cast<unsigned long long>(n - 1), peak_memory_mib());
   return 0;
 }
 
@@ -532,9 +542,9 @@ int main(int argc, char** argv) try {
   if (built > 0)
     std::fprintf(info, "rows requested again within the horizon: %.1f%%\n",
                  100.0 * static_cast<double>(positives) / static_cast<double>(built));
-  std::fprintf(info, "extracted in %.2f s (%.0f requests/s, %.0f rows/s)\n", extraction,
+  std::fprintf(info, "extracted in %.2f s (%.0f requests/s, %.0f rows/s; peak memory %.0f MiB)\n", extraction,
                static_cast<double>(requests) / std::max(extraction, 1e-9),
-               static_cast<double>(built) / std::max(extraction, 1e-9));
+               static_cast<double>(built) / std::max(extraction, 1e-9), peak_memory_mib());
   if (!hold) return 0;
   if (built == 0) throw std::runtime_error(shown + ": no rows to train on");
 
