@@ -47,6 +47,7 @@ import resource
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 try:
@@ -70,14 +71,58 @@ def children_cpu():
     return used.ru_utime + used.ru_stime
 
 
-def run(cmd, stdin=None):
-    """Runs a command; its stdout (bytes), stderr (text) and CPU seconds. Raises with stderr on failure."""
+def run(cmd, stdin=None, into=None):
+    """Runs a command; its stdout (bytes; with `into`, a writable byte buffer, the output is
+    read into it and must fill it exactly), stderr (text) and CPU seconds. Raises with
+    stderr on failure.
+
+    `stdin` (a byte buffer) is written by a thread in one call while the output is read
+    here, without copies: subprocess's communicate() writes in 512-byte pieces and
+    collects the output in growing strings, which cost more than the extraction itself."""
     before = children_cpu()
-    done = subprocess.run(cmd, input=stdin, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    if done.returncode != 0:
-        raise RuntimeError("%s exited %d: %s" % (" ".join(cmd), done.returncode,
-                                                 done.stderr.decode(errors="replace").strip()))
-    return done.stdout, done.stderr.decode(errors="replace"), children_cpu() - before
+    child = subprocess.Popen(cmd, stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    errors = []
+
+    def drain_stderr():
+        errors.append(child.stderr.read())
+
+    def feed():
+        try:
+            child.stdin.write(stdin)
+        except BrokenPipeError:  # the child stopped reading: its exit status says why
+            pass
+        finally:
+            try:
+                child.stdin.close()
+            except BrokenPipeError:
+                pass
+
+    helpers = [threading.Thread(target=drain_stderr)]
+    if stdin is not None:
+        helpers.append(threading.Thread(target=feed))
+    for t in helpers:
+        t.start()
+    if into is None:
+        out = child.stdout.read()
+    else:
+        filled = 0
+        while filled < len(into):
+            got = child.stdout.readinto(into[filled:])
+            if not got:
+                break
+            filled += got
+        extra = len(child.stdout.read())
+        out = None
+    for t in helpers:
+        t.join()
+    status = child.wait()
+    err = errors[0].decode(errors="replace")
+    if status != 0:
+        raise RuntimeError("%s exited %d: %s" % (" ".join(cmd), status, err.strip()))
+    if into is not None and (filled != len(into) or extra):
+        raise RuntimeError("%s wrote %d bytes, not the %d expected" % (" ".join(cmd), filled + extra, len(into)))
+    return out, err, children_cpu() - before
 
 
 def scratch_dir():
@@ -120,35 +165,43 @@ def piece(result, p):
     return result["pieces"][p]
 
 
-def reduce_partition(p, partitions, offsets, split, extract, train_bin, *pieces):
-    """Extracts partition p's rows from its pieces (one per file, in log order)."""
-    start = time.monotonic()
-    shifted = []
-    for offset, part in zip(offsets, pieces):
-        if len(part):
-            part = part.copy()
-            part["position"] += np.uint64(offset)
-            shifted.append(part)
-    requests = np.concatenate(shifted) if shifted else np.empty(0, dtype=REQUEST)
-    del shifted
-    out, err, cpu = run([train_bin, "--trace", "-", "--format", "partition", "--partitions", str(partitions),
-                         "--partition", str(p), "--folds", "0", "--rows-out", "-"] + extract, stdin=requests.tobytes())
+def row_shape(train_bin, extract):
+    """prescient-train's row: (features, window, horizon), from an empty partition."""
+    _, err, _ = run([train_bin, "--trace", "/dev/null", "--format", "partition", "--partitions", "1", "--folds", "0",
+                     "--rows-out", "-"] + extract)
     found = re.search(r"rows x (\d+) features \(window (\d+), horizon (\d+) requests\)", err)
     if not found:
-        raise RuntimeError("prescient-train did not say how many features a row has: " + err)
-    features, horizon = int(found.group(1)), int(found.group(3))
-    rows = np.frombuffer(out, dtype=row_dtype(features))
-    held = rows["time"] >= np.uint64(split)
-    train = ~held
-    return {
-        "Xtr": np.ascontiguousarray(rows["x"][train]), "ytr": np.ascontiguousarray(rows["label"][train]),
-        "Xte": np.ascontiguousarray(rows["x"][held]), "yte": np.ascontiguousarray(rows["label"][held]),
-        "rte": np.ascontiguousarray(rows["reused"][held]),
-        "summary": {"partition": p, "requests": int(len(requests)), "rows": int(len(rows)),
-                    "train_rows": int(train.sum()), "held_rows": int(held.sum()), "features": features, "horizon": horizon,
-                    "train_label_sum": float(rows["label"][train].astype(np.float64).sum()),
+        raise RuntimeError("prescient-train did not say what a row holds: " + err)
+    return tuple(int(g) for g in found.groups())
+
+
+def reduce_partition(p, partitions, offsets, split, extract, every, features, train_bin, *pieces):
+    """Extracts partition p's rows from its pieces (one per file, in log order)."""
+    start = time.monotonic()
+    requests = np.empty(sum(len(part) for part in pieces), dtype=REQUEST)
+    at = 0
+    for offset, part in zip(offsets, pieces):  # to global positions, in one copy
+        requests[at:at + len(part)] = part
+        requests["position"][at:at + len(part)] += np.uint64(offset)
+        at += len(part)
+    # Two rows per sampled request (position mod every = 0): the output's size is known.
+    rows = np.empty(2 * int(np.count_nonzero(requests["position"] % np.uint64(every) == 0)), dtype=row_dtype(features))
+    _, err, cpu = run([train_bin, "--trace", "-", "--format", "partition", "--partitions", str(partitions),
+                       "--partition", str(p), "--folds", "0", "--rows-out", "-"] + extract,
+                      stdin=requests.view(np.uint8), into=rows.view(np.uint8))
+    n_requests = len(requests)
+    del requests
+    held_from = int(np.searchsorted(rows["time"], np.uint64(split)))  # a partition's rows are in time order
+    train, held = rows[:held_from], rows[held_from:]
+    result = {
+        "Xtr": np.ascontiguousarray(train["x"]), "ytr": np.ascontiguousarray(train["label"]),
+        "Xte": np.ascontiguousarray(held["x"]), "yte": np.ascontiguousarray(held["label"]),
+        "rte": np.ascontiguousarray(held["reused"]),
+        "summary": {"partition": p, "requests": n_requests, "rows": len(rows), "train_rows": len(train),
+                    "held_rows": len(held), "train_label_sum": float(train["label"].astype(np.float64).sum()),
                     "seconds": time.monotonic() - start, "peak_mib": child_peak_mib(err), "cpu_seconds": cpu},
     }
+    return result
 
 
 def score_counts(score, label, reused, threshold, train_mean):
@@ -303,13 +356,13 @@ def main(argv):
         # reduce: each partition's rows extracted where its pieces meet.
         t1 = time.monotonic()
         extract = ["--size", str(args.size), "--sample-every", str(args.sample_every)]
-        reduced = [client.submit(reduce_partition, p, partitions, offsets, split, extract, train_bin, *pieces[p],
-                                 pure=False) for p in range(partitions)]
+        features, _, horizon = client.submit(row_shape, train_bin, extract, pure=False).result()
+        reduced = [client.submit(reduce_partition, p, partitions, offsets, split, extract, args.sample_every, features,
+                                 train_bin, *pieces[p], pure=False) for p in range(partitions)]
         summaries = client.gather([client.submit(pick, r, "summary") for r in reduced])
         reduce_seconds = time.monotonic() - t1
         del pieces
         rows = sum(s["rows"] for s in summaries)
-        features = summaries[0]["features"]
         n_train = sum(s["train_rows"] for s in summaries)
         n_held = sum(s["held_rows"] for s in summaries)
         if n_train == 0 or n_held == 0:
@@ -352,7 +405,7 @@ def main(argv):
         # score: the held-out rows, reduced to counts per partition.
         t3 = time.monotonic()
         # A score at or below log1p(horizon) predicts "requested again within the horizon".
-        threshold = np.float32(math.log1p(summaries[0]["horizon"]))
+        threshold = np.float32(math.log1p(horizon))
         train_mean = sum(s["train_label_sum"] for s in summaries) / n_train
         scores = xgb.dask.predict(client, booster, x_held).to_delayed().ravel()
         counted = [dask.delayed(score_counts)(s, y, r, threshold, train_mean)
