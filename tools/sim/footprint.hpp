@@ -2,7 +2,7 @@
 //
 // What `--sizes N%` is a share of, and what the table's header prints. Counted over the
 // trace as it streams by (`add`, batch after batch), in a flat map of the keys seen
-// (trace/detail/key_map.hpp: 8 bytes x 2-4 per unique key, nothing per request). A key
+// (trace/detail/key_map.hpp: 8 bytes x 1.3-2.7 per unique key, nothing per request). A key
 // counts its bytes at its first size.
 #pragma once
 

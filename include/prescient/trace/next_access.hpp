@@ -15,7 +15,7 @@
 //                               (`fill`). It costs 4 bytes per request (a uint32 position
 //                               delta, in chunks of 1M: no reallocation, no copy) plus,
 //                               during the first pass only, a flat map of the unique keys
-//                               (16 bytes x 2-4 per key; `release_keys` frees it). Up to
+//                               (16 bytes x 1.3-2.7 per key; `release_keys` frees it). Up to
 //                               2^32 - 2 requests between two requests of a key, and
 //                               2^40 requests in all.
 //

@@ -4,9 +4,9 @@
 //
 // Open addressing with linear probing over one array of {key, value} slots, no node per
 // key (std::unordered_map allocates one per insertion, which on a trace of millions of
-// requests is most of a pass's cost). The table doubles at a load of 1/2, so it holds
-// 2-4 slots per key: (8 + sizeof(V)) x 2-4 bytes per unique key (8 x 2-4 for a set,
-// whose V is an empty struct). Keys are mixed with
+// requests is most of a pass's cost). The table doubles at a load of 3/4, so it holds
+// 1.3-2.7 slots per key: (8 + sizeof(V)) x 1.3-2.7 bytes per unique key (8 x 1.3-2.7
+// for a set, whose V is an empty struct), and half as much again while it doubles. Keys are mixed with
 // splitmix64's finaliser (prescient/hash.hpp) before indexing. Every 64-bit value is a
 // valid key: the one value used to mark an empty slot is kept beside the array.
 // No erase: a pass only adds keys.
@@ -31,7 +31,7 @@ class key_map {
       has_empty_key_ = true;
       return {&empty_key_value_, fresh};
     }
-    if ((size_ + 1) * 2 > slots_.size()) grow();
+    if ((size_ + 1) * 4 > slots_.size() * 3) grow();
     std::size_t i = mix64(key) & mask_;
     while (true) {
       slot& s = slots_[i];
