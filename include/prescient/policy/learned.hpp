@@ -7,7 +7,7 @@
 // that one need not find *the* farthest: any entry whose next request lies beyond the
 // "Belady boundary" is a good victim, so a model that predicts the time to the next
 // request, applied to a small sample of resident entries, gets close. This policy
-// follows that design, in logical time, wrapped around a base heuristic:
+// follows that design, in logical time, refereed by a panel of heuristics:
 //
 //   request ──► key_history (features.hpp) updated in O(1); the base policy is told too
 //     while no model decides (it sleeps while one does, and wakes with the resident
@@ -23,7 +23,8 @@
 //     `screen_trees` trees, and the `screen_keep` that look farthest get the rest (the
 //     partial sum ranks nearly as the whole does, and its coarser view also proved the
 //     better filter: over nine seeds it moved the policy closer to Belady, not further)
-//   eviction, no model:      the base heuristic's victim (S3-FIFO by default)
+//   eviction, no model:      the referee's heuristic decides: the panel's best now (S3-FIFO
+//     until there is evidence), kept up to date by every request
 //
 //   admission (optional, `admission`): the missed key's predicted next request (from
 //     its ghost history, or "never seen") against the victim's: the key enters only if
@@ -33,7 +34,8 @@
 //     probability `miss_sample_rate`) the incoming key, as feature rows at that moment;
 //     the key's next request labels its row (features.hpp: log1p of the gap, censored at
 //     the window W = `window_per_entry` × resident entries). Retraining happens after
-//     `first_retrain` requests, then at intervals doubling up to `retrain_every`, on the
+//     `first_model` requests (once `min_training_rows` rows are labelled), then at
+//     intervals doubling from `first_retrain` up to `retrain_every`, on the
 //     newest `max_training_rows` labelled rows; the new model replaces the old at once.
 //     Once retrains are further apart than the ring takes to fill, sampling pauses until
 //     shortly before the next one (rows sampled earlier would be overwritten unused).
@@ -41,7 +43,7 @@
 //     forest_trainer.hpp.)
 //
 // The referee (learned/referee.hpp) decides who evicts: the model, or LRU when the model
-// loses epochs to a shadow LRU over the same requests (the duel), or when the whole run
+// loses epochs to the panel's best heuristic over the same requests (the duel), or when the whole run
 // has missed more than (1 + `guard`) × the shadow (the guard).
 //
 // The parts, one per header in policy/learned/: config.hpp (the parameters), stats.hpp
@@ -55,20 +57,21 @@
 // ready; the thread stops when the policy is destroyed).
 //
 // Learning never blocks correctness: with no model, a model that scores NaN, a model of
-// the wrong shape, or a trainer that throws, the policy follows its base heuristic and
-// counts it in `learned_stats`. The base heuristic sleeps while a model decides and
-// wakes with the resident entries when it has to take over.
+// the wrong shape, or a trainer that throws, the policy follows the referee's heuristic
+// and counts it in `learned_stats`. Without a panel (`panel_entries` 0) the heuristics
+// sleep while a model decides and wake with the resident entries when one has to take
+// over; with one, the chosen heuristic is kept up to date all along.
 //
 // Cost per request: the history update (a few multiplications, one log and three
 // exp2), a probe of the training ring's index when the key's history says a row waits
-// for it, the shadow LRU's lookup (a key-only LRU: detail/key_lru.hpp), and the base
-// policy's own work while it is awake. Per eviction: amortised `candidates /
-// keep_victims` feature rows, each scored by `screen_trees` trees, and `screen_keep /
-// keep_victims` completed by the rest of the forest. Memory per resident entry: the
-// 80-byte history, ~60 bytes of bookkeeping, the base policy's metadata and the shadow
-// LRU's 40 bytes; plus
-// `ghost_per_entry` ghost histories (112 bytes each) per entry and the training ring
-// (`training_rows` × ~100 bytes). `metadata_bytes_per_entry` adds these up.
+// for it, the panel (the exact LRU's lookup, a hash comparison, and for a sampled key the
+// miniatures' requests), W-TinyLFU's sketch increment, and the awake heuristic's own
+// O(1) update. Per eviction: amortised `candidates / keep_victims` feature rows, each
+// scored by `screen_trees` trees, and `screen_keep / keep_victims` completed by the rest
+// of the forest. Memory per resident entry: the 80-byte history, ~60 bytes of
+// bookkeeping, the metadata of the heuristics on the cache's slots, the panel's bytes;
+// plus `ghost_per_entry` ghost histories (112 bytes each) per entry and the training
+// ring (`training_rows` × ~100 bytes). `metadata_bytes_per_entry` adds up all but the ring.
 #pragma once
 
 #include <algorithm>
@@ -140,8 +143,8 @@ class learned {
       }
     }
     stats_.heuristic = std::string(Base::name);
-    next_training_ = cfg_.first_retrain;
-    interval_ = cfg_.first_retrain;
+    next_training_ = cfg_.first_model;
+    interval_ = cfg_.first_retrain / 2;  // doubled at the first training
     if (cfg_.duel && capacity > 0)
       panel_ = std::make_unique<detail::panel<Base>>(capacity, panel_wanted(capacity) ? cfg_.panel_entries : 0, cfg_.base);
     if (cfg_.model) install(cfg_.model);

@@ -46,18 +46,19 @@ struct learned_config {
   std::size_t young_candidates = 8;
   double young_depth = 0.1;
   /// Bypass a missed key predicted to return later than the victim. Off by default:
-  /// on the shared traces it cost more hits than it saved (README, "The learned cache").
+  /// on the shared traces it cost more hits than it saved (docs/experiments.md).
   bool admission = false;
-  /// The duel (see "The duel" above): a shadow LRU cache runs beside the cache; after a
-  /// model epoch with more misses than the shadow, LRU decides until the next probe.
+  /// The referee (learned/referee.hpp): the panel's shadows run beside the cache; after
+  /// model epochs with more misses than the panel's best heuristic, that heuristic
+  /// decides until the next probe (the duel). Off: no panel, no duel, no guard.
   bool duel = true;
   double epoch_per_entry = 8.0;      ///< epoch length = this × resident entries (≥ 4096)
-  unsigned probe_every = 8;          ///< LRU epochs before the model is tried again (backs off)
-  double duel_margin = 0.02;         ///< the model loses an epoch with > (1 + this) × LRU's misses
-  unsigned losses_to_switch = 2;     ///< consecutive lost model epochs before LRU decides
+  unsigned probe_every = 8;          ///< heuristic epochs before the model is tried again (backs off)
+  double duel_margin = 0.02;         ///< the model loses an epoch with > (1 + this) × the heuristic's misses
+  unsigned losses_to_switch = 2;     ///< consecutive lost model epochs before the heuristic decides
   /// The guard: over the whole run, the cache may miss at most (1 + guard) × what the
-  /// shadow LRU missed. Past that, LRU decides — model or no model — until the excess is
-  /// back under guard / 2 (0: no guard). Needs `duel`.
+  /// best panel member missed, plus a turnover of the cache. Past that, the heuristic
+  /// decides — model or no model — until the excess is back under half (0: no guard).
   double guard = 0.01;
   /// The panel (learned/panel.hpp): key-only shadows of LRU, the base heuristic,
   /// W-TinyLFU and ARC, sampled down to at most this many entries each; the referee
@@ -74,7 +75,8 @@ struct learned_config {
   std::size_t training_rows = 1u << 15;  ///< ring of training rows (the training window)
   std::size_t min_training_rows = 2048;  ///< labelled rows needed for the first model
   std::size_t max_training_rows = 1u << 15;  ///< a retrain uses at most the newest this many
-  std::uint64_t first_retrain = 1u << 13;  ///< requests between the first two trainings
+  std::uint64_t first_model = 1u << 11;    ///< requests before the first training is tried
+  std::uint64_t first_retrain = 1u << 13;  ///< the retrain interval after the first model (it doubles)
   std::uint64_t retrain_every = 1u << 21;  ///< the interval doubles up to this
   double window_per_entry = 6.0;     ///< censoring window W = this × resident entries
   double horizon_per_entry = 1.0;    ///< horizon H of the binary metrics = this × entries
@@ -95,7 +97,7 @@ struct learned_config {
 
   /// Parameter strings: candidates, keep, rescore, tail, young, young_depth, screen,
   /// screen_keep, admission, duel, epoch, losses, margin, guard, panel, switch, reprobe, probe, pause, sample, rows,
-  /// min_rows, max_rows, first, every, classify, boundary, window, horizon, ghost, seed,
+  /// min_rows, max_rows, first_model, first, every, classify, boundary, window, horizon, ghost, seed,
   /// mode=sync|background|off, preset=fast (lazy rescoring and 16k training rows: about
   /// 1.3× the speed, less close to Belady); anything else goes to the base policy's
   /// config.
@@ -125,6 +127,7 @@ struct learned_config {
     if (key == "min_rows") return parse_value(value, min_training_rows) && min_training_rows > 0;
     if (key == "max_rows") return parse_value(value, max_training_rows) && max_training_rows > 0;
     if (key == "first") return parse_value(value, first_retrain) && first_retrain > 0;
+    if (key == "first_model") return parse_value(value, first_model) && first_model > 0;
     if (key == "every") return parse_value(value, retrain_every) && retrain_every > 0;
     if (key == "classify") return parse_value(value, classify);
     if (key == "boundary") return parse_value(value, boundary_per_entry) && boundary_per_entry > 0;
@@ -132,7 +135,7 @@ struct learned_config {
     if (key == "horizon") return parse_value(value, horizon_per_entry) && horizon_per_entry > 0;
     if (key == "ghost") return parse_value(value, ghost_per_entry) && ghost_per_entry >= 0;
     if (key == "seed") return parse_value(value, seed);
-    if (key == "preset") {  // named trade-offs (README, "The learned cache"); later keys override
+    if (key == "preset") {  // named trade-offs (docs/learned-cache.md); later keys override
       if (value != "fast") return false;
       rescore_age_factor = 2;  // lazy rescoring
       training_rows = max_training_rows = 1u << 14;

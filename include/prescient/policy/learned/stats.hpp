@@ -10,7 +10,7 @@ namespace prescient::policy {
 /// counted here.
 struct learned_stats {
   std::uint64_t model_evictions = 0;     ///< victims chosen by the model
-  std::uint64_t fallback_evictions = 0;  ///< victims chosen by the base heuristic (no model)
+  std::uint64_t fallback_evictions = 0;  ///< victims chosen by the referee's heuristic (no model)
   std::uint64_t recency_evictions = 0;   ///< least recently used victims, while LRU is the referee's heuristic
   std::uint64_t panel_evictions = 0;     ///< victims of another panel heuristic, while the model is out or guarded
   std::uint64_t model_epochs = 0;        ///< duel epochs the model decided
