@@ -264,7 +264,8 @@ double check_tree(const detail::json_value& tree, std::size_t t, double num_feat
   const auto parents = field("parents");
   const auto split = field("split_indices");
   const auto condition = field("split_conditions");  // a split's threshold, or a leaf's value
-  for (const char* name : {"default_left", "loss_changes", "sum_hessian", "base_weights"}) (void)field(name);
+  const auto default_left = field("default_left");
+  for (const char* name : {"loss_changes", "sum_hessian", "base_weights"}) (void)field(name);
   std::vector<double> split_type(n, 0.0);
   if (tree.find("split_type") != nullptr) split_type = field("split_type");
 
@@ -290,6 +291,8 @@ double check_tree(const detail::json_value& tree, std::size_t t, double num_feat
     }
     const std::string at = where + " node " + std::to_string(node);
     if (std::isnan(condition[node])) throw model_error(at + ": split threshold is NaN");
+    // xgboost and compiled_forest read other values differently (found by fuzzing).
+    if (!whole_in(default_left[node], 0, 1)) throw model_error(at + " default_left is " + num(default_left[node]) + "; expected 0 or 1");
     if (!whole_in(left[node], 1, last)) throw model_error(at + ": left child " + num(left[node]) + " out of range");
     if (right[node] != left[node] + 1)
       throw model_error(at + ": right child " + num(right[node]) + " does not follow the left child " +

@@ -122,6 +122,15 @@ TEST(ModelHardening, D7_NonFiniteModelsAreRefusedNamingTheTreeAndNode) {
                  "beyond float's range: scores would overflow");
 }
 
+// default_left other than 0 or 1: xgboost and compiled_forest read it differently (the
+// xgboost-backed loader's fuzzer found a model where they disagreed), so both refuse it.
+TEST(ModelHardening, DefaultLeftIsZeroOrOne) {
+  for (const char* value : {"2", "0.5", "-1"}) {
+    SCOPED_TRACE(value);
+    expect_refused(set_element(model_json(), "default_left", 0, 0, value), "tree 0 node 0 default_left is");
+  }
+}
+
 // A threshold of ±inf keeps its meaning (every finite value is below +inf, none below
 // −inf; a missing value takes the default branch): both readers take it and agree.
 TEST(ModelHardening, InfiniteThresholdsAreLegalAndBothReadersAgree) {

@@ -476,8 +476,9 @@ class compiled_forest final : public predictor {
       const auto split = static_cast<std::uint32_t>(whole(feature[src], 0, static_cast<double>(num_features_) - 1,
                                                            at + " split feature",
                                                            "num_feature " + std::to_string(num_features_)));
+      const bool missing_left = whole(default_left[src], 0, 1, at + " default_left") != 0;  // xgboost reads 0 or 1
       const auto first_child = static_cast<std::uint32_t>(base + order.size());
-      nodes_[base + i] = node{split | (default_left[src] != 0 ? default_left_bit : 0u), value, first_child};
+      nodes_[base + i] = node{split | (missing_left ? default_left_bit : 0u), value, first_child};
       order.push_back(static_cast<std::uint32_t>(li));
       order.push_back(static_cast<std::uint32_t>(ri));
       depth.push_back(depth[i] + 1);
