@@ -222,6 +222,12 @@ def score_counts(score, label, reused, threshold, train_mean):
     }
 
 
+def process_cpu():
+    """This worker process's CPU seconds (user + system, every thread)."""
+    t = os.times()
+    return t.user + t.system
+
+
 def peak_memory():
     """This worker process's peak resident memory in MiB (Linux VmHWM; else getrusage's maxrss)."""
     try:
@@ -394,13 +400,16 @@ def main(argv):
                   "lambda": 1.0, "min_child_weight": args.min_child_weight, "subsample": 1.0,
                   "max_bin": args.max_bin, "seed": 0}
         t2 = time.monotonic()
+        cpu_before = client.run(process_cpu)
         dtrain = xgb.dask.DaskDMatrix(client, x_train, y_train, missing=np.nan)
         booster = xgb.dask.train(client, params, dtrain, num_boost_round=args.rounds)["booster"]
         train_seconds = time.monotonic() - t2
+        train_cpu = sum(c - cpu_before.get(w, 0.0) for w, c in client.run(process_cpu).items())
         del dtrain, x_train, y_train  # the training rows can go
         booster.save_model(args.model)
-        print("train: xgboost.dask %s, %d rounds, depth %d on %d rows in %.2f s; saved %s"
-              % (xgb.__version__, args.rounds, args.depth, n_train, train_seconds, args.model), flush=True)
+        print("train: xgboost.dask %s, %d rounds, depth %d on %d rows in %.2f s (the workers' CPU time: %.2f s); "
+              "saved %s" % (xgb.__version__, args.rounds, args.depth, n_train, train_seconds, train_cpu, args.model),
+              flush=True)
 
         # score: the held-out rows, reduced to counts per partition.
         t3 = time.monotonic()
@@ -433,7 +442,8 @@ def main(argv):
                     "features": features, "map_seconds": map_seconds, "reduce_seconds": reduce_seconds,
                     "extraction_seconds": extraction_seconds, "extraction_rows_per_second": rows / extraction_seconds,
                     "extraction_cpu_seconds": extraction_cpu,
-                    "train_seconds": train_seconds, "score_seconds": score_seconds, "held_out": held,
+                    "train_seconds": train_seconds, "train_cpu_seconds": train_cpu, "score_seconds": score_seconds,
+                    "held_out": held,
                     "map_summaries": map_summaries, "partition_summaries": summaries, "peak_memory": memory,
                     "prescient_train_peak_mib": child_peaks, "params": params,
                     "rounds": args.rounds, "model": os.path.abspath(args.model), "xgboost": xgb.__version__,
