@@ -6,6 +6,7 @@
 // counts its bytes at its first size.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <span>
 
@@ -22,14 +23,17 @@ struct footprint {
 class footprint_counter {
  public:
   void add(std::span<const trace::request> batch) {
-    for (const trace::request& r : batch)
-      if (seen_.try_emplace(r.key).second) bytes_ += r.size;
+    for (std::size_t i = 0; i < batch.size(); ++i) {
+      if (i + prefetch_distance < batch.size()) seen_.prefetch(batch[i + prefetch_distance].key);
+      if (seen_.try_emplace(batch[i].key).second) bytes_ += batch[i].size;
+    }
   }
   [[nodiscard]] footprint result() const noexcept { return {seen_.size(), bytes_}; }
   /// Bytes of the map of keys.
   [[nodiscard]] std::size_t bytes() const noexcept { return seen_.bytes(); }
 
  private:
+  static constexpr std::size_t prefetch_distance = 16;
   struct nothing {};
   trace::detail::key_map<nothing> seen_;
   std::uint64_t bytes_ = 0;

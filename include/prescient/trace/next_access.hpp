@@ -51,7 +51,9 @@ class next_access_index {
  public:
   /// First pass: the next `batch` of the trace, in order.
   void add(std::span<const request> batch) {
-    for (const request& r : batch) {
+    for (std::size_t k = 0; k < batch.size(); ++k) {
+      if (k + prefetch_distance < batch.size()) last_seen_.prefetch(batch[k + prefetch_distance].key);
+      const request& r = batch[k];
       const std::uint64_t i = size_++;
       if ((i & chunk_mask) == 0) {
         if (i >> chunk_bits >= max_chunks) throw std::length_error("next_access_index: more than 2^40 requests");
@@ -95,6 +97,7 @@ class next_access_index {
   static constexpr std::uint64_t chunk_mask = chunk_size - 1;
   static constexpr std::uint64_t max_chunks = std::uint64_t{1} << 20;
   static constexpr std::uint32_t none = ~std::uint32_t{0};
+  static constexpr std::size_t prefetch_distance = 16;
 
   std::uint32_t& delta(std::uint64_t i) noexcept { return chunks_[i >> chunk_bits][i & chunk_mask]; }
   [[nodiscard]] std::uint32_t delta(std::uint64_t i) const noexcept { return chunks_[i >> chunk_bits][i & chunk_mask]; }

@@ -45,6 +45,13 @@ class key_map {
     }
   }
 
+  /// Starts loading the slot where `key` would be looked up (a hint: a pass over a batch
+  /// prefetches a few keys ahead, so that probes of a table larger than the caches do
+  /// not wait for memory one after the other).
+  void prefetch(std::uint64_t key) const noexcept {
+    if (!slots_.empty()) __builtin_prefetch(&slots_[mix64(key) & mask_]);
+  }
+
   /// Keys held.
   [[nodiscard]] std::size_t size() const noexcept { return size_ + (has_empty_key_ ? 1 : 0); }
   /// Bytes of the table (what a pass spends per unique key).
