@@ -6,6 +6,7 @@ heuristics and Belady once, `learned` once per seed.
     python3 scripts/learned_table.py                          # seeds 1-5, markdown table
     python3 scripts/learned_table.py --seeds 1-9 --params keep=8
     python3 scripts/learned_table.py --only named             # the fifteen named pairs
+    python3 scripts/learned_table.py --seeds 1-9 --group 3    # also wins per group of seeds
 
 Per pair: every heuristic, the learned mean and range over the seeds, the best
 heuristic (of lru, arc, s3fifo, sieve, wtinylfu), and G = (LRU - x) / (LRU - Belady),
@@ -97,11 +98,13 @@ def main():
     ap.add_argument("--only", choices=["all", "named", "scaled"], default="all",
                     help="named: the fifteen named pairs; scaled: 2%% and 10%% of every trace's keys")
     ap.add_argument("--json-out", help="also write every replay's figures to this file")
+    ap.add_argument("--traces", help="a folder searched before the trace path")
+    ap.add_argument("--group", type=int, default=0, help="also count wins per group of this many seeds")
     args = ap.parse_args()
     if not os.path.exists(args.sim):
         sys.exit(f"learned_table: {args.sim} not found (build the release preset first)")
     seeds = seeds_of(args.seeds)
-    dirs = trace_dirs()
+    dirs = ([args.traces] if args.traces else []) + trace_dirs()
 
     pairs = []  # (trace, format, path, [sizes])
     missing = []
@@ -169,6 +172,12 @@ def main():
             cell = f"**{mean:.4f}**" if win else f"{mean:.4f}"
             print(f"| {name} | {size:,} | " + " | ".join(f"{h[p]:.4f}" for p in HEURISTICS + OTHERS + ["belady"]) +
                   f" | {cell} | {min(runs):.4f}-{max(runs):.4f} | {best_name} {best:.4f} | {gl:.3f} | {gb:.3f} |")
+    for g in range(0, len(seeds), args.group) if args.group > 0 else []:
+        group_wins = 0
+        for key, runs in learned.items():
+            part = runs[g:g + args.group]
+            group_wins += sum(part) / len(part) <= min(heuristic[key][p] for p in HEURISTICS)
+        print(f"seeds {seeds[g]}-{seeds[min(g + args.group, len(seeds)) - 1]}: {group_wins} of {n} pairs")
     print(f"\nseeds {args.seeds}, params '{args.params}', {n} pairs: learned at or below the best heuristic on "
           f"{wins} ({wins / n * 100:.0f}%); worst pair {worst_excess[0] * 100:+.2f}% over the best heuristic "
           f"({worst_excess[1]}); worst single run {worst_vs_lru * 100:+.2f}% relative to LRU; mean G learned "
