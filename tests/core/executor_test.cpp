@@ -66,9 +66,9 @@ TEST(BoundedExecutor, DropsWhenFullWithoutBlocking) {
   std::atomic<int> ran{0};
   EXPECT_TRUE(ex.try_submit([&] { ran.fetch_add(1); }));
   EXPECT_TRUE(ex.try_submit([&] { ran.fetch_add(1); }));
-  const auto t0 = std::chrono::steady_clock::now();
+  // Refused without waiting: a submit that waited for room would wait for the gate,
+  // which opens only below, and the test would never get there.
   for (int i = 0; i < 5; ++i) EXPECT_FALSE(ex.try_submit([&] { ran.fetch_add(100); }));
-  EXPECT_LT(std::chrono::steady_clock::now() - t0, 1s);  // refused at once, not waited
   auto s = ex.stats();
   EXPECT_EQ(s.dropped, 5u);
   EXPECT_EQ(s.queued, 2u);
