@@ -2,9 +2,10 @@
 //
 // The simulator's engine, header-only so that tests, benchmarks and prescient-sim use
 // the same loop. A `replayer` is fed the trace in batches, in order (prescient-sim
-// streams the trace to every replay, stream.hpp); `replay` feeds it a span at once. It is the library's own `cache` that is replayed (not a model of it),
-// with the policy as a template parameter: one instantiation of the hot loop per
-// policy, no virtual call per request. A request is one `get_or_insert`: a hit updates
+// streams the trace to every replay, stream.hpp); `replay` feeds it a span at once.
+// It is the library's own `cache` that is replayed (not a model of it), with the policy
+// as a template parameter: one instantiation of the hot loop per policy, one virtual
+// call per batch, none per request. A request is one `get_or_insert`: a hit updates
 // the policy, a miss inserts the object (subject to admission) with its size as weight,
 // or with weight 1 when sizes are ignored. The next-access position of each request is
 // passed on as the oracle's answer, which only Belady's optimum reads.
@@ -42,8 +43,8 @@ struct replay_options {
   std::uint64_t capacity = 0;  ///< objects with ignore_size, bytes otherwise
   bool ignore_size = false;    ///< every object weighs 1
   std::string params = {};     ///< the policy's parameter string (see policy/registry.hpp)
-  /// When set, incremented by the number of requests done every `progress_every`
-  /// requests (for a progress bar).
+  /// When set, incremented by the number of requests of each batch fed (for a progress
+  /// bar; prescient-sim's counts the requests read instead).
   std::atomic<std::uint64_t>* progress = nullptr;
   /// The learned policy's starting model (null: it learns online from nothing).
   std::shared_ptr<const learn::compiled_forest> model = {};
