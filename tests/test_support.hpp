@@ -4,11 +4,16 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
+#include <cmath>
+#include <cstdint>
 #include <filesystem>
 #include <string>
 #include <system_error>
+#include <random>
 #include <thread>
+#include <vector>
 
 #include "support/trace_path.hpp"
 
@@ -20,6 +25,20 @@
   else GTEST_SKIP() << ::prescient::tools::missing_trace_message(file)
 
 namespace prescient::test {
+
+/// `n` keys drawn from [0, universe) with Zipf's law of the given exponent (key k with
+/// weight 1/(k+1)^exponent), reproducibly from `seed`.
+inline std::vector<std::uint64_t> zipf_keys(std::size_t n, std::uint64_t universe, std::uint32_t seed,
+                                            double exponent = 0.9) {
+  std::mt19937_64 rng(seed);
+  std::vector<double> cdf(universe);
+  double sum = 0;
+  for (std::uint64_t k = 0; k < universe; ++k) cdf[k] = sum += 1.0 / std::pow(static_cast<double>(k + 1), exponent);
+  std::uniform_real_distribution<double> u(0, sum);
+  std::vector<std::uint64_t> out(n);
+  for (auto& k : out) k = static_cast<std::uint64_t>(std::lower_bound(cdf.begin(), cdf.end(), u(rng)) - cdf.begin());
+  return out;
+}
 
 /// Waits (bounded) until `pred` holds; false if it never did within `limit`.
 template <class P>

@@ -15,6 +15,7 @@
 #include "prescient/policy/lru.hpp"
 #include "prescient/policy/s3fifo.hpp"
 #include "prescient/policy/wtinylfu.hpp"
+#include "test_support.hpp"
 
 namespace {
 
@@ -22,14 +23,7 @@ using namespace prescient;
 using policy::detail::member;
 
 std::vector<std::uint64_t> zipf_keys(std::size_t n, std::uint64_t universe, std::uint32_t seed) {
-  std::mt19937_64 rng(seed);
-  std::vector<double> cdf(universe);
-  double sum = 0;
-  for (std::uint64_t k = 0; k < universe; ++k) cdf[k] = sum += 1.0 / std::pow(static_cast<double>(k + 1), 0.8);
-  std::uniform_real_distribution<double> u(0, sum);
-  std::vector<std::uint64_t> out(n);
-  for (auto& k : out) k = static_cast<std::uint64_t>(std::lower_bound(cdf.begin(), cdf.end(), u(rng)) - cdf.begin());
-  return out;
+  return prescient::test::zipf_keys(n, universe, seed, 0.8);
 }
 
 template <class P>

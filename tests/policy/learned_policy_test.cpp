@@ -17,6 +17,7 @@
 #include "prescient/policy/s3fifo.hpp"
 #include "prescient/policy/wtinylfu.hpp"
 #include "prescient/policy/registry.hpp"
+#include "test_support.hpp"
 
 namespace {
 
@@ -24,16 +25,7 @@ using namespace prescient;
 using learned_linear = policy::learned<learn::linear_predictor>;
 using learned_forest = policy::learned<learn::compiled_forest>;
 
-std::vector<std::uint64_t> zipf_keys(std::size_t n, std::uint64_t universe, std::uint32_t seed) {
-  std::mt19937_64 rng(seed);
-  std::vector<double> cdf(universe);
-  double sum = 0;
-  for (std::uint64_t k = 0; k < universe; ++k) cdf[k] = sum += 1.0 / std::pow(static_cast<double>(k + 1), 0.9);
-  std::uniform_real_distribution<double> u(0, sum);
-  std::vector<std::uint64_t> out(n);
-  for (auto& k : out) k = static_cast<std::uint64_t>(std::lower_bound(cdf.begin(), cdf.end(), u(rng)) - cdf.begin());
-  return out;
-}
+using prescient::test::zipf_keys;
 
 template <class Cache>
 std::vector<bool> replay(Cache& c, const std::vector<std::uint64_t>& keys) {
@@ -331,6 +323,17 @@ TEST(LearnedPolicy, TheGuardKeepsAWrongModelWithinItsBudgetOfTheBestHeuristic) {
   EXPECT_EQ(duel_stats.guarded_epochs, 0u);
 }
 
+// A first phase requests 300 keys ten times each, a second draws from 2,000 new keys
+// (Zipf): LFU keeps the old, frequent keys and evicts each new key before its count can
+// grow; LRU forgets the old phase.
+std::vector<std::uint64_t> frequent_then_new_keys() {
+  std::vector<std::uint64_t> keys;
+  for (int round = 0; round < 10; ++round)
+    for (std::uint64_t k = 0; k < 300; ++k) keys.push_back(k);
+  for (const std::uint64_t k : zipf_keys(300000, 2000, 10)) keys.push_back(1000 + k);
+  return keys;
+}
+
 // Without a model the base heuristic decides, and the guard covers it too. With LFU as
 // the base: a first phase requests 300 keys ten times each, a second draws from 2,000
 // new keys (Zipf). LFU keeps the old, frequent keys and evicts each new key before its
@@ -338,10 +341,7 @@ TEST(LearnedPolicy, TheGuardKeepsAWrongModelWithinItsBudgetOfTheBestHeuristic) {
 // the run falls 1% behind it.
 TEST(LearnedPolicy, TheGuardAlsoCoversTheBaseHeuristic) {
   using P = policy::learned<learn::linear_predictor, policy::lfu>;
-  std::vector<std::uint64_t> keys;
-  for (int round = 0; round < 10; ++round)
-    for (std::uint64_t k = 0; k < 300; ++k) keys.push_back(k);
-  for (const std::uint64_t k : zipf_keys(300000, 2000, 10)) keys.push_back(1000 + k);
+  const std::vector<std::uint64_t> keys = frequent_then_new_keys();
   P::config cfg;
   cfg.mode = policy::training_mode::off;
   cfg.panel_entries = 0;  // LRU's shadow alone: the panel has its own test below
@@ -360,10 +360,7 @@ TEST(LearnedPolicy, TheGuardAlsoCoversTheBaseHeuristic) {
 // without the guard, and the run ends within a few per cent of the best member alone.
 TEST(LearnedPolicy, ThePanelReplacesALosingBaseHeuristic) {
   using P = policy::learned<learn::linear_predictor, policy::lfu>;
-  std::vector<std::uint64_t> keys;
-  for (int round = 0; round < 10; ++round)
-    for (std::uint64_t k = 0; k < 300; ++k) keys.push_back(k);
-  for (const std::uint64_t k : zipf_keys(300000, 2000, 10)) keys.push_back(1000 + k);
+  const std::vector<std::uint64_t> keys = frequent_then_new_keys();
   P::config cfg;
   cfg.mode = policy::training_mode::off;
   const double lfu_misses = misses_of<policy::lfu>(keys);
