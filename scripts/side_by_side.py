@@ -21,20 +21,29 @@ learned/GLCache, belady/Belady; --policies picks among them. One thread each
 (prescient-sim --threads 1 also has its reading thread; its CPU time shows it).
 """
 import argparse
+import atexit
 import os
 import re
+import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 
 PAIRS = {"lru": "LRU", "sieve": "Sieve", "s3fifo": "S3FIFO", "learned": "GLCache", "belady": "Belady"}
 
 
+# cachesim writes its results beside the working directory (TRACE.cachesim): every
+# command runs in a scratch directory, with absolute paths.
+SCRATCH = tempfile.mkdtemp(prefix="side_by_side.")
+atexit.register(shutil.rmtree, SCRATCH, True)
+
+
 def run(cmd):
     """Runs cmd; returns (wall s, cpu s, peak RSS MiB, stdout)."""
     start = time.perf_counter()
-    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, cwd=SCRATCH)
     out = p.stdout.read()
     _, status, ru = os.wait4(p.pid, 0)
     wall = time.perf_counter() - start
@@ -77,9 +86,11 @@ def main():
     ap.add_argument("--rounds", type=int, default=9)
     ap.add_argument("--warmup", type=int, default=1)
     a = ap.parse_args()
+    a.sim, a.cachesim = os.path.abspath(a.sim), os.path.abspath(a.cachesim)
 
     def length(spec):
         n, f = spec.split("=", 1)
+        f = os.path.abspath(f)
         mult = {"K": 1e3, "M": 1e6, "G": 1e9}.get(n[-1].upper(), 1)
         return (float(n[:-1]) if n[-1].upper() in "KMG" else float(n)) * mult, n, f
 
