@@ -374,6 +374,35 @@ TEST(LearnedPolicy, ThePanelReplacesALosingBaseHeuristic) {
   EXPECT_LT(static_cast<double>(guarded), 1.03 * best);
 }
 
+// The cache's own consistency check holds with the learned policy through every kind of
+// decision: no model, the model, the panel's heuristics taking over, erasures and puts
+// that are not requests, and a cleared cache.
+TEST(LearnedPolicy, TheCacheStaysConsistent) {
+  using P = policy::learned<backwards_predictor>;
+  for (const bool with_model : {false, true}) {
+    P::config cfg = backwards_config();
+    if (!with_model) cfg.model = nullptr;
+    cache<std::uint64_t, std::uint64_t, P> c(200, cfg);
+    const auto keys = zipf_keys(60000, 3000, 12);
+    for (std::size_t i = 0; i < keys.size(); ++i) {
+      const std::uint64_t k = keys[i];
+      if (i % 97 == 0) {
+        c.erase(k);
+      } else if (i % 89 == 0) {
+        c.put(k + 100000, k);  // an insertion that is not a request
+      } else if (!c.get(k)) {
+        c.put(k, k);
+      }
+      if (i % 5000 == 0) {
+        ASSERT_EQ(c.check_invariants(), "") << "at " << i;
+      }
+      if (i == 30000) c.clear();
+    }
+    EXPECT_EQ(c.check_invariants(), "");
+    EXPECT_GT(c.size(), 0u);
+  }
+}
+
 // While a model decides, the base heuristic is not kept up to date; when the model goes,
 // the base wakes with the resident entries and decides as well as it would have: here,
 // with the model removed halfway, the second half's hit ratio is S3-FIFO's to within 2%.

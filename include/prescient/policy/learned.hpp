@@ -342,6 +342,14 @@ class learned {
            static_cast<std::size_t>(cfg_.ghost_per_entry * learn::history_table::bytes_per_key);
   }
 
+  /// The slots the policy holds, walked through its recency list (for
+  /// cache::check_invariants; O(n), allocates).
+  [[nodiscard]] std::vector<slot_id> resident_slots() const {
+    std::vector<slot_id> out;
+    recency_.append_to(links_, out);
+    return out;
+  }
+
   // ---- introspection ----
   [[nodiscard]] const learned_stats& stats() const { return stats_; }
 
