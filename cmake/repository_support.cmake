@@ -1,10 +1,16 @@
 # Helpers of the repository's own programs (tests, benchmarks, examples, tools); none of
 # them is installed.
 
-# Where those programs look for a named trace, in order (a run may put folders before
-# these with the environment variable PRESCIENT_TRACES): the traces shipped in data/,
-# then ../shared/traces beside the repository where there is one.
-set(PRESCIENT_TRACE_PATH "${PROJECT_SOURCE_DIR}/data/traces;${PROJECT_SOURCE_DIR}/../shared/traces"
+# Where those programs look for a named trace, in order: the folders of the environment
+# variable PRESCIENT_TRACES (':'-separated, read here at configure time for the
+# command-line tests, and again at run time by the programs), then the traces shipped in
+# data/traces.
+set(prescient_trace_default "")
+if(DEFINED ENV{PRESCIENT_TRACES})
+  string(REPLACE ":" ";" prescient_trace_default "$ENV{PRESCIENT_TRACES}")
+endif()
+list(APPEND prescient_trace_default "${PROJECT_SOURCE_DIR}/data/traces")
+set(PRESCIENT_TRACE_PATH "${prescient_trace_default}"
     CACHE STRING "Folders (a list) where tests, benchmarks and examples find traces")
 list(JOIN PRESCIENT_TRACE_PATH ":" prescient_trace_path_joined)
 add_library(prescient_trace_path INTERFACE)

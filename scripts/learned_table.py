@@ -16,7 +16,7 @@ pair's relative excess over the best heuristic, the worst single run against LRU
 the mean G of learned and of the best heuristic (pairs where LRU = Belady count 0).
 
 Traces are looked up as the tests do: the folders of PRESCIENT_TRACES (':'-separated),
-then the repository's data/traces, then ../shared/traces beside the repository.
+then the repository's data/traces (--traces DIR adds a folder before them).
 """
 import argparse
 import concurrent.futures
@@ -69,7 +69,7 @@ def seeds_of(text):
 
 def trace_dirs():
     dirs = [d for d in os.environ.get("PRESCIENT_TRACES", "").split(":") if d]
-    return dirs + [os.path.join(ROOT, "data", "traces"), os.path.join(ROOT, "..", "shared", "traces")]
+    return dirs + [os.path.join(ROOT, "data", "traces")]
 
 
 def find(name, dirs):

@@ -11,7 +11,7 @@ time and peak RSS from wait4(2). Requests/s = requests / wall.
       --trace 5M=/tmp/orm-busy.oracleGeneral.bin
 
 With several --trace LEN=FILE (e.g. 1M, 2M, 5M, 15M: orm-busy cut and concatenated by
-../shared/peers/to_oracle_general.py IN OUT [limit] [repeat]) it also prints the cost
+scripts/to_oracle_general.py IN OUT [limit] [repeat]) it also prints the cost
 per request and the peak RSS at each length. --i32be LEN=FILE adds prescient-only runs
 of Belady on a big-endian key file (next-access positions computed by a first pass at
 4 bytes per request), to measure that memory.

@@ -3,8 +3,8 @@
 // One search path for every program of the repository that reads a named trace:
 //   1. the folders in the environment variable PRESCIENT_TRACES (':'-separated), then
 //   2. the folders compiled in as PRESCIENT_TRACE_PATH (the CMake cache variable of the
-//      same name, a list, compiled in ':'-separated: by default the repository's
-//      data/traces, then ../shared/traces beside the repository where one is).
+//      same name, a list, compiled in ':'-separated: by default the folders of
+//      PRESCIENT_TRACES at configure time, then the repository's data/traces).
 // Not installed: a host names its own files.
 #pragma once
 
