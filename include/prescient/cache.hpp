@@ -23,11 +23,22 @@
 // Values come back by copy (`get` → std::optional<Value>) or through `visit`, never as
 // a reference into the slab that a later `put` could invalidate.
 //
-// The eviction listener is called exactly once for every entry that leaves because the
-// policy evicted it (`removal_cause::capacity`), or because an assignment made it
-// heavier than the whole capacity (`removal_cause::too_heavy`). Explicit `erase` and
-// `clear` do not call it: the host asked for those. The listener runs after the cache
-// is consistent again; it must not call back into this cache. It may throw (see below).
+// Every entry that leaves is reported, once, with its cause (`removal_cause`): to the
+// *removal listener* (`set_removal_listener`) for every cause — capacity, too_heavy,
+// expired, erased, invalidated, replaced (an assignment: the listener sees the old value,
+// in place, just before it is overwritten) and cleared — and to the *eviction listener*
+// (`set_eviction_listener`) for the causes the cache itself decided: capacity,
+// too_heavy and expired (`was_evicted`). A listener runs after the policy, the index and
+// the weight have let the entry go (for `replaced`: before the assignment); it must not
+// call back into this cache. It may throw (see below).
+//
+// Time (expiry.hpp) is the last template parameter: `no_expiry` (the default: no clock,
+// no per-entry time, the code paths of a cache without expiry) or `expiring<Ticker,
+// EntryExpiry>`: each entry gets a deadline from after_write / after_access / the entry
+// expiry function, kept in a timer wheel. Every operation of an expiring cache reads
+// the ticker once and first removes every entry whose deadline has passed (reported as
+// `expired`), so an expired entry is never returned and never asked of the policy as a
+// victim; then it applies the background refreshes that have finished.
 //
 // Exceptions. The core calls user code in these places, and any of it may throw: the
 // hash and the key comparison (every operation that takes a key), the weigher (put,
@@ -50,8 +61,18 @@
 //     made too heavy leaves without a copy: the listener sees it in place. If the
 //     listener throws while others are evicted to make room, the entry keeps the new
 //     value if it fits by then, and is removed (the listener not called) if it does not.
-//   * erase, clear: nothing changes when the hash or the comparison throws; nothing else
-//     in them throws.
+//   * erase, invalidate, clear: nothing changes when the hash or the comparison throws;
+//     when the removal listener throws, the entry is gone (clear: every entry is gone,
+//     the listener not called for the rest).
+//   * an assignment (put, compute, merge, a refresh) tells the removal listener
+//     `replaced` before it changes anything: if the listener throws, nothing changed.
+//   * compute, merge: a throw from `f` changes nothing; what follows is a put or an erase.
+//   * get_all: a throw from the loader changes nothing (the hits and misses are counted);
+//     a throw while the loaded values are cached leaves those cached so far (basic).
+//   * an expiring cache: a throw from the entry expiry function at insert or update
+//     changes nothing; at a read, the hit is counted and the deadline is unchanged. A
+//     listener that throws while expired entries are removed at the start of an
+//     operation ends that operation there (the entries removed so far are gone).
 //   * set_capacity: if the listener throws, the capacity stays as it was; the entries
 //     evicted so far are gone.
 // The eviction listener is called after the policy, the index and the weight have let
@@ -62,17 +83,25 @@
 #pragma once
 
 #include <algorithm>
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <limits>
+#include <memory>
+#include <mutex>
 #include <optional>
+#include <span>
 #include <string>
 #include <type_traits>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
 #include "prescient/detail/slot_index.hpp"
+#include "prescient/detail/timer_wheel.hpp"
+#include "prescient/executor.hpp"
+#include "prescient/expiry.hpp"
 #include "prescient/hash.hpp"
 #include "prescient/loader.hpp"
 #include "prescient/policy/lru.hpp"
@@ -86,11 +115,22 @@ struct unit_weigher {
   constexpr std::uint64_t operator()(const K&, const V&) const noexcept { return 1; }
 };
 
-/// Why an entry left the cache (given to the eviction listener).
+/// Why an entry left the cache (given to the listeners).
 enum class removal_cause {
-  capacity,   ///< the policy chose it to make room
-  too_heavy,  ///< an assignment made it heavier than the whole capacity
+  capacity,     ///< the policy chose it to make room
+  too_heavy,    ///< an assignment made it heavier than the whole capacity
+  expired,      ///< its deadline passed (expiring caches)
+  erased,       ///< the host removed it: erase, or compute / merge / a refresh answering nullopt
+  invalidated,  ///< the host invalidated it (invalidate)
+  replaced,     ///< an assignment replaced its value (the listener sees the old one)
+  cleared,      ///< clear()
 };
+
+/// The causes the cache decided by itself (Caffeine's `wasEvicted`): what the eviction
+/// listener is told.
+[[nodiscard]] constexpr bool was_evicted(removal_cause c) noexcept {
+  return c == removal_cause::capacity || c == removal_cause::too_heavy || c == removal_cause::expired;
+}
 
 /// What `put` did.
 enum class put_outcome {
@@ -119,6 +159,13 @@ struct cache_stats {
   std::uint64_t updates = 0;
   std::uint64_t evictions = 0;
   std::uint64_t rejections = 0;  ///< too heavy or bypassed by admission
+  std::uint64_t evicted_weight = 0;    ///< total weight of the capacity evictions
+  std::uint64_t expirations = 0;       ///< entries removed because their deadline passed
+  std::uint64_t load_successes = 0;    ///< loader calls that returned (a value or "no such key")
+  std::uint64_t load_failures = 0;     ///< loader calls that threw
+  std::uint64_t total_load_time = 0;   ///< nanoseconds spent in loader calls (the ticker's, if any)
+  std::uint64_t refreshes = 0;         ///< background refreshes whose value was installed
+  std::uint64_t refresh_failures = 0;  ///< background refreshes whose loader threw (old value kept)
 
   [[nodiscard]] double hit_ratio() const noexcept {
     const auto n = hits + misses;
@@ -131,6 +178,10 @@ struct cache_stats {
   cache_stats& operator+=(const cache_stats& o) noexcept {
     hits += o.hits; misses += o.misses; inserts += o.inserts;
     updates += o.updates; evictions += o.evictions; rejections += o.rejections;
+    evicted_weight += o.evicted_weight; expirations += o.expirations;
+    load_successes += o.load_successes; load_failures += o.load_failures;
+    total_load_time += o.total_load_time; refreshes += o.refreshes;
+    refresh_failures += o.refresh_failures;
     return *this;
   }
   friend bool operator==(const cache_stats&, const cache_stats&) = default;
@@ -141,7 +192,7 @@ class concurrent_cache;
 
 template <class Key, class Value, policy::eviction_policy Policy = policy::lru,
           class Hash = prescient::hash<Key>, class KeyEqual = std::equal_to<Key>,
-          class Weigher = unit_weigher>
+          class Weigher = unit_weigher, class Expiry = no_expiry>
 class cache {
  public:
   using key_type = Key;
@@ -149,6 +200,12 @@ class cache {
   using policy_type = Policy;
   using policy_config = typename Policy::config;
   using eviction_listener = std::function<void(const Key&, const Value&, removal_cause)>;
+  using removal_listener = eviction_listener;
+  /// expiring<…>::options (after_write, after_access, refresh_after_write, ticker,
+  /// entry expiry); an empty struct for a cache without time.
+  using expiry_options = typename Expiry::options;
+  /// Whether entries have deadlines (Expiry is `expiring<…>`): decided at compile time.
+  static constexpr bool expires = is_expiring_v<Expiry>;
 
   /// `capacity`: total weight (entries, with the default weigher). When it counts
   /// entries the slab, index and policy arrays are sized for it up front (up to 2^20
@@ -160,6 +217,14 @@ class cache {
     if constexpr (std::is_same_v<Weigher, unit_weigher>) {
       reserve(static_cast<std::size_t>(std::min<std::uint64_t>(capacity, std::uint64_t{1} << 20)));
     }
+  }
+
+  /// An expiring cache with its time settings: `{.after_write = 5min}`, say.
+  cache(std::uint64_t capacity, expiry_options time, policy_config config = {}, Hash hash = {},
+        KeyEqual equal = {}, Weigher weigher = {})
+    requires expires
+      : cache(capacity, std::move(config), std::move(hash), std::move(equal), std::move(weigher)) {
+    time_.options = std::move(time);
   }
 
   cache(const cache&) = delete;
@@ -174,24 +239,30 @@ class cache {
   template <class F>
   bool visit(const Key& key, F&& f) {
     const std::uint64_t h = hash_key(key);
+    begin_op();
     const slot_id s = lookup(key, h);
     if (s == no_slot) {
       record_miss(h);
       return false;
     }
     record_hit(s);
+    after_hit(s);
     std::forward<F>(f)(std::as_const(slab_[s]->value));
     return true;
   }
 
-  /// The value of `key` without touching the policy, the statistics or the clock.
+  /// The value of `key` without touching the policy, the statistics or the clock (an
+  /// expired entry not yet removed is not returned).
   [[nodiscard]] std::optional<Value> peek(const Key& key) const {
     const slot_id s = lookup(key, hash_key(key));
-    if (s == no_slot) return std::nullopt;
+    if (s == no_slot || expired_now(s)) return std::nullopt;
     return slab_[s]->value;
   }
 
-  [[nodiscard]] bool contains(const Key& key) const { return lookup(key, hash_key(key)) != no_slot; }
+  [[nodiscard]] bool contains(const Key& key) const {
+    const slot_id s = lookup(key, hash_key(key));
+    return s != no_slot && !expired_now(s);
+  }
 
   /// Inserts or assigns. See put_outcome for the answers, and "Exceptions" above for what
   /// a throw leaves (basic guarantee; nothing changes when the weigher throws).
@@ -207,9 +278,11 @@ class cache {
   template <class Make>
   bool get_or_insert(const Key& key, Make&& make, std::uint64_t next_access = access::unknown) {
     const std::uint64_t h = hash_key(key);
+    begin_op();
     const slot_id s = lookup(key, h);
     if (s != no_slot) {
       record_hit(s, next_access);
+      after_hit(s);
       return true;
     }
     record_miss(h, next_access);
@@ -227,42 +300,173 @@ class cache {
   /// are unchanged: nothing inserted or evicted (the miss is counted in the statistics
   /// and seen by a policy's miss hook, as for a `get`). The loader may use this cache; if it
   /// caches `key` itself, that value is kept and the loaded one is only returned.
+  /// Statistics: load_successes or load_failures, and total_load_time.
   template <class Loader>
     requires loader<Loader, Key, Value>
   std::optional<Value> get_or_load(const Key& key, Loader&& load) {
     const std::uint64_t h = hash_key(key);
+    begin_op();
     if (const slot_id s = lookup(key, h); s != no_slot) {
       record_hit(s);
+      after_hit(s);
       return slab_[s]->value;
     }
     record_miss(h);
-    std::optional<Value> value = invoke_loader<Key, Value>(load, key);
+    std::optional<Value> value = timed_load([&] { return invoke_loader<Key, Value>(load, key); });
+    begin_op();  // time went on while loading
     if (value && lookup(key, h) == no_slot) insert_new(Key(key), Value(*value), h, access::unknown);
     return value;
   }
 
-  /// Removes `key`; false when it was not cached. The listener is not called. Throws only
-  /// what the hash or the comparison throws, before anything changes.
-  bool erase(const Key& key) {
-    const std::uint64_t h = hash_key(key);
-    const slot_id s = lookup(key, h);
-    if (s == no_slot) return false;
-    policy_.on_erase(s);
-    release(s);
-    return true;
+  /// Bulk read-through: one answer per key of `keys`, in order. Hits are served (and
+  /// counted) as by `get`; the keys that missed are loaded in ONE `load_all` call — the
+  /// loader's `load_many` when it has one (loader.hpp), else one call per key — each
+  /// distinct key once however often it appears, then cached through the normal insert
+  /// path (capacity, eviction, admission; a value not cached is still returned), unless
+  /// the loader itself cached the key meanwhile. nullopt = a miss the loader answered
+  /// "no such key". If the loader throws, nothing is cached and the exception
+  /// propagates (hits and misses are counted); statistics as for get_or_load, one load
+  /// per batch.
+  template <class Loader>
+    requires loader<Loader, Key, Value>
+  std::vector<std::optional<Value>> get_all(std::span<const Key> keys, Loader&& load) {
+    std::vector<std::optional<Value>> out(keys.size());
+    std::vector<Key> missing;  // distinct keys that missed
+    std::vector<std::uint64_t> missing_hash;
+    std::vector<std::size_t> which(keys.size(), no_index);  // position in missing, for a miss
+    std::unordered_multimap<std::uint64_t, std::size_t> seen;  // hash → position in missing
+    begin_op();
+    for (std::size_t i = 0; i < keys.size(); ++i) {
+      const std::uint64_t h = hash_key(keys[i]);
+      if (const slot_id s = lookup(keys[i], h); s != no_slot) {
+        record_hit(s);
+        after_hit(s);
+        out[i] = slab_[s]->value;
+        continue;
+      }
+      record_miss(h);
+      std::size_t m = no_index;
+      for (auto [it, end] = seen.equal_range(h); it != end; ++it)
+        if (equal_(missing[it->second], keys[i])) m = it->second;
+      if (m == no_index) {
+        m = missing.size();
+        missing.push_back(keys[i]);
+        missing_hash.push_back(h);
+        seen.emplace(h, m);
+      }
+      which[i] = m;
+    }
+    if (missing.empty()) return out;
+    std::vector<std::optional<Value>> loaded =
+        timed_load([&] { return load_all<Key, Value>(load, std::span<const Key>(missing)); });
+    begin_op();
+    for (std::size_t i = 0; i < keys.size(); ++i)
+      if (which[i] != no_index) out[i] = loaded[which[i]];
+    for (std::size_t m = 0; m < missing.size(); ++m)
+      if (loaded[m] && lookup(missing[m], missing_hash[m]) == no_slot)
+        insert_new(std::move(missing[m]), std::move(*loaded[m]), missing_hash[m], access::unknown);
+    return out;
+  }
+  template <class Loader>
+    requires loader<Loader, Key, Value>
+  std::vector<std::optional<Value>> get_all(const std::vector<Key>& keys, Loader&& load) {
+    return get_all(std::span<const Key>(keys), std::forward<Loader>(load));
   }
 
-  /// Removes every entry (the listener is not called) and resets the policy's state,
-  /// ghosts included. Statistics are kept; see reset_stats.
+  /// Atomic read-modify-write of one key: `f(const Key&, const Value* current)` (nullptr
+  /// when the key is not cached) answers the new value, or nullopt to remove the entry
+  /// (reported `erased`). A new value is then put (the old one reported `replaced`;
+  /// capacity, eviction and admission apply) and returned, as cached or not. `f` sees
+  /// the value in place: it must not call into this cache (its pointer would dangle);
+  /// if `f` throws, nothing changes. Counts no hit or miss (the put or erase it leads to
+  /// is counted as such); in concurrent_cache it runs under the key's shard lock.
+  template <class F>
+    requires std::convertible_to<std::invoke_result_t<F&, const Key&, const Value*>, std::optional<Value>>
+  std::optional<Value> compute(const Key& key, F&& f) {
+    const std::uint64_t h = hash_key(key);
+    begin_op();
+    return compute_hashed(key, h, f);
+  }
+
+  /// put(key, value) when `key` is not cached, else put(key, f(old, value)), or erase
+  /// when `f` answers nullopt: Caffeine's (and Java's Map) merge. Returns the value now
+  /// associated (nullopt after a removal). `f` as in compute.
+  template <class F>
+    requires std::convertible_to<std::invoke_result_t<F&, const Value&, const Value&>, std::optional<Value>>
+  std::optional<Value> merge(const Key& key, Value value, F&& f) {
+    return compute(key, [&](const Key&, const Value* old) -> std::optional<Value> {
+      if (old == nullptr) return std::optional<Value>(std::move(value));
+      return f(*old, std::as_const(value));
+    });
+  }
+
+  /// Removes `key`; false when it was not cached. The removal listener is told `erased`.
+  /// Throws what the hash or the comparison throws (before anything changes), or what
+  /// the removal listener throws (the entry is gone).
+  bool erase(const Key& key) {
+    const std::uint64_t h = hash_key(key);
+    begin_op();
+    return remove_key(key, h, removal_cause::erased);
+  }
+
+  /// erase, reported `invalidated` (the host says the stored value changed).
+  bool invalidate(const Key& key) {
+    const std::uint64_t h = hash_key(key);
+    begin_op();
+    return remove_key(key, h, removal_cause::invalidated);
+  }
+
+  /// Removes every entry (the removal listener is told `cleared` for each; the eviction
+  /// listener is not called) and resets the policy's state, ghosts included. Statistics
+  /// are kept; see reset_stats. If the removal listener throws, every entry is gone all
+  /// the same and the exception propagates.
   void clear() {
     policy_.clear();
     index_.clear();
+    weight_ = 0;
+    if constexpr (expires) time_.wheel.clear();
+    std::exception_ptr error;
+    if (removal_listener_) {
+      for (std::size_t s = 0; s < slab_.size() && !error; ++s) {
+        if (!slab_[s]) continue;
+        try {
+          removal_listener_(std::as_const(slab_[s]->key), std::as_const(slab_[s]->value), removal_cause::cleared);
+        } catch (...) {
+          error = std::current_exception();
+        }
+      }
+    }
     free_.clear();
     for (std::size_t s = slab_.size(); s-- > 0;) {
       slab_[s].reset();
       free_.push_back(static_cast<slot_id>(s));
     }
-    weight_ = 0;
+    if (error) std::rethrow_exception(error);
+  }
+
+  /// An expiring cache: removes the expired entries and installs the finished
+  /// refreshes now (every operation does this first anyway). Nothing otherwise.
+  void cleanup() { begin_op(); }
+
+  /// An expiring cache with `refresh_after_write` set: a read (get, visit, get_or_load,
+  /// get_all, get_or_insert) of an entry written at least that long ago returns the
+  /// cached value at once and submits `load(key)` to `executor` (try_submit: never
+  /// waits; a refused submission is tried again at the next read). One refresh per entry
+  /// at a time. The loader runs on the executor's thread and must not touch this cache
+  /// (it is not thread-safe); its answer is installed at the start of the next
+  /// operation on this cache: a value is assigned (counted in `refreshes`; the old one
+  /// reported `replaced`; the deadline restarts as for a write), "no such key" erases the
+  /// entry, a loader that threw keeps the old value (counted in `refresh_failures`; the
+  /// next read tries again). An answer is dropped when the entry was written, removed or
+  /// replaced since the refresh started (writes win). `executor` must outlive the
+  /// refreshes submitted (tasks own what they use; the cache may die first).
+  template <class Loader>
+    requires expires && loader<Loader, Key, Value>
+  void set_refresher(Loader load, bounded_executor& executor) {
+    auto box = std::make_shared<refresh_box>();
+    box->load = [l = std::move(load)](const Key& k) mutable { return invoke_loader<Key, Value>(l, k); };
+    box->executor = &executor;
+    time_.refresh = std::move(box);
   }
 
   [[nodiscard]] std::size_t size() const noexcept { return index_.size(); }
@@ -274,7 +478,10 @@ class cache {
   [[nodiscard]] const Policy& policy() const noexcept { return policy_; }
   [[nodiscard]] Policy& policy() noexcept { return policy_; }
 
+  /// Told the removals the cache decided: capacity, too_heavy, expired.
   void set_eviction_listener(eviction_listener listener) { listener_ = std::move(listener); }
+  /// Told every removal with its cause (called before the eviction listener).
+  void set_removal_listener(removal_listener listener) { removal_listener_ = std::move(listener); }
 
   /// Changes the capacity; a smaller one evicts (through the policy and the listener)
   /// until the weight fits. The policy keeps the capacity it was built with for its
@@ -282,6 +489,7 @@ class cache {
   /// If the eviction listener throws, the capacity stays as it was (the entries evicted
   /// so far are gone) and the exception propagates.
   void set_capacity(std::uint64_t capacity) {
+    begin_op();
     const std::uint64_t before = capacity_;
     capacity_ = capacity;
     try {
@@ -304,8 +512,8 @@ class cache {
   /// Calls `f(const Key&, const Value&)` for every entry, in slot order.
   template <class F>
   void for_each(F&& f) const {
-    for (const auto& e : slab_)
-      if (e) f(std::as_const(e->key), std::as_const(e->value));
+    for (std::size_t s = 0; s < slab_.size(); ++s)
+      if (slab_[s] && !expired_now(static_cast<slot_id>(s))) f(std::as_const(slab_[s]->key), std::as_const(slab_[s]->value));
   }
 
   /// Checks the core's invariants and answers what is broken, or an empty string when
@@ -365,6 +573,12 @@ class cache {
         if (slab_[s] && !std::binary_search(held.begin(), held.end(), static_cast<slot_id>(s)))
           report("the policy does not hold live slot " + std::to_string(s));
     }
+    if constexpr (expires) {
+      time_.wheel.check(report);
+      for (std::size_t s = 0; s < slab_.size(); ++s)
+        if (!slab_[s] && time_.wheel.scheduled(static_cast<slot_id>(s)))
+          report("the timer wheel holds slot " + std::to_string(s) + ", which holds no entry");
+    }
     return problems;
   }
 
@@ -372,6 +586,7 @@ class cache {
   void reserve(std::size_t n) {
     if (n > slab_.capacity()) {
       policy_.reserve_slots(n);  // the policy's arrays always cover the slab's capacity
+      reserve_time(n);
       free_.reserve(n);
       slab_.reserve(n);
     }
@@ -389,6 +604,38 @@ class cache {
     std::uint64_t weight;
   };
 
+  static constexpr std::size_t no_index = std::numeric_limits<std::size_t>::max();
+  static constexpr std::uint64_t no_deadline = std::numeric_limits<std::uint64_t>::max();
+
+  /// A background refresh's answer, handed from the executor's thread to the cache's.
+  struct refresh_result {
+    Key key;
+    std::uint64_t ticket;
+    std::optional<Value> value;
+    bool failed;
+  };
+  /// Shared by the cache and its refresh tasks (which may outlive it).
+  struct refresh_box {
+    std::function<std::optional<Value>(const Key&)> load;
+    bounded_executor* executor = nullptr;
+    std::mutex mutex;
+    std::vector<refresh_result> done;  ///< guarded by mutex
+    std::atomic<bool> ready{false};    ///< done is not empty
+  };
+  /// An expiring cache's time: settings, the operation's time, the wheel of deadlines,
+  /// and per slot the time of the last write and the ticket of its refresh in flight.
+  struct time_state {
+    expiry_options options{};
+    std::uint64_t now = 0;                ///< the ticker, read at the start of the operation
+    std::uint64_t next_due = no_deadline;  ///< no deadline is earlier (a lower bound)
+    detail::timer_wheel wheel;
+    std::vector<std::uint64_t> written;   ///< per slot: time of the last write
+    std::vector<std::uint64_t> ticket;    ///< per slot: refresh in flight (0: none)
+    std::uint64_t tickets = 0;
+    std::shared_ptr<refresh_box> refresh;
+  };
+  struct no_time {};
+
   [[nodiscard]] std::uint64_t hash_key(const Key& key) const {
     // prescient::hash is mixed already; any other hash is mixed here (policies and the
     // index rely on every bit being good).
@@ -404,13 +651,249 @@ class cache {
   }
 
   [[nodiscard]] std::optional<Value> get_hashed(const Key& key, std::uint64_t h) {
+    begin_op();
     const slot_id s = lookup(key, h);
     if (s == no_slot) {
       record_miss(h);
       return std::nullopt;
     }
     record_hit(s);
+    after_hit(s);
     return slab_[s]->value;
+  }
+
+  // ---- time (expiring caches; every member below is empty without expiry) ----
+
+  /// The start of every operation of an expiring cache: read the ticker, remove what
+  /// expired, install finished refreshes. Nothing at all without expiry.
+  void begin_op() {
+    if constexpr (expires) {
+      time_.now = static_cast<std::uint64_t>(time_.options.ticker());
+      if (time_.now >= time_.next_due) expire_due();
+      if (time_.refresh && time_.refresh->ready.load(std::memory_order_acquire)) apply_refreshes();
+    }
+  }
+
+  /// Removes every entry whose deadline is ≤ now (reported `expired`).
+  void expire_due() {
+    if constexpr (expires) {
+      time_.wheel.expire(time_.now, [this](slot_id s) {
+        policy_.on_erase(s);
+        ++stats_.expirations;
+        unlink(s);
+        notify_and_free(s, removal_cause::expired);
+      });
+      time_.next_due = time_.wheel.next_due();
+    }
+  }
+
+  /// Whether a live entry is past its deadline by the ticker now (const readers).
+  [[nodiscard]] bool expired_now(slot_id s) const {
+    if constexpr (expires) {
+      return time_.wheel.scheduled(s) && time_.wheel.deadline(s) <= static_cast<std::uint64_t>(time_.options.ticker());
+    } else {
+      return false;
+    }
+  }
+
+  [[nodiscard]] std::uint64_t deadline_of(slot_id s) const noexcept {
+    if constexpr (expires) return time_.wheel.scheduled(s) ? time_.wheel.deadline(s) : no_deadline;
+    else return no_deadline;
+  }
+
+  [[nodiscard]] duration write_ttl() const noexcept {
+    if constexpr (expires) return std::min(time_.options.after_write, time_.options.after_access);
+    else return never;
+  }
+
+  /// The deadline of a new entry (user code: may throw before anything changes).
+  [[nodiscard]] std::uint64_t deadline_on_create(const Key& key, const Value& value) {
+    if constexpr (expires) {
+      using E = typename Expiry::entry_expiry_type;
+      if constexpr (has_after_create<E, Key, Value>)
+        return detail::deadline_after(time_.now, duration(time_.options.entry.after_create(key, value, time_.now)));
+      else return detail::deadline_after(time_.now, write_ttl());
+    } else {
+      return no_deadline;
+    }
+  }
+
+  /// The deadline of a live entry given `value` (user code: may throw before anything changes).
+  [[nodiscard]] std::uint64_t deadline_on_update(slot_id s, const Value& value) {
+    if constexpr (expires) {
+      using E = typename Expiry::entry_expiry_type;
+      if constexpr (has_after_update<E, Key, Value>)
+        return detail::deadline_after(
+            time_.now, duration(time_.options.entry.after_update(slab_[s]->key, value, time_.now,
+                                                                 detail::remaining(deadline_of(s), time_.now))));
+      else return detail::deadline_after(time_.now, write_ttl());
+    } else {
+      return no_deadline;
+    }
+  }
+
+  /// A write of slot `s` at now: its deadline, its write time, no refresh in flight.
+  void arm(slot_id s, std::uint64_t deadline) noexcept {
+    if constexpr (expires) {
+      time_.written[s] = time_.now;
+      time_.ticket[s] = 0;
+      if (deadline == no_deadline) {
+        time_.wheel.cancel(s);
+      } else {
+        time_.wheel.reschedule(s, deadline);
+        time_.next_due = std::min(time_.next_due, deadline);
+      }
+    }
+  }
+
+  /// A hit on slot `s` (after record_hit): after_access / after_read, and refresh.
+  void after_hit(slot_id s) {
+    if constexpr (expires) {
+      using E = typename Expiry::entry_expiry_type;
+      const time_state& t = time_;
+      if constexpr (has_after_read<E, Key, Value>) {
+        const std::uint64_t d = detail::deadline_after(
+            t.now, duration(time_.options.entry.after_read(slab_[s]->key, std::as_const(slab_[s]->value), t.now,
+                                                           detail::remaining(deadline_of(s), t.now))));
+        arm_read(s, d);
+      } else if (t.options.after_access != never) {
+        std::uint64_t d = detail::deadline_after(t.now, t.options.after_access);
+        if (t.options.after_write != never)
+          d = std::min(d, detail::deadline_after(t.written[s], t.options.after_write));
+        arm_read(s, d);
+      }
+      if (t.options.refresh_after_write != never && t.refresh && t.ticket[s] == 0 &&
+          t.now - t.written[s] >= static_cast<std::uint64_t>(std::max<duration::rep>(0, t.options.refresh_after_write.count())))
+        start_refresh(s);
+    }
+  }
+
+  void arm_read(slot_id s, std::uint64_t deadline) noexcept {
+    if constexpr (expires) {
+      if (deadline == no_deadline) {
+        time_.wheel.cancel(s);
+      } else {
+        time_.wheel.reschedule(s, deadline);
+        time_.next_due = std::min(time_.next_due, deadline);
+      }
+    }
+  }
+
+  void start_refresh(slot_id s) {
+    if constexpr (expires) {
+      std::shared_ptr<refresh_box> box = time_.refresh;
+      const std::uint64_t ticket = ++time_.tickets;
+      const bool submitted = box->executor->try_submit([box, key = slab_[s]->key, ticket] {
+        refresh_result r{key, ticket, std::nullopt, false};
+        try {
+          r.value = box->load(r.key);
+        } catch (...) {
+          r.failed = true;
+        }
+        std::lock_guard lock(box->mutex);
+        box->done.push_back(std::move(r));
+        box->ready.store(true, std::memory_order_release);
+      });
+      if (submitted) time_.ticket[s] = ticket;
+    }
+  }
+
+  /// Installs the refreshes that finished (see set_refresher). What installing one
+  /// throws propagates; the answers not yet looked at are kept for the next operation.
+  void apply_refreshes() {
+    if constexpr (expires) {
+      refresh_box& box = *time_.refresh;
+      std::vector<refresh_result> done;
+      {
+        std::lock_guard lock(box.mutex);
+        done.swap(box.done);
+        box.ready.store(false, std::memory_order_relaxed);
+      }
+      std::size_t i = 0;
+      try {
+        for (; i < done.size(); ++i) {
+          refresh_result& r = done[i];
+          const std::uint64_t h = hash_key(r.key);
+          const slot_id s = lookup(r.key, h);
+          if (s == no_slot || time_.ticket[s] != r.ticket) continue;  // written or removed since: stale
+          time_.ticket[s] = 0;
+          if (r.failed) {
+            ++stats_.refresh_failures;
+          } else if (!r.value) {
+            remove_slot(s, removal_cause::erased);
+          } else {
+            ++stats_.refreshes;
+            assign(s, std::move(*r.value));
+          }
+        }
+      } catch (...) {
+        std::lock_guard lock(box.mutex);
+        for (++i; i < done.size(); ++i) box.done.push_back(std::move(done[i]));
+        if (!box.done.empty()) box.ready.store(true, std::memory_order_relaxed);
+        throw;
+      }
+    }
+  }
+
+  void reserve_time(std::size_t n) {
+    if constexpr (expires) {
+      time_.wheel.reserve_slots(n);
+      if (time_.written.size() < n) {
+        time_.written.reserve(n);
+        time_.ticket.reserve(n);
+        time_.written.resize(n, 0);
+        time_.ticket.resize(n, 0);
+      }
+    }
+  }
+
+  /// Runs a loader call, counting it (success or failure) and its time.
+  template <class F>
+  auto timed_load(F&& f) {
+    const std::uint64_t start = load_clock();
+    try {
+      auto result = f();
+      stats_.total_load_time += load_clock() - start;
+      ++stats_.load_successes;
+      return result;
+    } catch (...) {
+      stats_.total_load_time += load_clock() - start;
+      ++stats_.load_failures;
+      throw;
+    }
+  }
+
+  [[nodiscard]] std::uint64_t load_clock() const {
+    if constexpr (expires) return static_cast<std::uint64_t>(time_.options.ticker());
+    else return steady_ticker{}();
+  }
+
+  template <class F>
+  std::optional<Value> compute_hashed(const Key& key, std::uint64_t h, F& f) {
+    const slot_id s = lookup(key, h);
+    std::optional<Value> next = f(key, s == no_slot ? static_cast<const Value*>(nullptr) : &std::as_const(slab_[s]->value));
+    if (!next) {
+      if (s != no_slot) remove_slot(s, removal_cause::erased);
+      return next;
+    }
+    if (s == no_slot) insert_new(Key(key), Value(*next), h, access::unknown);
+    else assign(s, Value(*next));
+    return next;
+  }
+
+  template <class K = Key>
+  bool remove_key(const K& key, std::uint64_t h, removal_cause cause) {
+    const slot_id s = lookup(key, h);
+    if (s == no_slot) return false;
+    remove_slot(s, cause);
+    return true;
+  }
+
+  /// The host removes a live slot: the policy forgets it, then the listeners are told.
+  void remove_slot(slot_id s, removal_cause cause) {
+    policy_.on_erase(s);
+    unlink(s);
+    notify_and_free(s, cause);
   }
 
   void record_hit(slot_id s, std::uint64_t next_access = access::unknown) {
@@ -432,6 +915,7 @@ class cache {
   // Takes the key by forwarding reference so that an assignment never copies it.
   template <class K>
   put_result put_hashed(K&& key, Value&& value, std::uint64_t h) {
+    begin_op();
     const slot_id s = lookup(key, h);
     if (s == no_slot) return insert_new(Key(std::forward<K>(key)), std::move(value), h, access::unknown);
     return assign(s, std::move(value));
@@ -443,6 +927,7 @@ class cache {
   put_result assign(slot_id s, Value&& value) {
     entry& e = *slab_[s];
     const std::uint64_t w = weigh(e.key, value);  // may throw: nothing changed yet
+    const std::uint64_t deadline = w > capacity_ ? no_deadline : deadline_on_update(s, value);  // may throw
     if (w > capacity_) {
       // The entry leaves: the policy, the index and the weight forget it first, then the
       // listener sees it in place (no copy that could throw), then its slot is freed.
@@ -452,7 +937,9 @@ class cache {
       notify_and_free(s, removal_cause::too_heavy);
       return {put_outcome::too_heavy};
     }
+    if (removal_listener_) removal_listener_(std::as_const(e.key), std::as_const(e.value), removal_cause::replaced);
     e.value = std::move(value);  // may throw: the entry keeps its weight, the value is Value's business
+    arm(s, deadline);
     ++stats_.updates;
     policy_.on_access(s, access{e.hash, ++clock_, w, access::unknown});
     // The others weigh weight_ − old; with the new weight the total may not fit: evict
@@ -493,6 +980,7 @@ class cache {
       ++stats_.rejections;
       return {put_outcome::too_heavy};
     }
+    const std::uint64_t deadline = deadline_on_create(key, value);  // may throw: nothing changed
     const access incoming{h, clock_, w, next_access};
     if (!fits(w)) {
       slot_id v = policy_.victim(incoming);
@@ -522,6 +1010,7 @@ class cache {
     index_.insert(h, s);
     weight_ += w;
     ++stats_.inserts;
+    arm(s, deadline);
     policy_.on_insert(s, incoming);
     return {put_outcome::inserted};
   }
@@ -529,7 +1018,8 @@ class cache {
   void evict(slot_id s) {
     policy_.on_evict(s);
     ++stats_.evictions;
-    if (listener_) {
+    stats_.evicted_weight += slab_[s]->weight;
+    if (listener_ || removal_listener_) {
       unlink(s);
       notify_and_free(s, removal_cause::capacity);
     } else {
@@ -541,6 +1031,7 @@ class cache {
   void unlink(slot_id s) noexcept {
     index_.erase(slab_[s]->hash, s);
     weight_ -= slab_[s]->weight;
+    if constexpr (expires) time_.wheel.cancel(s);
   }
 
   /// Destroys the entry of an unlinked slot and puts the slot on the free list.
@@ -559,12 +1050,14 @@ class cache {
   /// forgotten — in place, so nothing is copied — then frees its slot, whether the
   /// listener returns or throws.
   void notify_and_free(slot_id s, removal_cause cause) {
-    if (!listener_) {
+    const bool tell_eviction = listener_ && was_evicted(cause);
+    if (!tell_eviction && !removal_listener_) {
       free_slot(s);
       return;
     }
     try {
-      listener_(std::as_const(slab_[s]->key), std::as_const(slab_[s]->value), cause);
+      if (removal_listener_) removal_listener_(std::as_const(slab_[s]->key), std::as_const(slab_[s]->value), cause);
+      if (tell_eviction) listener_(std::as_const(slab_[s]->key), std::as_const(slab_[s]->value), cause);
     } catch (...) {
       free_slot(s);
       throw;
@@ -585,6 +1078,7 @@ class cache {
     if (slab_.size() == slab_.capacity()) {
       const std::size_t want = std::max<std::size_t>(1, 2 * slab_.capacity());
       policy_.reserve_slots(want);
+      reserve_time(want);
       if (free_.capacity() < want) free_.reserve(want);
       slab_.reserve(want);
     }
@@ -604,6 +1098,14 @@ class cache {
   std::vector<slot_id> free_;
   cache_stats stats_;
   eviction_listener listener_;
+  removal_listener removal_listener_;
+  [[no_unique_address]] std::conditional_t<expires, time_state, no_time> time_;
 };
+
+/// A cache with time (expiry.hpp): `expiring_cache<std::string, Row> rows(10'000,
+/// {.after_write = std::chrono::minutes(5)});`
+template <class Key, class Value, policy::eviction_policy Policy = policy::lru, class Expiry = expiring<>,
+          class Hash = prescient::hash<Key>, class KeyEqual = std::equal_to<Key>, class Weigher = unit_weigher>
+using expiring_cache = cache<Key, Value, Policy, Hash, KeyEqual, Weigher, Expiry>;
 
 }  // namespace prescient
