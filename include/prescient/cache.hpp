@@ -509,6 +509,49 @@ class cache {
            policy_.metadata_bytes_per_entry();
   }
 
+  /// Heterogeneous lookup: with a transparent Hash and KeyEqual (both declare
+  /// `is_transparent`: prescient::hash<std::string> and std::equal_to<>, say) `get`,
+  /// `visit`, `peek`, `contains` and `erase` take any key they accept — a
+  /// std::string_view for std::string keys — and build no Key.
+  template <class K>
+    requires detail::transparent_lookup<Hash, KeyEqual, K, Key>
+  [[nodiscard]] std::optional<Value> get(const K& key) { return get_hashed(key, hash_key(key)); }
+  template <class K, class F>
+    requires detail::transparent_lookup<Hash, KeyEqual, K, Key>
+  bool visit(const K& key, F&& f) {
+    const std::uint64_t h = hash_key(key);
+    begin_op();
+    const slot_id s = lookup(key, h);
+    if (s == no_slot) {
+      record_miss(h);
+      return false;
+    }
+    record_hit(s);
+    after_hit(s);
+    std::forward<F>(f)(std::as_const(slab_[s]->value));
+    return true;
+  }
+  template <class K>
+    requires detail::transparent_lookup<Hash, KeyEqual, K, Key>
+  [[nodiscard]] std::optional<Value> peek(const K& key) const {
+    const slot_id s = lookup(key, hash_key(key));
+    if (s == no_slot || expired_now(s)) return std::nullopt;
+    return slab_[s]->value;
+  }
+  template <class K>
+    requires detail::transparent_lookup<Hash, KeyEqual, K, Key>
+  [[nodiscard]] bool contains(const K& key) const {
+    const slot_id s = lookup(key, hash_key(key));
+    return s != no_slot && !expired_now(s);
+  }
+  template <class K>
+    requires detail::transparent_lookup<Hash, KeyEqual, K, Key>
+  bool erase(const K& key) {
+    const std::uint64_t h = hash_key(key);
+    begin_op();
+    return remove_key(key, h, removal_cause::erased);
+  }
+
   /// Calls `f(const Key&, const Value&)` for every entry, in slot order.
   template <class F>
   void for_each(F&& f) const {
@@ -636,7 +679,8 @@ class cache {
   };
   struct no_time {};
 
-  [[nodiscard]] std::uint64_t hash_key(const Key& key) const {
+  template <class K = Key>
+  [[nodiscard]] std::uint64_t hash_key(const K& key) const {
     // prescient::hash is mixed already; any other hash is mixed here (policies and the
     // index rely on every bit being good).
     if constexpr (std::is_same_v<Hash, prescient::hash<Key>>) {
@@ -646,11 +690,13 @@ class cache {
     }
   }
 
-  [[nodiscard]] slot_id lookup(const Key& key, std::uint64_t h) const {
+  template <class K = Key>
+  [[nodiscard]] slot_id lookup(const K& key, std::uint64_t h) const {
     return index_.find(h, [&](slot_id s) { return equal_(slab_[s]->key, key); });
   }
 
-  [[nodiscard]] std::optional<Value> get_hashed(const Key& key, std::uint64_t h) {
+  template <class K = Key>
+  [[nodiscard]] std::optional<Value> get_hashed(const K& key, std::uint64_t h) {
     begin_op();
     const slot_id s = lookup(key, h);
     if (s == no_slot) {

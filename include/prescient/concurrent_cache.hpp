@@ -46,12 +46,28 @@
 #include <stdexcept>
 #include <string>
 #include <thread>
+#include <type_traits>
+#include <utility>
 #include <vector>
 
 #include "prescient/cache.hpp"
 #include "prescient/loader.hpp"
 
 namespace prescient {
+
+/// concurrent_cache's constructor options, one aggregate (designated initialisers:
+/// `{.shards = 8, .policy = cfg}`); every field has its default.
+template <class PolicyConfig, class Hash, class KeyEqual, class Weigher>
+struct concurrent_cache_options {
+  /// 0 picks a power of two near 4 × hardware threads, but never so many that a shard
+  /// would hold fewer than 64 units of capacity; any other count is rounded up to a
+  /// power of two.
+  std::size_t shards = 0;
+  PolicyConfig policy{};  ///< every shard's policy parameters
+  Hash hash{};
+  KeyEqual equal{};
+  Weigher weigher{};
+};
 
 template <class Key, class Value, class Policy = policy::lru, class Hash = prescient::hash<Key>,
           class KeyEqual = std::equal_to<Key>, class Weigher = unit_weigher, class Mutex = std::mutex>
@@ -60,12 +76,13 @@ class concurrent_cache {
   using shard_cache = cache<Key, Value, Policy, Hash, KeyEqual, Weigher>;
   using policy_config = typename Policy::config;
   using eviction_listener = typename shard_cache::eviction_listener;
+  using options = concurrent_cache_options<policy_config, Hash, KeyEqual, Weigher>;
 
-  /// `shards` = 0 picks a power of two near 4 × hardware threads, but never so many
-  /// that a shard would hold fewer than 64 units of capacity.
-  explicit concurrent_cache(std::uint64_t capacity, std::size_t shards = 0, policy_config config = {},
-                            Hash hash = {}, KeyEqual equal = {}, Weigher weigher = {})
-      : capacity_(capacity) {
+  /// `capacity`: the total weight, split evenly across the shards (the remainder goes to
+  /// the first ones). A policy whose shards share state (`Policy::prepare_shards`: the
+  /// learned policy's one model and one trainer) has it set up here.
+  explicit concurrent_cache(std::uint64_t capacity, options opts = {}) : capacity_(capacity) {
+    std::size_t shards = opts.shards;
     if (shards == 0) {
       const std::size_t threads = std::max(1u, std::thread::hardware_concurrency());
       shards = std::bit_ceil(4 * threads);
@@ -73,45 +90,59 @@ class concurrent_cache {
     }
     shards = std::bit_ceil(shards);
     shard_bits_ = static_cast<unsigned>(std::countr_zero(shards));
+    if constexpr (requires(policy_config& c) { Policy::prepare_shards(c, shards, capacity); })
+      Policy::prepare_shards(opts.policy, shards, capacity);
+    config_ = opts.policy;
     shards_.reserve(shards);
-    for (std::size_t i = 0; i < shards; ++i) {
-      const std::uint64_t share = capacity / shards + (i < capacity % shards ? 1 : 0);
-      shards_.push_back(std::make_unique<shard>(share, config, hash, equal, weigher));
-    }
+    for (std::size_t i = 0; i < shards; ++i)
+      shards_.push_back(std::make_unique<shard>(share_of(capacity, i), opts.policy, opts.hash, opts.equal, opts.weigher));
   }
 
-  [[nodiscard]] std::optional<Value> get(const Key& key) {
-    auto [sh, h] = locate(key);
-    std::lock_guard lock(sh.mutex);
-    return sh.cache.get_hashed(key, h);
-  }
+  [[nodiscard]] std::optional<Value> get(const Key& key) { return get_impl(key); }
 
   /// Calls `f(const Value&)` on a hit while the shard is locked: keep `f` short and
   /// never call back into the cache from it.
   template <class F>
   bool visit(const Key& key, F&& f) {
-    auto [sh, h] = locate(key);
-    std::lock_guard lock(sh.mutex);
-    const slot_id s = sh.cache.lookup(key, h);
-    if (s == no_slot) {
-      sh.cache.record_miss(h);
-      return false;
-    }
-    sh.cache.record_hit(s);
-    std::forward<F>(f)(std::as_const(sh.cache.slab_[s]->value));
-    return true;
+    return visit_impl(key, std::forward<F>(f));
   }
 
-  [[nodiscard]] std::optional<Value> peek(const Key& key) const {
-    auto [sh, h] = locate(key);
-    std::lock_guard lock(sh.mutex);
-    return sh.cache.peek(key);
-  }
+  [[nodiscard]] std::optional<Value> peek(const Key& key) const { return peek_impl(key); }
+  [[nodiscard]] bool contains(const Key& key) const { return contains_impl(key); }
 
-  [[nodiscard]] bool contains(const Key& key) const {
-    auto [sh, h] = locate(key);
-    std::lock_guard lock(sh.mutex);
-    return sh.cache.lookup(key, h) != no_slot;
+  /// Heterogeneous lookup: with a transparent Hash and KeyEqual (both declare
+  /// `is_transparent`, as prescient::hash<std::string> and std::equal_to<> do) get,
+  /// visit, peek, contains, erase and invalidate take any key those accept — a
+  /// std::string_view for std::string keys — and build no Key.
+  template <class K>
+    requires detail::transparent_lookup<Hash, KeyEqual, K, Key>
+  [[nodiscard]] std::optional<Value> get(const K& key) {
+    return get_impl(key);
+  }
+  template <class K, class F>
+    requires detail::transparent_lookup<Hash, KeyEqual, K, Key>
+  bool visit(const K& key, F&& f) {
+    return visit_impl(key, std::forward<F>(f));
+  }
+  template <class K>
+    requires detail::transparent_lookup<Hash, KeyEqual, K, Key>
+  [[nodiscard]] std::optional<Value> peek(const K& key) const {
+    return peek_impl(key);
+  }
+  template <class K>
+    requires detail::transparent_lookup<Hash, KeyEqual, K, Key>
+  [[nodiscard]] bool contains(const K& key) const {
+    return contains_impl(key);
+  }
+  template <class K>
+    requires detail::transparent_lookup<Hash, KeyEqual, K, Key>
+  bool erase(const K& key) {
+    return erase_impl(key);
+  }
+  template <class K>
+    requires detail::transparent_lookup<Hash, KeyEqual, K, Key>
+  bool invalidate(const K& key) {
+    return invalidate_impl(key);
   }
 
   /// Calls `f(const Policy&)` on the policy of the shard that holds (or would hold)
@@ -133,12 +164,7 @@ class concurrent_cache {
   }
 
   /// A load of `key` in flight (get_or_load) will not cache its result.
-  bool erase(const Key& key) {
-    auto [sh, h] = locate(key);
-    std::lock_guard lock(sh.mutex);
-    if (!sh.flights.empty()) detach_flight(sh, key, h);
-    return sh.cache.erase(key);
-  }
+  bool erase(const Key& key) { return erase_impl(key); }
 
   /// Loads in flight (get_or_load) will not cache their results.
   void clear() {
@@ -149,7 +175,6 @@ class concurrent_cache {
       sh->cache.clear();
     }
   }
-
   /// Read-through, single-flight. A hit is a `get`. A miss counts as one and then either
   /// joins the load of `key` already in flight (waits for it, no lock held, and answers
   /// its value or rethrows its exception — the same exception object for every waiter,
@@ -246,13 +271,7 @@ class concurrent_cache {
 
   /// Removes `key` (like `erase`) and makes any load of it in flight not cache its
   /// result. True when an entry was removed or a load was marked stale.
-  bool invalidate(const Key& key) {
-    auto [sh, h] = locate(key);
-    std::lock_guard lock(sh.mutex);
-    const bool was_loading = !sh.flights.empty() && detach_flight(sh, key, h);
-    const bool erased = sh.cache.erase(key);
-    return erased || was_loading;
-  }
+  bool invalidate(const Key& key) { return invalidate_impl(key); }
 
   /// Read-through counters (loads, failures, coalesced waits, absent keys, stale loads),
   /// merged across shards.
@@ -300,6 +319,74 @@ class concurrent_cache {
       n += sh->flights.size();
     }
     return n;
+  }
+
+  /// Changes the total capacity, split across the shards as at construction; a shard
+  /// that shrinks evicts (through its policy and the listener) until it fits. If the
+  /// listener throws, the shards resized so far keep their new share, the throwing shard
+  /// its old one (cache::set_capacity), and `capacity()` is then their sum.
+  void set_capacity(std::uint64_t capacity) {
+    try {
+      for (std::size_t i = 0; i < shards_.size(); ++i) {
+        std::lock_guard lock(shards_[i]->mutex);
+        shards_[i]->cache.set_capacity(share_of(capacity, i));
+      }
+    } catch (...) {
+      capacity_ = sum([](const shard_cache& c) { return c.capacity(); });
+      throw;
+    }
+    capacity_ = capacity;
+  }
+
+  /// Calls `f(const Key&, const Value&)` for every entry, shard by shard, each shard
+  /// locked while it is walked (writes to it wait): keep `f` short and never call back
+  /// into the cache from it. Not one atomic snapshot of the whole cache; no policy
+  /// update, no statistics.
+  template <class F>
+  void for_each(F&& f) const {
+    for (const auto& sh : shards_) {
+      std::lock_guard lock(sh->mutex);
+      sh->cache.for_each(f);
+    }
+  }
+
+  /// Copies of every entry, taken as for_each walks them.
+  [[nodiscard]] std::vector<std::pair<Key, Value>> snapshot() const {
+    std::vector<std::pair<Key, Value>> out;
+    for (const auto& sh : shards_) {
+      std::lock_guard lock(sh->mutex);
+      out.reserve(out.size() + sh->cache.size());
+      sh->cache.for_each([&](const Key& k, const Value& v) { out.emplace_back(k, v); });
+    }
+    return out;
+  }
+
+  /// Zeroes every shard's counters: hits, misses, inserts, updates, evictions,
+  /// rejections (`stats()`) and the read-through counters (`load_stats()`).
+  void reset_stats() {
+    for (auto& sh : shards_) {
+      std::lock_guard lock(sh->mutex);
+      sh->cache.reset_stats();
+      sh->loads = {};
+    }
+  }
+
+  /// The policy's own statistics for the whole cache: every shard's `stats()` added up
+  /// (`+=`), then what the shards share added once (`Policy::add_shared_stats`: the
+  /// learned policy's one model and its trainer). For a policy that has `stats()`.
+  [[nodiscard]] auto policy_stats() const
+    requires requires(const Policy& p) { p.stats(); }
+  {
+    std::remove_cvref_t<decltype(std::declval<const Policy&>().stats())> total = [&] {
+      std::lock_guard lock(shards_.front()->mutex);
+      return shards_.front()->cache.policy().stats();
+    }();
+    for (std::size_t i = 1; i < shards_.size(); ++i) {
+      std::lock_guard lock(shards_[i]->mutex);
+      total += shards_[i]->cache.policy().stats();
+    }
+    if constexpr (requires { Policy::add_shared_stats(config_, total); }) Policy::add_shared_stats(config_, total);
+    return total;
   }
 
   [[nodiscard]] cache_stats stats() const {
@@ -370,9 +457,71 @@ class concurrent_cache {
     prescient::load_stats loads;
   };
 
+  template <class K>
+  [[nodiscard]] std::optional<Value> get_impl(const K& key) {
+    auto [sh, h] = locate(key);
+    std::lock_guard lock(sh.mutex);
+    return sh.cache.get_hashed(key, h);
+  }
+
+  template <class K, class F>
+  bool visit_impl(const K& key, F&& f) {
+    auto [sh, h] = locate(key);
+    std::lock_guard lock(sh.mutex);
+    const slot_id s = sh.cache.lookup(key, h);
+    if (s == no_slot) {
+      sh.cache.record_miss(h);
+      return false;
+    }
+    sh.cache.record_hit(s);
+    std::forward<F>(f)(std::as_const(sh.cache.slab_[s]->value));
+    return true;
+  }
+
+  template <class K>
+  [[nodiscard]] std::optional<Value> peek_impl(const K& key) const {
+    auto [sh, h] = locate(key);
+    std::lock_guard lock(sh.mutex);
+    const slot_id s = sh.cache.lookup(key, h);
+    if (s == no_slot) return std::nullopt;
+    return sh.cache.slab_[s]->value;
+  }
+
+  template <class K>
+  [[nodiscard]] bool contains_impl(const K& key) const {
+    auto [sh, h] = locate(key);
+    std::lock_guard lock(sh.mutex);
+    return sh.cache.lookup(key, h) != no_slot;
+  }
+
+  template <class K>
+  bool erase_impl(const K& key) {
+    auto [sh, h] = locate(key);
+    std::lock_guard lock(sh.mutex);
+    if (!sh.flights.empty()) detach_flight(sh, key, h);
+    return remove(sh, key, h);
+  }
+
+  template <class K>
+  bool invalidate_impl(const K& key) {
+    auto [sh, h] = locate(key);
+    std::lock_guard lock(sh.mutex);
+    const bool was_loading = !sh.flights.empty() && detach_flight(sh, key, h);
+    const bool erased = remove(sh, key, h);
+    return erased || was_loading;
+  }
+
+  /// cache::erase, under the shard's lock (the key is hashed again: cache::erase decides
+  /// what an erasure tells the policy and the listener).
+  template <class K>
+  static bool remove(shard& sh, const K& key, std::uint64_t /*h*/) {
+    return sh.cache.erase(key);
+  }
+
   // The helpers below run under sh.mutex.
   /// The position of the load of `key` in the shard's table, or flights.size().
-  [[nodiscard]] static std::size_t flight_index(const shard& sh, const Key& key, std::uint64_t h) {
+  template <class K>
+  [[nodiscard]] static std::size_t flight_index(const shard& sh, const K& key, std::uint64_t h) {
     std::size_t i = 0;
     while (i < sh.flights.size() && !(sh.flights[i]->h == h && sh.cache.equal_(sh.flights[i]->key, key))) ++i;
     return i;
@@ -384,7 +533,8 @@ class concurrent_cache {
   }
 
   /// Marks the load of `key` in flight (if any) stale and takes it out of the table.
-  static bool detach_flight(shard& sh, const Key& key, std::uint64_t h) {
+  template <class K>
+  static bool detach_flight(shard& sh, const K& key, std::uint64_t h) {
     const std::size_t i = flight_index(sh, key, h);
     if (i == sh.flights.size()) return false;
     sh.flights[i]->attached = false;
@@ -412,7 +562,8 @@ class concurrent_cache {
     std::uint64_t h;
   };
 
-  [[nodiscard]] located locate(const Key& key) const {
+  template <class K>
+  [[nodiscard]] located locate(const K& key) const {
     const std::uint64_t h = shards_.front()->cache.hash_key(key);
     const std::size_t i = shard_bits_ == 0 ? 0 : static_cast<std::size_t>(h >> (64 - shard_bits_));
     return {*shards_[i], h};
@@ -428,7 +579,14 @@ class concurrent_cache {
     return total;
   }
 
+  /// Shard i's part of `total`: an even split, the remainder to the first shards.
+  [[nodiscard]] std::uint64_t share_of(std::uint64_t total, std::size_t i) const {
+    const std::uint64_t n = std::uint64_t{1} << shard_bits_;
+    return total / n + (i < total % n ? 1 : 0);
+  }
+
   std::uint64_t capacity_;
+  policy_config config_{};  ///< the policy parameters the shards got (with any state they share)
   unsigned shard_bits_ = 0;
   std::vector<std::unique_ptr<shard>> shards_;
 };

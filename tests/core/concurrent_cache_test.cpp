@@ -20,7 +20,7 @@ namespace {
 template <class Policy>
 void stress(std::size_t shards) {
   constexpr std::uint64_t capacity = 512;
-  prescient::concurrent_cache<std::uint64_t, std::uint64_t, Policy> c(capacity, shards);
+  prescient::concurrent_cache<std::uint64_t, std::uint64_t, Policy> c(capacity, {.shards = shards});
   std::atomic<std::uint64_t> evictions{0};
   c.set_eviction_listener([&](const std::uint64_t&, const std::uint64_t&, prescient::removal_cause) {
     evictions.fetch_add(1, std::memory_order_relaxed);
@@ -65,7 +65,7 @@ TEST(ConcurrentCache, LfuStress) { stress<prescient::policy::lfu>(4); }
 TEST(ConcurrentCache, FifoSingleShardStress) { stress<prescient::policy::fifo>(1); }
 
 TEST(ConcurrentCache, CapacityIsSplitAcrossShards) {
-  prescient::concurrent_cache<int, int> c(1000, 8);
+  prescient::concurrent_cache<int, int> c(1000, {.shards = 8});
   EXPECT_EQ(c.shard_count(), 8u);
   for (int i = 0; i < 10'000; ++i) c.put(i, i);
   EXPECT_LE(c.size(), 1000u);

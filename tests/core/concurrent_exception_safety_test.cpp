@@ -22,7 +22,7 @@ void run_concurrent(op target, const profile& pr, std::uint32_t seed, int steps 
   const std::uint64_t capacity = pr.huge_weights ? max_u64 : small_capacity;
   std::mt19937_64 rng(seed);
   {
-    cache_t c(capacity, 2);
+    cache_t c(capacity, {.shards = 2});
     allowed_map allowed;
     std::uint64_t next_id = 1;
     std::atomic<int> listener_mismatches{0};
@@ -160,7 +160,7 @@ void run_concurrent_loads(const profile& pr, std::uint32_t seed) {
   SCOPED_TRACE(testing::Message() << "concurrent loads, policy " << P::name << ", profile " << pr.name);
   constexpr int threads = 3;
   constexpr int calls = 150;
-  auto c = std::make_unique<cache_t>(small_capacity, 2);
+  auto c = std::make_unique<cache_t>(small_capacity, typename cache_t::options{.shards = 2});
   c->set_eviction_listener([](const tkey&, const V&, prescient::removal_cause) {
     maybe_fail(listener_fn, "eviction listener");
   });
@@ -236,7 +236,7 @@ TYPED_TEST(ConcurrentExceptionMatrix, loads_with_waiters_everything) {
 // key blocked for ever.
 TEST(ExceptionSafetyRegression, D1_WaitersWakeWhenCopyingTheLoadedValueThrows) {
   using cache_t = prescient::concurrent_cache<tkey, copy_throws_value, pol::lru, thash, tequal>;
-  auto c = std::make_unique<cache_t>(8, 1);
+  auto c = std::make_unique<cache_t>(8, cache_t::options{.shards = 1});
   plan = fault_plan{};
   std::atomic<bool> waiter_done{false};
   std::optional<copy_throws_value> waiter_value;

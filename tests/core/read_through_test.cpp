@@ -252,7 +252,7 @@ void within(std::chrono::seconds deadline, F f) {
 using prescient::test::eventually;
 
 TEST(ConcurrentGetOrLoad, MissLoadsThenHits) {
-  ccache c(64, 4);
+  ccache c(64, {.shards = 4});
   std::atomic<int> calls{0};
   auto load = [&](const u64& k) { calls.fetch_add(1); return k * 3; };
   EXPECT_EQ(c.get_or_load(5, load), 15u);
@@ -270,7 +270,7 @@ TEST(ConcurrentGetOrLoad, MissLoadsThenHits) {
 }
 
 TEST(ConcurrentGetOrLoad, NulloptAndThrowCacheNothing) {
-  ccache c(64, 2);
+  ccache c(64, {.shards = 2});
   EXPECT_EQ(c.get_or_load(1, [](const u64&) -> std::optional<u64> { return std::nullopt; }), std::nullopt);
   EXPECT_FALSE(c.contains(1));
   for (u64 k = 10; k < 74; ++k) c.put(k, k);  // full
@@ -292,7 +292,7 @@ TEST(ConcurrentGetOrLoad, NulloptAndThrowCacheNothing) {
 // every other caller has joined its flight, so the test is deterministic.
 TEST(ConcurrentGetOrLoad, SingleFlight) {
   constexpr int n = 12;
-  ccache c(1024, 8);
+  ccache c(1024, {.shards = 8});
   std::atomic<int> calls{0};
   auto load = [&](const u64& k) {
     calls.fetch_add(1);
@@ -322,7 +322,7 @@ TEST(ConcurrentGetOrLoad, SingleFlight) {
 
 TEST(ConcurrentGetOrLoad, ThrowingLoaderReachesEveryWaiterAndIsRetried) {
   constexpr int n = 8;
-  ccache c(1024, 8);
+  ccache c(1024, {.shards = 8});
   std::atomic<int> calls{0};
   auto failing = [&](const u64& k) -> u64 {
     calls.fetch_add(1);
@@ -357,7 +357,7 @@ TEST(ConcurrentGetOrLoad, ThrowingLoaderReachesEveryWaiterAndIsRetried) {
 // One shard: every key shares the lock. The loader reads and writes the cache (other
 // keys, nested loads) while loading; and another thread is served meanwhile.
 TEST(ConcurrentGetOrLoad, LoaderRunsWithoutTheShardLock) {
-  ccache c(64, 1);
+  ccache c(64, {.shards = 1});
   ASSERT_EQ(c.shard_count(), 1u);
   c.put(1, 100);
   std::atomic<bool> other_served{false};
@@ -382,7 +382,7 @@ TEST(ConcurrentGetOrLoad, LoaderRunsWithoutTheShardLock) {
 }
 
 TEST(ConcurrentGetOrLoad, RecursiveLoadOfTheSameKeyIsRefused) {
-  ccache c(64, 1);
+  ccache c(64, {.shards = 1});
   within(10s, [&] {
     bool refused = false;
     auto load = [&](const u64& k) -> u64 {
@@ -413,7 +413,7 @@ struct gated_loader {
 };
 
 TEST(ConcurrentGetOrLoad, PutDuringLoadWins) {
-  ccache c(64, 4);
+  ccache c(64, {.shards = 4});
   gated_loader old_load(1);
   std::optional<u64> loaded;
   std::thread t([&] { loaded = c.get_or_load(7, std::ref(old_load)); });
@@ -431,7 +431,7 @@ TEST(ConcurrentGetOrLoad, PutDuringLoadWins) {
 }
 
 TEST(ConcurrentGetOrLoad, PutThenEraseDuringLoadCachesNothing) {
-  ccache c(64, 4);
+  ccache c(64, {.shards = 4});
   gated_loader old_load(1);
   std::thread t([&] { (void)c.get_or_load(7, std::ref(old_load)); });
   ASSERT_TRUE(eventually([&] { return old_load.started.load(); }));
@@ -443,7 +443,7 @@ TEST(ConcurrentGetOrLoad, PutThenEraseDuringLoadCachesNothing) {
 }
 
 TEST(ConcurrentGetOrLoad, EraseDuringLoadCachesNothing) {
-  ccache c(64, 4);
+  ccache c(64, {.shards = 4});
   gated_loader old_load(1);
   std::optional<u64> loaded;
   std::thread t([&] { loaded = c.get_or_load(7, std::ref(old_load)); });
@@ -457,7 +457,7 @@ TEST(ConcurrentGetOrLoad, EraseDuringLoadCachesNothing) {
 }
 
 TEST(ConcurrentGetOrLoad, InvalidateDuringLoad) {
-  ccache c(64, 4);
+  ccache c(64, {.shards = 4});
   gated_loader old_load(1);
   std::optional<u64> loaded;
   std::thread t([&] { loaded = c.get_or_load(7, std::ref(old_load)); });
@@ -475,7 +475,7 @@ TEST(ConcurrentGetOrLoad, InvalidateDuringLoad) {
 }
 
 TEST(ConcurrentGetOrLoad, RequestAfterInvalidateStartsAFreshLoad) {
-  ccache c(64, 4);
+  ccache c(64, {.shards = 4});
   gated_loader old_load(1);
   std::thread t([&] { (void)c.get_or_load(7, std::ref(old_load)); });
   ASSERT_TRUE(eventually([&] { return old_load.started.load(); }));
@@ -489,7 +489,7 @@ TEST(ConcurrentGetOrLoad, RequestAfterInvalidateStartsAFreshLoad) {
 }
 
 TEST(ConcurrentGetOrLoad, ClearDuringLoadCachesNothing) {
-  ccache c(64, 4);
+  ccache c(64, {.shards = 4});
   gated_loader old_load(1);
   std::thread t([&] { (void)c.get_or_load(7, std::ref(old_load)); });
   ASSERT_TRUE(eventually([&] { return old_load.started.load(); }));
@@ -509,7 +509,7 @@ TEST(ConcurrentGetOrLoad, StressValuesAreNeverStale) {
   constexpr u64 keys = 512;  // few keys: writes and loads of one key often overlap
   constexpr int ops = 20'000;
   constexpr u64 shift = 32;
-  ccache c(128, 8);
+  ccache c(128, {.shards = 8});
   std::vector<std::atomic<u64>> version(keys);
   std::vector<std::atomic<u64>> published(keys);
   std::atomic<u64> loads{0};
@@ -579,7 +579,7 @@ TEST(ConcurrentGetOrLoad, StressValuesAreNeverStale) {
 // each key is still loaded once.
 TEST(ConcurrentGetOrLoad, BackgroundLoadsCoalesceWithCallers) {
   constexpr u64 keys = 64;
-  ccache c(1024, 4);
+  ccache c(1024, {.shards = 4});
   std::vector<std::atomic<int>> calls(keys);
   auto load = [&](const u64& k) {
     calls[k].fetch_add(1);

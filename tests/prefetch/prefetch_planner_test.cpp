@@ -108,7 +108,7 @@ TEST(PrefetchPlanner, TheLearnedPolicyPredictsItsVictimsGap) {
   cache<std::uint64_t, std::uint64_t, policy::lru> lru(50);
   EXPECT_FALSE(prefetch::predicted_victim_gap(lru.policy()).has_value());
 
-  concurrent_cache<std::uint64_t, std::uint64_t, P> shared(64, 4, cfg);
+  concurrent_cache<std::uint64_t, std::uint64_t, P> shared(64, {.shards = 4, .policy = cfg});
   for (std::uint64_t k = 0; k < 400; ++k) shared.put(k, k);
   std::size_t predicted = 0;
   for (std::uint64_t k = 0; k < 64; ++k)

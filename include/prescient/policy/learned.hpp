@@ -97,9 +97,11 @@
 #include "prescient/policy/learned/fixed_ring.hpp"
 #include "prescient/policy/learned/panel.hpp"
 #include "prescient/policy/learned/referee.hpp"
+#include "prescient/policy/learned/shared_model.hpp"
 #include "prescient/policy/learned/stats.hpp"
 #include "prescient/policy/learned/training_ring.hpp"
 #include "prescient/policy/learned/training_worker.hpp"
+#include "prescient/policy/any_policy.hpp"
 #include "prescient/policy/policy.hpp"
 #include "prescient/policy/arc.hpp"
 #include "prescient/policy/s3fifo.hpp"
@@ -142,6 +144,7 @@ class learned {
           };
       }
     }
+    if (!cfg_.trainer && cfg_.mode != training_mode::off) throw config_error(std::string(detail::no_trainer_message));
     stats_.heuristic = std::string(Base::name);
     next_training_ = cfg_.first_model;
     interval_ = cfg_.first_retrain / 2;  // doubled at the first training
@@ -378,6 +381,12 @@ class learned {
       std::this_thread::sleep_for(std::chrono::milliseconds(1));
     }
   }
+  /// concurrent_cache's hooks: what its shards share (learned/shared_model.hpp).
+  static void prepare_shards(config& c, std::size_t shards, std::uint64_t capacity) {
+    detail::prepare_shards<Predictor>(c, shards, capacity);
+  }
+  static void add_shared_stats(const config& c, learned_stats& total) { detail::add_shared_stats<Predictor>(c, total); }
+
   /// The history the policy keeps for a resident slot (tests, explanations).
   [[nodiscard]] const learn::key_history& history(slot_id s) const { return history_[s]; }
 

@@ -70,7 +70,7 @@ class prefetching_cache {
   explicit prefetching_cache(std::uint64_t capacity, prefetching_config cfg = {},
                              typename Policy::config policy_config = {}, std::size_t shards = 0)
       : cfg_(cfg),
-        cache_(capacity, shards, std::move(policy_config)),
+        cache_(capacity, {.shards = shards, .policy = std::move(policy_config)}),
         planner_(cfg.planner),
         executor_(std::max<std::size_t>(cfg.threads, 1), std::max<std::size_t>(cfg.queue_capacity, 1)) {
     cache_.set_eviction_listener([this](const Key& k, const Value&, removal_cause) {

@@ -1,0 +1,155 @@
+// concurrent_cache's host API: the options struct, set_capacity, for_each and snapshot,
+// reset_stats, and heterogeneous lookup (std::string_view for std::string keys), checked
+// against a reference map over random operations; the same lookups on `cache`.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <random>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "prescient/cache.hpp"
+#include "prescient/concurrent_cache.hpp"
+#include "prescient/policy/lru.hpp"
+#include "prescient/policy/s3fifo.hpp"
+#include "prescient/policy/sieve.hpp"
+
+namespace {
+
+using u64 = std::uint64_t;
+
+TEST(ConcurrentCacheApi, OptionsNameTheShardCount) {
+  prescient::concurrent_cache<u64, u64> four(1000, {.shards = 4});
+  EXPECT_EQ(four.shard_count(), 4u);
+  prescient::concurrent_cache<u64, u64> rounded(1000, {.shards = 3});
+  EXPECT_EQ(rounded.shard_count(), 4u) << "rounded up to a power of two";
+  prescient::concurrent_cache<u64, u64, prescient::policy::s3fifo> tuned(1000, {.shards = 2, .policy = {.small_ratio = 0.2}});
+  EXPECT_EQ(tuned.shard_count(), 2u);
+  EXPECT_EQ(tuned.capacity(), 1000u);
+  EXPECT_EQ(tuned.check_invariants(), "");
+}
+
+// Random puts and erases below the capacity (nothing is evicted): the snapshot and
+// for_each see exactly what a std::map of the same operations holds.
+TEST(ConcurrentCacheApi, SnapshotAndForEachMatchAReferenceMap) {
+  prescient::concurrent_cache<u64, u64, prescient::policy::sieve> c(4096, {.shards = 8});
+  std::map<u64, u64> ref;
+  std::mt19937_64 rng(7);
+  for (int i = 0; i < 20'000; ++i) {
+    const u64 k = rng() % 2048;
+    if (rng() % 4 == 0) {
+      EXPECT_EQ(c.erase(k), ref.erase(k) == 1);
+    } else {
+      const u64 v = rng();
+      c.put(k, v);
+      ref[k] = v;
+    }
+  }
+  auto snap = c.snapshot();
+  std::sort(snap.begin(), snap.end());
+  const std::vector<std::pair<u64, u64>> expected(ref.begin(), ref.end());
+  EXPECT_EQ(snap, expected);
+  std::map<u64, u64> walked;
+  c.for_each([&](const u64& k, const u64& v) { EXPECT_TRUE(walked.emplace(k, v).second) << "key " << k << " twice"; });
+  EXPECT_EQ(walked, ref);
+  const auto before = c.stats();
+  c.for_each([](const u64&, const u64&) {});
+  EXPECT_EQ(c.stats(), before) << "walking counts nothing";
+}
+
+TEST(ConcurrentCacheApi, SetCapacityShrinksThroughThePolicyAndGrowsAgain) {
+  prescient::concurrent_cache<u64, u64> c(1000, {.shards = 8});
+  u64 evicted = 0;
+  c.set_eviction_listener([&](const u64&, const u64&, prescient::removal_cause why) {
+    EXPECT_EQ(why, prescient::removal_cause::capacity);
+    ++evicted;
+  });
+  for (u64 k = 0; k < 5000; ++k) c.put(k, k);
+  const u64 full = c.size();
+  const u64 evicted_full = evicted;
+  c.set_capacity(101);
+  EXPECT_EQ(c.capacity(), 101u);
+  EXPECT_LE(c.size(), 101u);
+  EXPECT_EQ(evicted - evicted_full, full - c.size()) << "every entry that left was told to the listener";
+  EXPECT_EQ(c.check_invariants(), "") << "the shards' capacities add up to the new total";
+  c.set_capacity(3000);
+  for (u64 k = 10'000; k < 20'000; ++k) c.put(k, k);
+  EXPECT_EQ(c.capacity(), 3000u);
+  EXPECT_GT(c.size(), 2800u);
+  EXPECT_LE(c.size(), 3000u);
+  EXPECT_EQ(c.check_invariants(), "");
+  c.set_capacity(0);
+  EXPECT_EQ(c.size(), 0u);
+  EXPECT_FALSE(c.put(1, 1));
+  EXPECT_EQ(c.check_invariants(), "");
+}
+
+TEST(ConcurrentCacheApi, ResetStatsZeroesEveryCounter) {
+  prescient::concurrent_cache<u64, u64> c(100, {.shards = 4});
+  for (u64 k = 0; k < 300; ++k) {
+    c.put(k, k);
+    (void)c.get(k);
+    (void)c.get(k + 1000);
+    (void)c.get_or_load(k + 2000, [](u64 key) { return key; });
+  }
+  EXPECT_NE(c.stats(), prescient::cache_stats{});
+  EXPECT_NE(c.load_stats().loads, 0u);
+  c.reset_stats();
+  EXPECT_EQ(c.stats(), prescient::cache_stats{});
+  EXPECT_EQ(c.load_stats().loads, 0u);
+  EXPECT_EQ(c.check_invariants(), "");
+  (void)c.get(299);
+  EXPECT_EQ(c.stats().hits + c.stats().misses, 1u) << "counting goes on after a reset";
+}
+
+// With prescient::hash<std::string> (transparent) and std::equal_to<>, a string_view or a
+// literal finds the std::string key; the answers are those of the std::string key.
+template <class Cache>
+void heterogeneous_lookups(Cache& c) {
+  c.put(std::string("user:42"), 42);
+  const std::string_view k = "user:42";
+  EXPECT_EQ(c.get(k), 42);
+  EXPECT_EQ(c.get("user:42"), 42);
+  EXPECT_FALSE(c.get(std::string_view("user:7")).has_value());
+  EXPECT_EQ(c.peek(k), 42);
+  EXPECT_TRUE(c.contains(k));
+  int seen = 0;
+  EXPECT_TRUE(c.visit(k, [&](const int& v) { seen = v; }));
+  EXPECT_EQ(seen, 42);
+  EXPECT_EQ(c.stats().hits, 3u);
+  EXPECT_EQ(c.stats().misses, 1u);
+  EXPECT_TRUE(c.erase(k));
+  EXPECT_FALSE(c.contains(std::string("user:42")));
+  EXPECT_FALSE(c.erase(k));
+}
+
+using string_hash = prescient::hash<std::string>;
+
+TEST(HeterogeneousLookup, StringViewFindsStringKeysInACache) {
+  prescient::cache<std::string, int, prescient::policy::lru, string_hash, std::equal_to<>> c(16);
+  heterogeneous_lookups(c);
+  EXPECT_EQ(c.check_invariants(), "");
+}
+
+TEST(HeterogeneousLookup, StringViewFindsStringKeysInAConcurrentCache) {
+  prescient::concurrent_cache<std::string, int, prescient::policy::lru, string_hash, std::equal_to<>> c(64, {.shards = 4});
+  heterogeneous_lookups(c);
+  c.put("user:1", 1);
+  EXPECT_TRUE(c.invalidate(std::string_view("user:1")));
+  EXPECT_EQ(c.check_invariants(), "");
+}
+
+TEST(HeterogeneousLookup, TheStringHashIsTheHashOfItsCharacters) {
+  const string_hash h;
+  for (const std::string& s : std::vector<std::string>{"", "a", "user:42", std::string(1000, 'x')}) {
+    EXPECT_EQ(h(s), h(std::string_view(s)));
+    EXPECT_EQ(h(s), prescient::mix64(std::hash<std::string>{}(s))) << "the generic template's value, unchanged";
+  }
+}
+
+}  // namespace

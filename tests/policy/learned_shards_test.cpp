@@ -1,0 +1,90 @@
+// The learned policy inside a concurrent_cache: a policy that could never train is
+// refused at construction; training runs off the request threads by default; the
+// statistics add up to the whole cache's.
+#include <gtest/gtest.h>
+
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <span>
+#include <thread>
+
+#include "prescient/cache.hpp"
+#include "prescient/concurrent_cache.hpp"
+#include "prescient/learn/compiled_forest.hpp"  // and NOT forest_trainer.hpp: no default trainer for the forest
+#include "prescient/learn/linear_predictor.hpp"
+#include "prescient/policy/learned.hpp"
+#include "test_support.hpp"
+
+namespace {
+
+using namespace prescient;
+using u64 = std::uint64_t;
+using learned_linear = policy::learned<learn::linear_predictor>;
+using learned_forest = policy::learned<learn::compiled_forest>;
+
+TEST(LearnedShards, AForestWithoutItsTrainerIsRefusedLoudly) {
+  EXPECT_THROW((cache<u64, u64, learned_forest>(100)), policy::config_error);
+  EXPECT_THROW((concurrent_cache<u64, u64, learned_forest>(1000, {.shards = 2})), policy::config_error);
+  try {
+    cache<u64, u64, learned_forest> c(100);
+  } catch (const policy::config_error& e) {
+    EXPECT_NE(std::string(e.what()).find("forest_trainer.hpp"), std::string::npos) << e.what();
+  }
+  learned_forest::config fixed;
+  fixed.mode = policy::training_mode::off;  // a fixed model (or none): nothing to train
+  EXPECT_NO_THROW((cache<u64, u64, learned_forest>(100, fixed)));
+  learned_forest::config own;
+  own.trainer = [](const learn::feature_matrix&, std::span<const float>) -> std::shared_ptr<const learn::compiled_forest> {
+    return nullptr;
+  };
+  EXPECT_NO_THROW((cache<u64, u64, learned_forest>(100, own)));
+}
+
+// The default mode is synchronous (the simulator's), yet a concurrent cache trains on
+// another thread: the request thread never runs the trainer.
+TEST(LearnedShards, AConcurrentCacheTrainsOffTheRequestThread) {
+  std::mutex m;
+  std::set<std::thread::id> trainers;
+  learned_linear::config cfg;
+  cfg.trainer = [&](const learn::feature_matrix& x, std::span<const float> y) {
+    {
+      std::lock_guard lock(m);
+      trainers.insert(std::this_thread::get_id());
+    }
+    return std::make_shared<const learn::linear_predictor>(learn::linear_predictor::train(x, y));
+  };
+  concurrent_cache<u64, u64, learned_linear> c(2000, {.shards = 4, .policy = cfg});
+  const auto keys = test::zipf_keys(200'000, 20'000, 3);
+  std::size_t i = 0;
+  const auto request = [&] {
+    const u64 k = keys[i++ % keys.size()];
+    if (!c.get(k)) c.put(k, k);
+  };
+  for (int n = 0; n < 200'000; ++n) request();
+  // Requests collect finished trainings; keep requesting until one is installed.
+  EXPECT_TRUE(test::eventually([&] {
+    for (int n = 0; n < 1000; ++n) request();
+    return c.policy_stats().retrains > 0;
+  })) << "no model was trained";
+  std::lock_guard lock(m);
+  EXPECT_FALSE(trainers.empty());
+  EXPECT_EQ(trainers.count(std::this_thread::get_id()), 0u) << "a request thread ran the trainer";
+  EXPECT_EQ(c.check_invariants(), "");
+}
+
+// Every eviction is counted once by who made it, in one shard or another.
+TEST(LearnedShards, WholeCacheStatisticsAddUpTheShards) {
+  learned_linear::config cfg;
+  cfg.mode = policy::training_mode::off;
+  concurrent_cache<u64, u64, learned_linear> c(1000, {.shards = 4, .policy = cfg});
+  for (const u64 k : test::zipf_keys(50'000, 10'000, 5))
+    if (!c.get(k)) c.put(k, k);
+  const policy::learned_stats s = c.policy_stats();
+  EXPECT_GT(c.stats().evictions, 0u);
+  EXPECT_EQ(s.model_evictions + s.fallback_evictions + s.recency_evictions + s.panel_evictions, c.stats().evictions);
+  EXPECT_GT(s.samples, 0u);
+}
+
+}  // namespace
