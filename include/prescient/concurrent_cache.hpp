@@ -3,15 +3,44 @@
 // A key's shard is chosen by the high bits of its hash (the index inside a shard uses
 // the low bits, so the two choices are independent). Each shard is a plain
 // `prescient::cache` with its own lock and its own policy instance; the total capacity
-// is split evenly across the shards (the remainder goes to the first ones). A request
-// locks one shard only, so requests for keys in different shards never wait on each
-// other. Hits take the lock too — every policy update is a write — but a shard lock is
-// held only for the probe and the policy's O(1) update.
+// is split evenly across the shards (the remainder goes to the first ones).
+//
+// Hits write nothing that other hits read (after Caffeine's design: Manes, "Design of a
+// modern cache"; the reader side is a per-thread reader indicator, as Linux's
+// percpu-rwsem and folly's SharedMutex "deferred readers" are):
+//
+//   * A lookup takes no lock. It announces itself on its thread's *stripe* of the shard
+//     (one atomic add on a cache line that only threads of that stripe write), then
+//     checks the shard's `writing` flag: clear, it probes the index and copies the value
+//     out; set, it withdraws and takes the lock instead. A writer (put, erase, an insert
+//     or eviction) takes the lock, sets `writing`, and waits until no stripe announces a
+//     reader; so a value is never read while it is replaced or destroyed, whatever the
+//     Value type (no seqlock read of a torn std::string). Readers never wait for readers.
+//   * The policy update of a hit is not made on the hit: the hit's slot goes into its
+//     stripe's ring of `hit_buffer` slots (a plain atomic store). Every `hit_buffer`
+//     hits, the thread tries the shard's lock and, if it is free, hands its ring to the
+//     policy (oldest first); if not, it goes on, and a full ring overwrites its oldest
+//     entries: the buffer is lossy, a policy may miss some hits under contention (as in
+//     Caffeine). Every writer first drains every stripe, so a policy choosing a victim
+//     has seen the hits buffered until then; with one thread no hit is ever lost and the
+//     policy sees the requests in their order (the exactness tests hold). A buffered hit
+//     whose slot has since been freed or reused is dropped.
+//   * Statistics: hits and the misses found without the lock are counted per stripe
+//     (the announcing add counts the lookup) and summed on `stats()`; exact.
+//   * Misses take the lock only when the policy must see them (a miss hook: S3-FIFO's
+//     ghost, W-TinyLFU's sketch, the learned policy); otherwise they are counted on the
+//     stripe. The logical clock the policy sees counts the requests it is told about.
+//
+// A thread's stripe is its number modulo the stripe count: the lowest number no running
+// thread holds (detail::thread_number), so threads that run together land on different
+// stripes; the stripe count is 2 × hardware threads, between 4 and 64. Memory: each shard has `stripes` × 576 bytes
+// of stripes (64 hit slots of 8 bytes and a counting line). The single-threaded `cache`
+// has none of this.
 //
 // Like parallel-hashmap, the lock is a template parameter (`Mutex`): any type with
-// lock()/unlock(). With weights, an entry heavier than its shard's capacity is refused
-// (`too_heavy`) even if it would fit the total; choose fewer shards for very large
-// entries.
+// lock(), try_lock() and unlock(). With weights, an entry heavier than its shard's
+// capacity is refused (`too_heavy`) even if it would fit the total; choose fewer shards
+// for very large entries.
 //
 // Statistics are per shard and merged on `stats()`; `size()` and `weight()` sum the
 // shards, each read under its lock (not one atomic snapshot of the whole cache).
@@ -35,6 +64,8 @@
 #pragma once
 
 #include <algorithm>
+#include <array>
+#include <atomic>
 #include <bit>
 #include <condition_variable>
 #include <cstddef>
@@ -54,6 +85,54 @@
 #include "prescient/loader.hpp"
 
 namespace prescient {
+
+namespace detail {
+/// The numbers held by running threads (thread_number), one bit each.
+inline std::atomic<std::uint64_t>& thread_numbers_taken() noexcept {
+  static std::atomic<std::uint64_t> bits{0};
+  return bits;
+}
+
+/// Gives a thread's number back when the thread ends.
+struct thread_number_giver {
+  std::size_t held = 64;
+  ~thread_number_giver() {
+    if (held < 64) thread_numbers_taken().fetch_and(~(std::uint64_t{1} << held), std::memory_order_relaxed);
+  }
+};
+
+/// The calling thread's number, for concurrent_cache's stripes: the lowest number no
+/// running thread holds (a thread gives its number back when it ends), so threads that
+/// run at the same time hold different numbers — up to 64 of them; beyond, numbers are
+/// shared. The first call of a thread claims; later calls read a thread_local.
+class thread_number {
+ public:
+  static std::size_t get() noexcept {
+    if (mine_ != 0) return mine_ - 1;
+    return claim();
+  }
+
+ private:
+  static std::size_t claim() noexcept {
+    std::uint64_t used = thread_numbers_taken().load(std::memory_order_relaxed);
+    for (;;) {
+      if (~used == 0) {  // 64 threads hold a number: share one
+        static std::atomic<std::size_t> spill{0};
+        mine_ = 1 + spill.fetch_add(1, std::memory_order_relaxed) % 64;
+        return mine_ - 1;
+      }
+      const auto n = static_cast<std::size_t>(std::countr_one(used));
+      if (thread_numbers_taken().compare_exchange_weak(used, used | std::uint64_t{1} << n, std::memory_order_relaxed)) {
+        mine_ = n + 1;
+        giver_.held = n;  // constructs the thread_local whose destructor gives it back
+        return n;
+      }
+    }
+  }
+  static inline thread_local std::size_t mine_ = 0;  // number + 1; 0: none yet
+  static inline thread_local thread_number_giver giver_{};
+};
+}  // namespace detail
 
 /// concurrent_cache's constructor options, one aggregate (designated initialisers:
 /// `{.shards = 8, .policy = cfg}`); every field has its default.
@@ -93,15 +172,18 @@ class concurrent_cache {
     if constexpr (requires(policy_config& c) { Policy::prepare_shards(c, shards, capacity); })
       Policy::prepare_shards(opts.policy, shards, capacity);
     config_ = opts.policy;
+    const std::size_t stripes =
+        std::clamp<std::size_t>(std::bit_ceil(2 * std::size_t{std::max(1u, std::thread::hardware_concurrency())}), 4, 64);
     shards_.reserve(shards);
     for (std::size_t i = 0; i < shards; ++i)
-      shards_.push_back(std::make_unique<shard>(share_of(capacity, i), opts.policy, opts.hash, opts.equal, opts.weigher));
+      shards_.push_back(
+          std::make_unique<shard>(share_of(capacity, i), opts.policy, opts.hash, opts.equal, opts.weigher, stripes));
   }
 
   [[nodiscard]] std::optional<Value> get(const Key& key) { return get_impl(key); }
 
-  /// Calls `f(const Value&)` on a hit while the shard is locked: keep `f` short and
-  /// never call back into the cache from it.
+  /// Calls `f(const Value&)` on a hit, no copy. Writers to the shard wait while `f`
+  /// runs: keep `f` short and never call back into the cache from it.
   template <class F>
   bool visit(const Key& key, F&& f) {
     return visit_impl(key, std::forward<F>(f));
@@ -151,14 +233,14 @@ class concurrent_cache {
   template <class F>
   decltype(auto) with_policy_of(const Key& key, F&& f) const {
     auto [sh, h] = locate(key);
-    std::lock_guard lock(sh.mutex);
+    const policy_lock lock(sh);
     return std::forward<F>(f)(std::as_const(sh.cache).policy());
   }
 
   /// A load of `key` in flight (get_or_load) will not cache its older result.
   put_result put(const Key& key, Value value) {
     auto [sh, h] = locate(key);
-    std::lock_guard lock(sh.mutex);
+    const exclusive lock(sh);
     if (!sh.flights.empty()) detach_flight(sh, key, h);
     return sh.cache.put_hashed(key, std::move(value), h);
   }
@@ -169,7 +251,7 @@ class concurrent_cache {
   /// Loads in flight (get_or_load) will not cache their results.
   void clear() {
     for (auto& sh : shards_) {
-      std::lock_guard lock(sh->mutex);
+      const exclusive lock(*sh);
       for (auto& f : sh->flights) f->attached = false;
       sh->flights.clear();
       sh->cache.clear();
@@ -212,7 +294,14 @@ class concurrent_cache {
     bool leader = false;
     hit = false;
     {
-      std::lock_guard lock(sh.mutex);
+      std::optional<Value> out;
+      if (lookup_fast(sh, key, h, false, [&](const Value& v) { out.emplace(v); }) == fast::hit) {
+        hit = true;
+        return out;
+      }
+    }
+    {
+      const policy_lock lock(sh);
       if (const slot_id s = sh.cache.lookup(key, h); s != no_slot) {
         sh.cache.record_hit(s);
         hit = true;
@@ -250,7 +339,7 @@ class concurrent_cache {
     }
     bool share = false;
     try {
-      std::lock_guard lock(sh.mutex);
+      const exclusive lock(sh);
       share = f->waiters != 0;  // final: a detached flight takes no new waiters
       if (!drop_flight(sh, *f)) {
         ++sh.loads.stale;
@@ -288,7 +377,7 @@ class concurrent_cache {
   /// this cache.
   void set_eviction_listener(const eviction_listener& listener) {
     for (auto& sh : shards_) {
-      std::lock_guard lock(sh->mutex);
+      std::lock_guard lock(sh->mutex);  // read by writers only
       sh->cache.set_eviction_listener(listener);
     }
   }
@@ -299,7 +388,7 @@ class concurrent_cache {
     std::string problems;
     std::uint64_t total = 0;
     for (std::size_t i = 0; i < shards_.size(); ++i) {
-      std::lock_guard lock(shards_[i]->mutex);
+      const policy_lock lock(*shards_[i]);
       total += shards_[i]->cache.capacity();
       if (std::string p = shards_[i]->cache.check_invariants(); !p.empty())
         problems += (problems.empty() ? "shard " : "; shard ") + std::to_string(i) + ": " + p;
@@ -328,7 +417,7 @@ class concurrent_cache {
   void set_capacity(std::uint64_t capacity) {
     try {
       for (std::size_t i = 0; i < shards_.size(); ++i) {
-        std::lock_guard lock(shards_[i]->mutex);
+        const exclusive lock(*shards_[i]);
         shards_[i]->cache.set_capacity(share_of(capacity, i));
       }
     } catch (...) {
@@ -368,6 +457,10 @@ class concurrent_cache {
       std::lock_guard lock(sh->mutex);
       sh->cache.reset_stats();
       sh->loads = {};
+      for (std::size_t i = 0; i <= sh->stripe_mask; ++i) {
+        sh->base_lookups[i] = sh->stripes[i].state.load(std::memory_order_relaxed) / lookup_one;
+        sh->base_misses[i] = sh->stripes[i].misses.load(std::memory_order_relaxed);
+      }
     }
   }
 
@@ -378,11 +471,11 @@ class concurrent_cache {
     requires requires(const Policy& p) { p.stats(); }
   {
     std::remove_cvref_t<decltype(std::declval<const Policy&>().stats())> total = [&] {
-      std::lock_guard lock(shards_.front()->mutex);
+      const policy_lock lock(*shards_.front());
       return shards_.front()->cache.policy().stats();
     }();
     for (std::size_t i = 1; i < shards_.size(); ++i) {
-      std::lock_guard lock(shards_[i]->mutex);
+      const policy_lock lock(*shards_[i]);
       total += shards_[i]->cache.policy().stats();
     }
     if constexpr (requires { Policy::add_shared_stats(config_, total); }) Policy::add_shared_stats(config_, total);
@@ -394,6 +487,12 @@ class concurrent_cache {
     for (const auto& sh : shards_) {
       std::lock_guard lock(sh->mutex);
       total += sh->cache.stats();
+      for (std::size_t i = 0; i <= sh->stripe_mask; ++i) {  // the lookups served without the lock
+        const std::uint64_t lookups = sh->stripes[i].state.load(std::memory_order_relaxed) / lookup_one - sh->base_lookups[i];
+        const std::uint64_t misses = sh->stripes[i].misses.load(std::memory_order_relaxed) - sh->base_misses[i];
+        total.hits += lookups - misses;
+        total.misses += misses;
+      }
     }
     return total;
   }
@@ -447,27 +546,221 @@ class concurrent_cache {
     }
   };
 
-  struct alignas(64) shard {
+  /// Hits buffered per stripe between drains (a power of two).
+  static constexpr std::size_t hit_buffer = 64;
+  /// A stripe's `state`: readers inside now in the low bits, lookups counted above.
+  static constexpr std::uint64_t reader_one = 1;
+  static constexpr std::uint64_t lookup_one = std::uint64_t{1} << 20;
+  static constexpr std::uint64_t reader_mask = lookup_one - 1;
+
+  /// One thread stripe of one shard: written by the lookups of the threads of that
+  /// stripe; read by writers (the readers) and drains (the hits), which also clear
+  /// `hits` entries.
+  struct alignas(64) stripe {
+    /// Low 20 bits: lookups inside the index now. Above: lookups counted without the
+    /// lock (hits and misses), which is also the position in `hits` of the next one.
+    std::atomic<std::uint64_t> state{0};
+    std::atomic<std::uint64_t> misses{0};  ///< of those lookups, the misses
+    /// The hits not yet told to the policy: (slot + 1) << 32 | the key hash's low 32
+    /// bits; 0 for none.
+    alignas(64) std::array<std::atomic<std::uint64_t>, hit_buffer> hits{};
+  };
+
+  struct shard {
     shard(std::uint64_t capacity, const policy_config& config, const Hash& hash, const KeyEqual& equal,
-          const Weigher& weigher)
-        : cache(capacity, config, hash, equal, weigher) {}
-    mutable Mutex mutex;
-    shard_cache cache;
+          const Weigher& weigher, std::size_t stripe_count)
+        : stripes(std::make_unique<stripe[]>(stripe_count)),
+          stripe_mask(stripe_count - 1),
+          cache(capacity, config, hash, equal, weigher),
+          drained(stripe_count, 0),
+          base_lookups(stripe_count, 0),
+          base_misses(stripe_count, 0) {}
+    /// Set while a writer changes the index or the slab: lookups take the lock then.
+    alignas(64) std::atomic<bool> writing{false};
+    std::unique_ptr<stripe[]> stripes;
+    std::size_t stripe_mask;
+    shard_cache cache;  ///< its index and slab are read without the lock; its policy only under it
+    alignas(64) mutable Mutex mutex;
+    // Under `mutex`:
+    std::vector<std::uint64_t> drained;       ///< per stripe: the position its hits are drained up to
+    std::vector<std::uint64_t> base_lookups;  ///< per stripe: the counts at the last reset_stats
+    std::vector<std::uint64_t> base_misses;
     std::vector<std::shared_ptr<flight>> flights;  ///< loads in flight; few, so a vector
     prescient::load_stats loads;
+
+    [[nodiscard]] std::size_t my_stripe() const noexcept { return detail::thread_number::get() & stripe_mask; }
   };
+
+  /// A lookup without the lock: announces itself on the thread's stripe (and counts the
+  /// lookup, when `counted`) and enters unless a writer is at work; then it withdraws,
+  /// and the caller takes the lock instead (`entered()` false).
+  class reader {
+   public:
+    reader(shard& sh, bool counted) noexcept
+        : st_(sh.stripes[sh.my_stripe()]), add_(reader_one + (counted ? lookup_one : 0)) {
+      // Store, then load (both sequentially consistent): with the writer's store of
+      // `writing`, then load of the readers, one of the two sees the other.
+      position_ = st_.state.fetch_add(add_, std::memory_order_seq_cst) / lookup_one;
+      if (sh.writing.load(std::memory_order_seq_cst)) {
+        st_.state.fetch_sub(add_, std::memory_order_release);
+        in_ = false;
+      }
+    }
+    ~reader() {
+      if (in_) st_.state.fetch_sub(reader_one, std::memory_order_release);
+    }
+    reader(const reader&) = delete;
+    reader& operator=(const reader&) = delete;
+
+    [[nodiscard]] bool entered() const noexcept { return in_; }
+    /// Takes back the count of a lookup that will be counted under the lock instead.
+    void uncount() noexcept { st_.state.fetch_sub(lookup_one, std::memory_order_relaxed); }
+    /// Buffers a hit on `s` for the policy; true when the ring has come round (time to
+    /// try a drain).
+    bool buffer_hit(slot_id s, std::uint64_t key_hash) noexcept {
+      st_.hits[position_ & (hit_buffer - 1)].store((std::uint64_t{s} + 1) << 32 | (key_hash & 0xffffffffu),
+                                                   std::memory_order_relaxed);
+      return (position_ & (hit_buffer - 1)) == hit_buffer - 1;
+    }
+
+   private:
+    stripe& st_;
+    const std::uint64_t add_;
+    std::uint64_t position_ = 0;
+    bool in_ = true;
+  };
+
+  /// The shard's lock, with the buffered hits told to the policy: for what reads or
+  /// changes the policy but not the index or the slab.
+  class policy_lock {
+   public:
+    explicit policy_lock(shard& sh) : lock_(sh.mutex) { drain_all(sh); }
+
+   private:
+    std::unique_lock<Mutex> lock_;
+  };
+
+  /// The shard to oneself: its lock, lookups kept out of the index and the slab (they
+  /// take the lock meanwhile), and the buffered hits told to the policy. For every
+  /// change to the index or the slab.
+  class exclusive {
+   public:
+    explicit exclusive(shard& sh) : sh_(sh), lock_(sh.mutex) {
+      sh_.writing.store(true, std::memory_order_seq_cst);
+      for (std::size_t i = 0; i <= sh_.stripe_mask; ++i)
+        for (unsigned spin = 0; (sh_.stripes[i].state.load(std::memory_order_seq_cst) & reader_mask) != 0; ++spin)
+          if (spin >= 64) std::this_thread::yield();  // a reader copying a large value, or descheduled
+      drain_all(sh_);
+    }
+    ~exclusive() { sh_.writing.store(false, std::memory_order_release); }  // then lock_ unlocks
+    exclusive(const exclusive&) = delete;
+    exclusive& operator=(const exclusive&) = delete;
+
+   private:
+    shard& sh_;
+    std::unique_lock<Mutex> lock_;
+  };
+
+  /// Tells the policy the hits buffered on stripe `i`, oldest first (under sh.mutex).
+  static void drain(shard& sh, std::size_t i) noexcept {
+    stripe& st = sh.stripes[i];
+    const std::uint64_t end = st.state.load(std::memory_order_acquire) / lookup_one;
+    std::uint64_t from = sh.drained[i];
+    if (end == from) return;
+    // More than a ring's worth since the last drain (the oldest were overwritten), or
+    // the count went back (a lookup was taken back): the whole ring.
+    if (end < from || end - from > hit_buffer) from = end > hit_buffer ? end - hit_buffer : 0;
+    for (std::uint64_t p = from; p < end; ++p) {
+      std::atomic<std::uint64_t>& e = st.hits[p & (hit_buffer - 1)];
+      const std::uint64_t v = e.load(std::memory_order_relaxed);
+      if (v == 0) continue;
+      e.store(0, std::memory_order_relaxed);  // a hit written meanwhile is lost: lossy, and no locked instruction per entry
+      apply_hit(sh.cache, v);
+    }
+    sh.drained[i] = end;
+  }
+
+  static void drain_all(shard& sh) noexcept {
+    for (std::size_t i = 0; i <= sh.stripe_mask; ++i) drain(sh, i);
+  }
+
+  /// A buffered hit, told to the policy if its slot still holds the key it was for.
+  static void apply_hit(shard_cache& c, std::uint64_t v) noexcept {
+    const auto s = static_cast<slot_id>((v >> 32) - 1);
+    if (s >= c.slab_.size() || !c.slab_[s] || (c.slab_[s]->hash & 0xffffffffu) != (v & 0xffffffffu)) return;
+    const auto& e = *c.slab_[s];
+    c.policy_.on_access(s, access{e.hash, ++c.clock_, e.weight, access::unknown});
+  }
+
+  /// What the lookup without the lock did.
+  enum class fast {
+    hit,         ///< found: counted, buffered for the policy, and `on_hit` called
+    miss,        ///< not found, and counted (the policy has no miss hook, and `count_miss`)
+    not_served,  ///< a writer was at work, or a miss the caller counts under the lock
+  };
+
+  /// The lookup without the lock. On a hit, `on_hit(const Value&)` runs while the
+  /// lookup is still inside the shard (writers wait): if it throws, the hit is counted
+  /// and the exception propagates.
+  template <class K, class OnHit>
+  static fast lookup_fast(shard& sh, const K& key, std::uint64_t h, bool count_miss, OnHit&& on_hit) {
+    bool drain_due = false;
+    {
+      reader r(sh, true);
+      if (!r.entered()) return fast::not_served;
+      slot_id s = no_slot;
+      try {
+        s = sh.cache.lookup(key, h);
+      } catch (...) {  // the key comparison threw: nothing is counted
+        r.uncount();
+        throw;
+      }
+      if (s == no_slot) {
+        if constexpr (!policy::has_miss_hook<Policy>) {
+          if (count_miss) {
+            sh.stripes[sh.my_stripe()].misses.fetch_add(1, std::memory_order_relaxed);
+            return fast::miss;
+          }
+        }
+        r.uncount();
+        return fast::not_served;
+      }
+      drain_due = r.buffer_hit(s, h);
+      std::forward<OnHit>(on_hit)(std::as_const(sh.cache.slab_[s]->value));
+    }
+    if (drain_due) try_drain(sh);
+    return fast::hit;
+  }
+
+  /// Drains the calling thread's stripe if the shard's lock is free (else the ring will
+  /// wrap: lossy).
+  static void try_drain(shard& sh) noexcept {
+    std::unique_lock<Mutex> lock(sh.mutex, std::try_to_lock);
+    if (lock.owns_lock()) drain(sh, sh.my_stripe());
+  }
 
   template <class K>
   [[nodiscard]] std::optional<Value> get_impl(const K& key) {
     auto [sh, h] = locate(key);
-    std::lock_guard lock(sh.mutex);
+    std::optional<Value> out;
+    switch (lookup_fast(sh, key, h, true, [&](const Value& v) { out.emplace(v); })) {
+      case fast::hit: return out;
+      case fast::miss: return std::nullopt;
+      case fast::not_served: break;
+    }
+    const policy_lock lock(sh);
     return sh.cache.get_hashed(key, h);
   }
 
   template <class K, class F>
   bool visit_impl(const K& key, F&& f) {
     auto [sh, h] = locate(key);
-    std::lock_guard lock(sh.mutex);
+    switch (lookup_fast(sh, key, h, true, f)) {
+      case fast::hit: return true;
+      case fast::miss: return false;
+      case fast::not_served: break;
+    }
+    const policy_lock lock(sh);
     const slot_id s = sh.cache.lookup(key, h);
     if (s == no_slot) {
       sh.cache.record_miss(h);
@@ -481,6 +774,14 @@ class concurrent_cache {
   template <class K>
   [[nodiscard]] std::optional<Value> peek_impl(const K& key) const {
     auto [sh, h] = locate(key);
+    {
+      const reader r(sh, false);
+      if (r.entered()) {
+        const slot_id s = sh.cache.lookup(key, h);
+        if (s == no_slot) return std::nullopt;
+        return sh.cache.slab_[s]->value;
+      }
+    }
     std::lock_guard lock(sh.mutex);
     const slot_id s = sh.cache.lookup(key, h);
     if (s == no_slot) return std::nullopt;
@@ -490,6 +791,10 @@ class concurrent_cache {
   template <class K>
   [[nodiscard]] bool contains_impl(const K& key) const {
     auto [sh, h] = locate(key);
+    {
+      const reader r(sh, false);
+      if (r.entered()) return sh.cache.lookup(key, h) != no_slot;
+    }
     std::lock_guard lock(sh.mutex);
     return sh.cache.lookup(key, h) != no_slot;
   }
@@ -497,7 +802,7 @@ class concurrent_cache {
   template <class K>
   bool erase_impl(const K& key) {
     auto [sh, h] = locate(key);
-    std::lock_guard lock(sh.mutex);
+    const exclusive lock(sh);
     if (!sh.flights.empty()) detach_flight(sh, key, h);
     return remove(sh, key, h);
   }
@@ -505,7 +810,7 @@ class concurrent_cache {
   template <class K>
   bool invalidate_impl(const K& key) {
     auto [sh, h] = locate(key);
-    std::lock_guard lock(sh.mutex);
+    const exclusive lock(sh);
     const bool was_loading = !sh.flights.empty() && detach_flight(sh, key, h);
     const bool erased = remove(sh, key, h);
     return erased || was_loading;
