@@ -74,6 +74,53 @@ TEST(LearnedShards, AConcurrentCacheTrainsOffTheRequestThread) {
   EXPECT_EQ(c.check_invariants(), "");
 }
 
+// One model and one training thread for the whole cache, whatever the shard count: every
+// shard ends up scoring with the same model object (one model in memory), trained on one
+// thread, and the whole cache's statistics count each training once.
+void one_model_for(std::size_t shards) {
+  SCOPED_TRACE(testing::Message() << shards << " shards");
+  std::mutex m;
+  std::set<std::thread::id> trainers;
+  std::uint64_t calls = 0;
+  learned_linear::config cfg;
+  cfg.trainer = [&](const learn::feature_matrix& x, std::span<const float> y) {
+    {
+      std::lock_guard lock(m);
+      trainers.insert(std::this_thread::get_id());
+      ++calls;
+    }
+    return std::make_shared<const learn::linear_predictor>(learn::linear_predictor::train(x, y));
+  };
+  concurrent_cache<u64, u64, learned_linear> c(64 * shards, {.shards = shards, .policy = cfg});
+  const auto keys = test::zipf_keys(100'000, 640 * shards, 11);
+  std::size_t i = 0;
+  const auto request = [&] {
+    const u64 k = keys[i++ % keys.size()];
+    if (!c.get(k)) c.put(k, k);
+  };
+  const auto models = [&] {  // the model each shard scores with, by asking keys of every shard
+    std::set<const learn::linear_predictor*> seen;
+    for (u64 k = 0; k < 64 * shards; ++k) seen.insert(c.with_policy_of(k, [](const learned_linear& p) { return p.model().get(); }));
+    return seen;
+  };
+  EXPECT_TRUE(test::eventually([&] {
+    for (int n = 0; n < 5000; ++n) request();
+    const auto seen = models();
+    return c.policy_stats().retrains > 0 && seen.size() == 1 && *seen.begin() != nullptr;
+  })) << "the shards did not all install the shared model";
+  std::lock_guard lock(m);
+  EXPECT_EQ(trainers.size(), 1u) << "one training thread, not one per shard";
+  EXPECT_EQ(trainers.count(std::this_thread::get_id()), 0u);
+  const policy::learned_stats s = c.policy_stats();
+  EXPECT_GE(calls, s.retrains) << "each training counted once, not once per shard";
+  EXPECT_GE(s.retrains + s.training_failures + 1, calls);  // at most one training still in flight
+  EXPECT_GT(s.last_training_rows, 0u);
+  EXPECT_EQ(c.check_invariants(), "");
+}
+
+TEST(LearnedShards, OneModelAndOneTrainerFor8Shards) { one_model_for(8); }
+TEST(LearnedShards, OneModelAndOneTrainerFor64Shards) { one_model_for(64); }
+
 // Every eviction is counted once by who made it, in one shard or another.
 TEST(LearnedShards, WholeCacheStatisticsAddUpTheShards) {
   learned_linear::config cfg;

@@ -145,6 +145,7 @@ class learned {
       }
     }
     if (!cfg_.trainer && cfg_.mode != training_mode::off) throw config_error(std::string(detail::no_trainer_message));
+    if (cfg_.shared) shared_shard_ = cfg_.shared->join();
     stats_.heuristic = std::string(Base::name);
     next_training_ = cfg_.first_model;
     interval_ = cfg_.first_retrain / 2;  // doubled at the first training
@@ -750,6 +751,10 @@ class learned {
   }
 
   void after_request(std::uint64_t now) {
+    if (cfg_.shared && cfg_.shared->version() != shared_version_) {  // a new shared model: one atomic load per request
+      shared_version_ = cfg_.shared->version();
+      if (model_ptr m = cfg_.shared->model()) install(std::move(m));
+    }
     end_epoch_if_due();
     if (worker_ && training_in_flight_) collect_background();
     if (now < next_training_ || cfg_.mode == training_mode::off || !cfg_.trainer) return;
@@ -823,6 +828,10 @@ class learned {
     }
     if (x.rows() == 0) return;
     stats_.last_training_rows = static_cast<std::uint64_t>(x.rows());
+    if (cfg_.shared) {  // the shards' one trainer trains on every shard's rows
+      cfg_.shared->contribute(shared_shard_, std::move(x), std::move(y));
+      return;
+    }
     if (cfg_.mode == training_mode::background) {
       if (!worker_) worker_ = std::make_unique<detail::training_worker<Predictor>>(cfg_.trainer);
       if (worker_->submit(std::move(x), std::move(y))) training_in_flight_ = true;
@@ -964,6 +973,8 @@ class learned {
   std::size_t disowned_next_ = 0;
 
   model_ptr model_;
+  std::size_t shared_shard_ = 0;       // this shard's number in cfg_.shared
+  std::uint64_t shared_version_ = 0;   // the shared model's version installed last
   std::unique_ptr<detail::training_worker<Predictor>> worker_;
   bool training_in_flight_ = false;
   learned_stats stats_;

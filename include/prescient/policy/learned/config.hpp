@@ -13,6 +13,9 @@
 
 namespace prescient::policy {
 
+template <class Predictor>
+class shared_model;  // learned/shared_model.hpp
+
 enum class training_mode : std::uint8_t {
   synchronous,  ///< retrain inside the request that triggers it (deterministic)
   background,   ///< retrain on a thread; swap the model when it is ready
@@ -94,6 +97,9 @@ struct learned_config {
   double boundary_per_entry = 1.0;
   /// How to train; empty: learn::default_trainer<Predictor>::train (or train_classifier).
   learn::trainer<Predictor> trainer{};
+  /// The model and trainer the shards of a concurrent_cache share (set by the cache,
+  /// learned/shared_model.hpp); null: this policy trains its own.
+  std::shared_ptr<shared_model<Predictor>> shared{};
 
   /// Parameter strings: candidates, keep, rescore, tail, young, young_depth, screen,
   /// screen_keep, admission, duel, epoch, losses, margin, guard, panel, switch, reprobe, probe, pause, sample, rows,
