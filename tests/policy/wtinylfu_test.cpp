@@ -200,6 +200,32 @@ TEST(WTinyLfu, HandWorkedOrder) {
   EXPECT_EQ(p.frequency(mix(D)), 3u);  // requested three times
 }
 
+TEST(WTinyLfu, AdoptTakesResidentsWithoutCountingThem) {
+  // A hand-over (the learned policy's panel) gives W-TinyLFU entries another policy
+  // admitted: `adopt` places them as `on_insert` does, but they are not requests, so
+  // the sketch's frequencies are those of the requests alone.
+  pol::wtinylfu counted(4, {.window_ratio = 0.25, .sketch_entries = 4096});
+  pol::wtinylfu adopted(4, {.window_ratio = 0.25, .sketch_entries = 4096});
+  counted.reserve_slots(4);
+  adopted.reserve_slots(4);
+  for (slot_id s = 0; s < 4; ++s) {
+    const access a{mix(100 + s), s, 1, access::unknown};
+    counted.record(a.key_hash);  // requested once while another policy decided
+    adopted.record(a.key_hash);
+    counted.on_insert(s, a);
+    adopted.adopt(s, a);
+  }
+  for (slot_id s = 0; s < 4; ++s) {
+    EXPECT_EQ(adopted.frequency(mix(100 + s)), 1u);
+    EXPECT_EQ(counted.frequency(mix(100 + s)), 2u);
+    EXPECT_EQ(adopted.in_window(s), counted.in_window(s));
+    EXPECT_EQ(adopted.in_probation(s), counted.in_probation(s));
+  }
+  // Same places, so the same victim; only the contest's frequencies differ.
+  const access next{mix(200), 5, 1, access::unknown};
+  EXPECT_EQ(adopted.victim(next), counted.victim(next));
+}
+
 TEST(WTinyLfu, ScanResistance) {
   // A hot set that fits survives a long scan of one-hit keys.
   harness<pol::wtinylfu> h(100);

@@ -449,15 +449,21 @@ class learned {
   // request and decide nothing); at most one is awake, kept up to date by every request.
   // When one is needed — no model, the model was dropped or is out, or the guard holds —
   // it wakes with the resident entries inserted from least to most recently used, as if
-  // it had seen them arrive in that order. LRU needs no waking: the recency order is
-  // always kept.
+  // it had seen them arrive in that order — without counting them as requests where the
+  // heuristic keeps a memory across sleeps (W-TinyLFU's sketch: `adopt`). LRU needs no
+  // waking: the recency order is always kept.
   void wake(detail::member m) {
     if (awake_ == m) return;
     sleep();
     awake_ = m;
     with_awake([&](auto& h) {
-      for (slot_id s = recency_.back(); s != no_slot; s = links_.prev(s))
-        h.on_insert(s, access{hash_[s], now_, weight_[s], access::unknown});
+      for (slot_id s = recency_.back(); s != no_slot; s = links_.prev(s)) {
+        const access a{hash_[s], now_, weight_[s], access::unknown};
+        if constexpr (requires { h.adopt(s, a); })
+          h.adopt(s, a);  // a resident handed over, not a request
+        else
+          h.on_insert(s, a);
+      }
     });
   }
 

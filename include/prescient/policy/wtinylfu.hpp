@@ -154,6 +154,15 @@ class wtinylfu {
   void on_insert(slot_id s, const access& a) {
     if (!(counted_ && counted_hash_ == a.key_hash)) sketch_.increment(a.key_hash);
     counted_ = false;
+    adopt(s, a);
+  }
+
+  /// Takes in a resident entry that another policy admitted (a hand-over: the learned
+  /// policy's panel waking W-TinyLFU with the cache's contents). Not a request: the
+  /// sketch does not count it — counting every resident once more at each hand-over
+  /// would tilt every later admission contest towards the contents of the policy that
+  /// decided before.
+  void adopt(slot_id s, const access& a) {
     hash_[s] = a.key_hash;
     weight_[s] = a.weight;
     push(window, s);
