@@ -313,7 +313,7 @@ class cache {
     }
     record_miss(h);
     std::optional<Value> value = timed_load([&] { return invoke_loader<Key, Value>(load, key); });
-    begin_op();  // time went on while loading
+    resume_op();  // time went on while loading
     if (value && lookup(key, h) == no_slot) insert_new(Key(key), Value(*value), h, access::unknown);
     return value;
   }
@@ -359,7 +359,7 @@ class cache {
     if (missing.empty()) return out;
     std::vector<std::optional<Value>> loaded =
         timed_load([&] { return load_all<Key, Value>(load, std::span<const Key>(missing)); });
-    begin_op();
+    resume_op();
     for (std::size_t i = 0; i < keys.size(); ++i)
       if (which[i] != no_index) out[i] = loaded[which[i]];
     for (std::size_t m = 0; m < missing.size(); ++m)
@@ -716,7 +716,23 @@ class cache {
     if constexpr (expires) {
       time_.now = static_cast<std::uint64_t>(time_.options.ticker());
       if (time_.now >= time_.next_due) expire_due();
+      if (time_.wheel.wants_lookahead()) time_.wheel.lookahead(lookahead_budget);
       if (time_.refresh && time_.refresh->ready.load(std::memory_order_acquire)) apply_refreshes();
+    }
+  }
+
+  /// Slots the timer wheel moves ahead of time per operation (see timer_wheel.hpp): a
+  /// few times the amortised need (each deadline is moved at most 11 times), so that the
+  /// wheel stays ahead of the clock and no operation cascades a large bucket at once.
+  static constexpr unsigned lookahead_budget = 32;
+
+  /// After a loader call inside an operation: the ticker again, and what expired
+  /// meanwhile (refreshes wait for the next operation, so an operation installs them at
+  /// one point only).
+  void resume_op() {
+    if constexpr (expires) {
+      time_.now = static_cast<std::uint64_t>(time_.options.ticker());
+      if (time_.now >= time_.next_due) expire_due();
     }
   }
 
@@ -781,8 +797,12 @@ class cache {
   /// A write of slot `s` at now: its deadline, its write time, no refresh in flight.
   void arm(slot_id s, std::uint64_t deadline) noexcept {
     if constexpr (expires) {
-      time_.written[s] = time_.now;
-      time_.ticket[s] = 0;
+      // The write time is read only by refresh and by after_access capped by after_write;
+      // tickets only with a refresher: otherwise neither array is touched (a cache miss each).
+      if (time_.options.refresh_after_write != never ||
+          (time_.options.after_access != never && time_.options.after_write != never))
+        time_.written[s] = time_.now;
+      if (time_.refresh) time_.ticket[s] = 0;
       if (deadline == no_deadline) {
         time_.wheel.cancel(s);
       } else {

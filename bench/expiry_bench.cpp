@@ -1,0 +1,159 @@
+// The cost of time in the cache core (issue 17): the same requests through a cache
+// without expiry and through expiring caches, in one run, so the figures compare.
+//
+//   build/release/bench/expiry_bench
+//
+// * GetHit / MissThenPut, 100,000 entries (LRU), as bench/cache_bench.cpp measures them:
+//   off      — prescient::cache, no_expiry (the default; no clock is read);
+//   write    — expire after write (1 h: nothing expires during the run), steady clock;
+//   access   — expire after access (1 h): every hit also moves the entry in the wheel;
+//   coarse   — after write, on coarse_ticker (CLOCK_MONOTONIC_COARSE);
+//   fake     — after write, on a fake ticker: the wheel's bookkeeping without the clock.
+// * SteadyExpiry: 1M live entries expiring steadily. Every request inserts a new key with
+//   a 60 s time to live and the fake clock moves 60 µs per request, so about one entry
+//   expires per request once the first million are in; the capacity (2M) is never
+//   reached: expiry alone keeps the size. Requests run in batches of 1,024; counters give
+//   the median, 99.9th percentile and longest batch, in µs, over 4M requests after the
+//   warm-up (a pause would show as a longest batch far above the median). Batches are
+//   timed in the thread's CPU time (CLOCK_THREAD_CPUTIME_ID), so that the scheduler
+//   giving the core to another process (4-5 ms slices on a busy machine) is not taken
+//   for a pause of the cache; SteadyErase does the same work with explicit erases of
+//   the oldest key and no expiry, for comparison.
+#include <benchmark/benchmark.h>
+
+#include <time.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdint>
+#include <vector>
+
+#include "prescient/cache.hpp"
+#include "prescient/expiry.hpp"
+#include "prescient/hash.hpp"
+#include "prescient/policy/lru.hpp"
+
+namespace {
+
+using namespace std::chrono_literals;
+using key = std::uint64_t;
+using lru = prescient::policy::lru;
+
+using off_cache = prescient::cache<key, key, lru>;
+using steady_cache = prescient::expiring_cache<key, key, lru, prescient::expiring<prescient::steady_ticker>>;
+using fake_cache = prescient::expiring_cache<key, key, lru, prescient::expiring<prescient::fake_ticker>>;
+using coarse_cache = prescient::expiring_cache<key, key, lru, prescient::expiring<prescient::coarse_ticker>>;
+
+enum class mode { off, write, access, coarse, fake };
+
+template <mode M>
+auto make(std::uint64_t n) {
+  if constexpr (M == mode::off) return off_cache(n);
+  else if constexpr (M == mode::write) return steady_cache(n, {.after_write = 1h});
+  else if constexpr (M == mode::access) return steady_cache(n, {.after_access = 1h});
+  else if constexpr (M == mode::coarse) return coarse_cache(n, {.after_write = 1h});
+  else return fake_cache(n, {.after_write = 1h, .ticker = prescient::fake_ticker(1)});
+}
+
+template <mode M>
+void BM_GetHit(benchmark::State& state) {
+  const auto n = static_cast<std::uint64_t>(state.range(0));
+  auto c = make<M>(n);
+  for (std::uint64_t k = 0; k < n; ++k) c.put(k, k);
+  std::uint64_t i = 0;
+  for (auto _ : state) benchmark::DoNotOptimize(c.get(prescient::mix64(i++) % n));
+  state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()));
+  if (c.stats().misses != 0) state.SkipWithError("a hit missed");
+}
+
+template <mode M>
+void BM_MissThenPut(benchmark::State& state) {
+  const auto n = static_cast<std::uint64_t>(state.range(0));
+  auto c = make<M>(n);
+  std::uint64_t k = 0;
+  for (auto _ : state) {
+    const std::uint64_t x = k++;  // always new: every get misses, every put evicts
+    if (!c.get(x)) c.put(x, x);
+  }
+  state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()));
+}
+
+double thread_cpu_us() {
+  timespec t{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+  return static_cast<double>(t.tv_sec) * 1e6 + static_cast<double>(t.tv_nsec) / 1e3;
+}
+
+template <class Request>
+void batches(benchmark::State& state, Request&& request, std::uint64_t warmup, std::uint64_t measured) {
+  constexpr std::size_t batch = 1024;
+  for (std::uint64_t i = 0; i < warmup; ++i) request();
+  std::vector<double> us;
+  us.reserve(measured / batch);
+  for (std::uint64_t b = 0; b < measured / batch; ++b) {
+    const double t0 = thread_cpu_us();
+    for (std::size_t i = 0; i < batch; ++i) request();
+    us.push_back(thread_cpu_us() - t0);
+  }
+  std::sort(us.begin(), us.end());
+  state.counters["median_batch_us"] = us[us.size() / 2];
+  state.counters["p999_batch_us"] = us[us.size() * 999 / 1000];
+  state.counters["max_batch_us"] = us.back();
+}
+
+void BM_SteadyErase(benchmark::State& state) {
+  constexpr std::uint64_t live = 1'000'000;
+  for (auto _ : state) {
+    off_cache c(2 * live);
+    std::uint64_t k = 0;
+    batches(
+        state,
+        [&] {
+          const std::uint64_t x = k++;
+          benchmark::DoNotOptimize(c.get(x / 2));
+          c.put(x, x);
+          if (x >= live) c.erase(x - live);
+        },
+        2 * live, 4'000'000);
+    state.counters["live_entries"] = static_cast<double>(c.size());
+  }
+}
+
+void BM_SteadyExpiry(benchmark::State& state) {
+  constexpr std::uint64_t live = 1'000'000;
+  constexpr std::uint64_t measured = 4'000'000;
+  const std::uint64_t step = std::chrono::nanoseconds(60s).count() / live;  // 60 µs per request
+  for (auto _ : state) {
+    prescient::fake_ticker clock(1);
+    fake_cache c(2 * live, {.after_write = 60s, .ticker = clock});
+    std::uint64_t k = 0;
+    auto request = [&] {
+      clock.advance(std::chrono::nanoseconds(step));
+      const std::uint64_t x = k++;
+      benchmark::DoNotOptimize(c.get(x / 2));  // a miss once warm (x / 2 has expired): as SteadyErase
+      c.put(x, x);
+    };
+    batches(state, request, 2 * live, measured);  // warm up: fill, then expire steadily
+    state.counters["live_entries"] = static_cast<double>(c.size());
+    state.counters["expired_per_request"] =
+        static_cast<double>(c.stats().expirations) / static_cast<double>(2 * live + measured);
+    state.counters["evictions"] = static_cast<double>(c.stats().evictions);
+  }
+}
+
+}  // namespace
+
+BENCHMARK(BM_GetHit<mode::off>)->Name("GetHit/off")->Arg(100'000);
+BENCHMARK(BM_GetHit<mode::write>)->Name("GetHit/write")->Arg(100'000);
+BENCHMARK(BM_GetHit<mode::access>)->Name("GetHit/access")->Arg(100'000);
+BENCHMARK(BM_GetHit<mode::coarse>)->Name("GetHit/coarse")->Arg(100'000);
+BENCHMARK(BM_GetHit<mode::fake>)->Name("GetHit/fake")->Arg(100'000);
+BENCHMARK(BM_MissThenPut<mode::off>)->Name("MissThenPut/off")->Arg(100'000);
+BENCHMARK(BM_MissThenPut<mode::write>)->Name("MissThenPut/write")->Arg(100'000);
+BENCHMARK(BM_MissThenPut<mode::access>)->Name("MissThenPut/access")->Arg(100'000);
+BENCHMARK(BM_MissThenPut<mode::coarse>)->Name("MissThenPut/coarse")->Arg(100'000);
+BENCHMARK(BM_MissThenPut<mode::fake>)->Name("MissThenPut/fake")->Arg(100'000);
+BENCHMARK(BM_SteadyErase)->Iterations(1)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_SteadyExpiry)->Iterations(1)->Unit(benchmark::kMillisecond);
+
+BENCHMARK_MAIN();
