@@ -722,7 +722,7 @@ class cache {
   }
 
   /// Slots the timer wheel moves ahead of time per operation (see timer_wheel.hpp): a
-  /// few times the amortised need (each deadline is moved at most 11 times), so that the
+  /// few times the amortised need (each deadline is moved at most 8 times), so that the
   /// wheel stays ahead of the clock and no operation cascades a large bucket at once.
   static constexpr unsigned lookahead_budget = 32;
 
@@ -740,7 +740,8 @@ class cache {
   void expire_due() {
     if constexpr (expires) {
       time_.wheel.expire(time_.now, [this](slot_id s) {
-        policy_.on_erase(s);
+        if constexpr (policy::has_expire_hook<Policy>) policy_.on_expire(s);
+        else policy_.on_erase(s);
         ++stats_.expirations;
         unlink(s);
         notify_and_free(s, removal_cause::expired);

@@ -2,6 +2,7 @@
 //
 //   prescient-sim --trace FILE --format NAME --policies lru,s3fifo,belady --sizes 1500,7500
 //                 [--sizes 2%,10%] [--ignore-size] [--limit N] [--json] [--plot FILE.svg]
+//                 [--ttl N [--ttl-trace-time]]
 //                 [--param POLICY:key=value,...] [--threads N] [--model FILE]
 //
 // `learned` is the learned policy (policy/learned.hpp): it learns online from an empty
@@ -88,6 +89,8 @@ struct options {
   std::optional<size_spec> at;
   std::optional<double> target;
   std::string model;
+  std::uint64_t ttl = 0;
+  bool ttl_trace_time = false;
   bool prefetch = false;
   prescient::sim::prefetch_options prefetch_opts;
 };
@@ -159,6 +162,11 @@ void define_options(CLI::App& app, options& o, std::vector<std::string>& sizes, 
   app.add_option("--threads", o.threads, "replays run at once (default: the cores)")
       ->type_name("N")->check(whole_number<unsigned>());
   app.add_option("--model", o.model, "start `learned` from this xgboost model (JSON or UBJSON)")->type_name("FILE");
+  app.add_option("--ttl", o.ttl,
+                 "expire entries N after their write (0: never); N in requests,\n"
+                 "or in the trace's time unit with --ttl-trace-time")
+      ->type_name("N")->check(whole_number<std::uint64_t>());
+  app.add_flag("--ttl-trace-time", o.ttl_trace_time, "--ttl counts the trace's timestamps, not requests");
 
   const std::string prefetch = "Prefetching";
   app.add_flag("--prefetch", o.prefetch, "also replay with the prefetch planner; print its figures")->group(prefetch);
@@ -232,6 +240,8 @@ void validate(options& o, const std::vector<std::string>& sizes, const std::vect
   if (o.formats.size() != 1 && o.formats.size() != o.traces.size())
     throw cli::usage_error("give one --format for all traces or one per trace");
   if (o.sizes.empty() && !o.mrc) throw cli::usage_error("no --sizes given");
+  if (o.ttl != 0 && (o.mrc || o.prefetch)) throw cli::usage_error("--ttl: not with --mrc or --prefetch");
+  if (o.ttl_trace_time && o.ttl == 0) throw cli::usage_error("--ttl-trace-time without --ttl");
   // --mrc without --sizes: a grid chosen once the footprint is known (see mrc_sizes).
   if (o.policies.empty())
     for (auto n : o.mrc ? prescient::policy::policy_names() : prescient::sim::replayable_policies())
@@ -315,6 +325,8 @@ replay_options job_options(const job& jb, const options& o,
   ro.ignore_size = o.ignore_size;
   if (auto it = o.params.find(jb.policy); it != o.params.end()) ro.params = it->second;
   ro.model = model;
+  ro.ttl = o.ttl;
+  ro.ttl_trace_time = o.ttl_trace_time;
   return ro;
 }
 
@@ -797,6 +809,10 @@ int main(int argc, char** argv) try {
                     o.ignore_size ? "true" : "false", static_cast<unsigned long long>(r.requests),
                     static_cast<unsigned long long>(r.misses), r.miss_ratio(), r.byte_miss_ratio(), r.mreq_per_s(),
                     r.metadata_bytes_per_entry);
+        if (o.ttl != 0)
+          std::printf(",\"ttl\":%llu,\"expirations\":%llu,\"evictions\":%llu", static_cast<unsigned long long>(o.ttl),
+                      static_cast<unsigned long long>(r.stats.expirations),
+                      static_cast<unsigned long long>(r.stats.evictions));
         if (const auto& l = r.learned) {
           std::printf(",\"model_evictions\":%llu,\"fallback_evictions\":%llu,\"recency_evictions\":%llu,"
                       "\"panel_evictions\":%llu,\"heuristic_switches\":%llu,\"heuristic\":\"%s\","

@@ -15,6 +15,10 @@
 // back in `replay_result::learned`. `replay_options::model` starts it from a trained
 // model instead of from nothing.
 //
+// With `replay_options::ttl` the cache is an expiring one (expire after write, on a fake
+// clock moved to each request's position in the trace or to its timestamp), so the
+// misses a time to live adds are measured.
+//
 // Miss ratio = missed requests / requests; byte miss ratio = bytes of the missed
 // requests / bytes requested (with sizes ignored, both count objects).
 #pragma once
@@ -48,6 +52,10 @@ struct replay_options {
   std::atomic<std::uint64_t>* progress = nullptr;
   /// The learned policy's starting model (null: it learns online from nothing).
   std::shared_ptr<const learn::compiled_forest> model = {};
+  /// Expire after write (prescient-sim --ttl): 0 = no expiry. In requests (the clock
+  /// moves one per request), or in the trace's own time unit with ttl_trace_time.
+  std::uint64_t ttl = 0;
+  bool ttl_trace_time = false;
 };
 
 /// The learned policy as the simulator runs it: gradient-boosted trees, compiled.
@@ -82,12 +90,13 @@ inline std::uint64_t oracle_next(const trace::request& r) noexcept {
 
 /// The cache a replay drives: values are nothing (sizes ignored) or the object's size,
 /// which is also its weight.
-template <class Policy, bool Weighted>
+template <class Policy, bool Weighted, class Time = no_expiry>
 using replay_cache =
     std::conditional_t<Weighted,
                        cache<std::uint64_t, std::uint64_t, Policy, prescient::hash<std::uint64_t>,
-                             std::equal_to<std::uint64_t>, size_weigher>,
-                       cache<std::uint64_t, no_value, Policy>>;
+                             std::equal_to<std::uint64_t>, size_weigher, Time>,
+                       cache<std::uint64_t, no_value, Policy, prescient::hash<std::uint64_t>,
+                             std::equal_to<std::uint64_t>, unit_weigher, Time>>;
 
 template <bool Weighted>
 auto make_value(const trace::request& r) {
@@ -108,16 +117,22 @@ class replayer {
   [[nodiscard]] virtual replay_result result() const = 0;
 };
 
-template <class Policy, bool Weighted>
+/// With Timed, the cache expires entries `opt.ttl` after their write, on a fake clock
+/// moved to each request's time (its position in the trace, or its timestamp): what a
+/// time to live costs in misses (`--ttl`).
+template <class Policy, bool Weighted, bool Timed = false>
 class policy_replayer final : public replayer {
+  using time_type = std::conditional_t<Timed, expiring<fake_ticker>, no_expiry>;
+
  public:
   policy_replayer(const replay_options& opt, typename Policy::config config)
-      : opt_(opt), cache_(opt.capacity, std::move(config)) {}
+      : opt_(opt), cache_(make_cache(opt, std::move(config), clock_)) {}
 
   void feed(std::span<const trace::request> batch) override {
     std::uint64_t misses = 0, bytes = 0, miss_bytes = 0;
     const auto start = std::chrono::steady_clock::now();
     for (const trace::request& r : batch) {
+      if constexpr (Timed) clock_.set(opt_.ttl_trace_time ? r.time : ++now_);
       const bool hit = cache_.get_or_insert(r.key, [&] { return detail::make_value<Weighted>(r); },
                                             detail::oracle_next(r));
       misses += hit ? 0 : 1;
@@ -149,8 +164,20 @@ class policy_replayer final : public replayer {
   }
 
  private:
+  using cache_type = detail::replay_cache<Policy, Weighted, time_type>;
+  static cache_type make_cache(const replay_options& opt, typename Policy::config config, const fake_ticker& clock) {
+    if constexpr (Timed) {
+      return cache_type(opt.capacity, {.after_write = duration(static_cast<duration::rep>(opt.ttl)), .ticker = clock},
+                        std::move(config));
+    } else {
+      return cache_type(opt.capacity, std::move(config));
+    }
+  }
+
   replay_options opt_;
-  detail::replay_cache<Policy, Weighted> cache_;
+  fake_ticker clock_;
+  std::uint64_t now_ = 0;
+  cache_type cache_;
   double seconds_ = 0;
   std::uint64_t requests_ = 0, misses_ = 0, bytes_ = 0, miss_bytes_ = 0;
 };
@@ -167,6 +194,10 @@ typename Policy::config replay_config(const replay_options& opt) {
 /// A replay of `Policy` with this configuration, to be fed batches.
 template <class Policy>
 std::unique_ptr<replayer> make_replayer(const replay_options& opt, typename Policy::config config) {
+  if (opt.ttl != 0) {
+    if (opt.ignore_size) return std::make_unique<policy_replayer<Policy, false, true>>(opt, std::move(config));
+    return std::make_unique<policy_replayer<Policy, true, true>>(opt, std::move(config));
+  }
   if (opt.ignore_size) return std::make_unique<policy_replayer<Policy, false>>(opt, std::move(config));
   return std::make_unique<policy_replayer<Policy, true>>(opt, std::move(config));
 }

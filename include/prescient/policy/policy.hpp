@@ -29,6 +29,12 @@
 //   bool admit(const access& incoming, slot_id victim);
 //                                           // the cache is full: should `incoming` replace
 //                                           // `victim`? false bypasses the new entry.
+//   void on_expire(slot_id);                // the slot leaves because its deadline passed
+//                                           // (expiring caches); without it the cache
+//                                           // calls on_erase. A learned policy can tell
+//                                           // an expiry from a host's erase here: the key's
+//                                           // next request may come after the deadline, so
+//                                           // a label waiting for it was cut short.
 //   std::vector<slot_id> resident_slots() const;
 //                                           // the slots the policy holds, walked through its
 //                                           // own structures (any order; O(n), allocates): for
@@ -88,6 +94,9 @@ concept eviction_policy = requires(P p, const P cp, slot_id s, const access& a, 
 
 template <class P>
 concept has_miss_hook = requires(P p, const access& a) { p.on_miss(a); };
+
+template <class P>
+concept has_expire_hook = requires(P p, slot_id s) { p.on_expire(s); };
 
 template <class P>
 concept has_resident_slots = requires(const P cp) {
