@@ -1,4 +1,4 @@
-// prescient/concurrent_cache.hpp — a thread-safe cache: N independently locked shards.
+// prescient/concurrent_cache.hpp — a thread-safe cache: N shards, hits without a lock.
 //
 // A key's shard is chosen by the high bits of its hash (the index inside a shard uses
 // the low bits, so the two choices are independent). Each shard is a plain
@@ -33,9 +33,14 @@
 //
 // A thread's stripe is its number modulo the stripe count: the lowest number no running
 // thread holds (detail::thread_number), so threads that run together land on different
-// stripes; the stripe count is 2 × hardware threads, between 4 and 64. Memory: each shard has `stripes` × 576 bytes
-// of stripes (64 hit slots of 8 bytes and a counting line). The single-threaded `cache`
-// has none of this.
+// stripes; the stripe count is 2 × hardware threads, between 4 and 64. Memory: each
+// shard has `stripes` × 576 bytes of stripes (64 hit slots of 8 bytes and a counting
+// line). The single-threaded `cache` has none of this.
+//
+// A policy whose shards share state says so with `Policy::prepare_shards(config&,
+// shards, capacity)`, called once before the shards are built (the learned policy: one
+// model and one trainer thread for every shard, policy/learned/shared_model.hpp), and
+// `Policy::add_shared_stats` for `policy_stats()`.
 //
 // Like parallel-hashmap, the lock is a template parameter (`Mutex`): any type with
 // lock(), try_lock() and unlock(). With weights, an entry heavier than its shard's
