@@ -501,12 +501,15 @@ class cache {
   }
 
   /// Bytes the core spends per entry beside the key and value themselves (slab
-  /// bookkeeping and index buckets at the current load), plus the policy's own.
+  /// bookkeeping and index buckets at the current load, and with expiry the wheel's 56),
+  /// plus the policy's own.
   [[nodiscard]] std::size_t metadata_bytes_per_entry() const {
     const std::size_t n = std::max<std::size_t>(1, size());
+    std::size_t time = 0;  // an expiring cache: the wheel's record, write time, refresh ticket
+    if constexpr (expires) time = detail::timer_wheel::bytes_per_slot + 2 * sizeof(std::uint64_t);
     return 2 * sizeof(std::uint64_t) /* hash, weight */ +
            index_.bucket_count() * detail::slot_index::bytes_per_bucket / n +
-           policy_.metadata_bytes_per_entry();
+           policy_.metadata_bytes_per_entry() + time;
   }
 
   /// Heterogeneous lookup: with a transparent Hash and KeyEqual (both declare

@@ -79,6 +79,9 @@ class timer_wheel {
     node_.resize(n);
   }
 
+  /// Bytes per slot: its record and its reserved room in the near heap.
+  static constexpr std::size_t bytes_per_slot = 24 + 16;
+
   [[nodiscard]] bool scheduled(slot_id s) const noexcept { return s < node_.size() && node_[s].bucket != no_bucket; }
   [[nodiscard]] std::uint64_t deadline(slot_id s) const noexcept { return node_[s].deadline; }
   [[nodiscard]] std::uint64_t cursor() const noexcept { return cursor_; }
@@ -325,6 +328,7 @@ class timer_wheel {
     std::uint64_t deadline;
     slot_id slot;
   };
+  static_assert(sizeof(node) + sizeof(near_entry) == bytes_per_slot);
   std::vector<near_entry> near_;     ///< the near heap (deadlines inline: sifting reads only the heap)
   std::size_t pending_ = no_pending;  ///< a bucket being cascaded (its digit is the cursor's)
   std::size_t near_min_;
