@@ -2,18 +2,24 @@
 // Every value returned equals the row in the database — also after a row is updated and
 // its key invalidated — and prefetching reduces demand misses on a workload that reads
 // related rows in order, whether each request waits for the prefetches or requests come
-// on a schedule with idle time between them (the example's open-loop pacing).
+// on a schedule with idle time between them (the example's open-loop pacing). A writer
+// updating rows behind the cache is seen within the time to live, and never without one.
 #include "catalog.hpp"
 #include "pacing.hpp"
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
+#include <cstdio>
 #include <filesystem>
+#include <map>
 #include <random>
 #include <unistd.h>
 #include <vector>
 
+#include "prescient/cache.hpp"
+#include "prescient/expiry.hpp"
 #include "prescient/prefetch/prefetching_cache.hpp"
 
 namespace {
@@ -78,6 +84,61 @@ TEST_F(SqliteCatalog, EveryValueIsTheRowInTheDatabaseBeforeAndAfterAnUpdate) {
   EXPECT_EQ(truth_->read(7)->price_cents, 12345 + 7);
   EXPECT_THROW(cache.get_or_load(999999, loader()), std::runtime_error);  // no such row: the error reaches the caller
   EXPECT_FALSE(cache.cache().contains(999999));
+}
+
+// A writer updates prices behind the cache's back (no invalidation) while a reader goes
+// through an expiring cache on a fake clock, one request per millisecond, a price
+// change every 10 requests. A read is stale when its price is not the database's; its
+// age is the time since the write that made it stale. With a time to live of 200 ms
+// every stale read is younger than 200 ms (the figures are printed); without expiry
+// (the cache never fills, so nothing else removes a row) stale reads last for ever.
+struct staleness {
+  std::uint64_t reads = 0, stale = 0, max_age_ms = 0;
+};
+
+staleness run_writer_behind_the_cache(catalog& db, catalog& writer, prescient::duration ttl) {
+  using namespace std::chrono_literals;
+  prescient::fake_ticker clock;
+  prescient::expiring_cache<std::int64_t, product_view, prescient::policy::lru,
+                            prescient::expiring<prescient::fake_ticker>>
+      cache(1'000, {.after_write = ttl, .ticker = clock});
+  std::map<std::int64_t, std::pair<std::int64_t, std::uint64_t>> written;  // id → (price, time written)
+  std::mt19937_64 rng(11);
+  staleness out;
+  for (std::uint64_t ms = 0; ms < 3'000; ++ms) {
+    clock.set(ms * 1'000'000);
+    if (ms % 10 == 5) {  // the writer
+      const auto id = static_cast<std::int64_t>(1 + rng() % 60);
+      const auto price = static_cast<std::int64_t>(ms + 100'000);
+      writer.set_price(id, price);
+      written[id] = {price, ms};
+    }
+    const auto id = static_cast<std::int64_t>(1 + std::min(rng() % 60, rng() % 60));
+    const auto got = cache.get_or_load(id, [&](std::int64_t k) { return *db.read(k); });
+    ++out.reads;
+    const auto w = written.find(id);
+    if (w != written.end() && got->price_cents != w->second.first) {
+      ++out.stale;
+      out.max_age_ms = std::max(out.max_age_ms, ms - w->second.second);
+    }
+  }
+  return out;
+}
+
+TEST_F(SqliteCatalog, AWriterBehindTheCacheIsSeenWithinTheTimeToLive) {
+  using namespace std::chrono_literals;
+  const staleness with_ttl = run_writer_behind_the_cache(*db_, *truth_, 200ms);
+  std::printf("time to live 200 ms: %llu of %llu reads stale, the oldest %llu ms\n",
+              static_cast<unsigned long long>(with_ttl.stale), static_cast<unsigned long long>(with_ttl.reads),
+              static_cast<unsigned long long>(with_ttl.max_age_ms));
+  EXPECT_GT(with_ttl.stale, 0u);
+  EXPECT_LT(with_ttl.max_age_ms, 200u);
+  const staleness without = run_writer_behind_the_cache(*db_, *truth_, prescient::never);
+  std::printf("no expiry: %llu of %llu reads stale, the oldest %llu ms\n",
+              static_cast<unsigned long long>(without.stale), static_cast<unsigned long long>(without.reads),
+              static_cast<unsigned long long>(without.max_age_ms));
+  EXPECT_GT(without.stale, 3 * with_ttl.stale);
+  EXPECT_GT(without.max_age_ms, 5 * 200u);  // as old as the run lets it be
 }
 
 TEST_F(SqliteCatalog, PrefetchingReducesDemandMissesAndQueriesStayAccounted) {
