@@ -463,8 +463,8 @@ class concurrent_cache {
       sh->cache.reset_stats();
       sh->loads = {};
       for (std::size_t i = 0; i <= sh->stripe_mask; ++i) {
-        sh->base_lookups[i] = sh->stripes[i].state.load(std::memory_order_relaxed) / lookup_one;
-        sh->base_misses[i] = sh->stripes[i].misses.load(std::memory_order_relaxed);
+        sh->base_misses[i] = sh->stripes[i].misses.load(std::memory_order_acquire);
+        sh->base_lookups[i] = sh->stripes[i].state.load(std::memory_order_acquire) / lookup_one;
       }
     }
   }
@@ -493,10 +493,13 @@ class concurrent_cache {
       std::lock_guard lock(sh->mutex);
       total += sh->cache.stats();
       for (std::size_t i = 0; i <= sh->stripe_mask; ++i) {  // the lookups served without the lock
-        const std::uint64_t lookups = sh->stripes[i].state.load(std::memory_order_relaxed) / lookup_one - sh->base_lookups[i];
-        const std::uint64_t misses = sh->stripes[i].misses.load(std::memory_order_relaxed) - sh->base_misses[i];
-        total.hits += lookups - misses;
-        total.misses += misses;
+        // Misses first: a miss is counted after its lookup, so the lookups read next
+        // include it. While lookups run, a difference may be briefly off; never below 0.
+        const auto misses = static_cast<std::int64_t>(sh->stripes[i].misses.load(std::memory_order_acquire) - sh->base_misses[i]);
+        const auto lookups =
+            static_cast<std::int64_t>(sh->stripes[i].state.load(std::memory_order_acquire) / lookup_one - sh->base_lookups[i]);
+        total.hits += static_cast<std::uint64_t>(std::max<std::int64_t>(0, lookups - misses));
+        total.misses += static_cast<std::uint64_t>(std::max<std::int64_t>(0, misses));
       }
     }
     return total;
@@ -723,7 +726,7 @@ class concurrent_cache {
       if (s == no_slot) {
         if constexpr (!policy::has_miss_hook<Policy>) {
           if (count_miss) {
-            sh.stripes[sh.my_stripe()].misses.fetch_add(1, std::memory_order_relaxed);
+            sh.stripes[sh.my_stripe()].misses.fetch_add(1, std::memory_order_release);
             return fast::miss;
           }
         }
