@@ -5,11 +5,13 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <cmath>
 #include <random>
 #include <vector>
 
 #include "prescient/cache.hpp"
+#include "prescient/expiry.hpp"
 #include "prescient/learn/forest_trainer.hpp"
 #include "prescient/policy/arc.hpp"
 #include "prescient/policy/lfu.hpp"
@@ -52,6 +54,35 @@ TEST(LearnedPolicy, WithoutAModelItIsItsBaseHeuristic) {
   EXPECT_FALSE(st.model_active);
   EXPECT_EQ(st.model_evictions, 0u);
   EXPECT_EQ(st.fallback_evictions, base.stats().evictions);
+}
+
+// In an expiring cache, an entry removed at its deadline gives its key's waiting
+// training row the far label (on_expire), so a request after the deadline does not
+// teach the model the entry was worth keeping; an entry erased by the host does not.
+TEST(LearnedPolicy, AnExpiryCensorsTheExpiredKeysTrainingRow) {
+  using namespace std::chrono_literals;
+  const auto keys = zipf_keys(40000, 3000, 3);
+  learned_linear::config cfg;
+  cfg.pause_sampling = false;  // every sampled row counts
+  auto run = [&](bool expire) {
+    prescient::fake_ticker clock;
+    expiring_cache<std::uint64_t, std::uint64_t, learned_linear, expiring<fake_ticker>> c(
+        200, {.after_write = expire ? 300ns : never, .ticker = clock}, cfg);
+    for (auto k : keys) {
+      clock.advance(1ns);
+      c.get_or_insert(k, [&] { return k * 3; });
+    }
+    EXPECT_EQ(c.check_invariants(), "");
+    return std::pair{c.policy().stats(), c.stats()};
+  };
+  const auto [with, cache_with] = run(true);
+  const auto [without, cache_without] = run(false);
+  EXPECT_GT(cache_with.expirations, 1000u);
+  EXPECT_GT(with.expired_rows, 0u) << "sampled residents expired while their rows waited";
+  EXPECT_LE(with.expired_rows, cache_with.expirations);
+  EXPECT_LE(with.expired_rows + with.labelled, with.samples);
+  EXPECT_EQ(cache_without.expirations, 0u);
+  EXPECT_EQ(without.expired_rows, 0u);
 }
 
 // A loop of 150 keys through a cache of 100: LRU evicts every key just before it comes

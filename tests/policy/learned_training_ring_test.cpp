@@ -68,6 +68,30 @@ TEST(LearnedTrainingRing, TheSweepCensorsRowsOlderThanTheWindow) {
   }
 }
 
+TEST(LearnedTrainingRing, AnExpiryCensorsItsKeysWaitingRow) {
+  training_ring r(16);
+  sample(r, 1, 0, 1.0f);
+  sample(r, 2, 10, 2.0f);
+  EXPECT_TRUE(r.censor(1));
+  EXPECT_FALSE(r.waiting(1));
+  EXPECT_FALSE(r.censor(1)) << "censored once";
+  EXPECT_FALSE(r.censor(3)) << "never sampled";
+  EXPECT_FALSE(r.label(1, 15)) << "a request after the expiry does not label it";
+  EXPECT_TRUE(r.label(2, 20));
+  learn::feature_matrix x;
+  std::vector<float> y;
+  std::vector<std::uint8_t> reused;
+  r.collect(0, learn::label_config{60, 20}, x, y, &reused);
+  ASSERT_EQ(x.rows(), 2);
+  EXPECT_EQ(x(0, 0), 1.0f);
+  EXPECT_FLOAT_EQ(y[0], std::log1p(120.0f)) << "the far label log1p(2W), not the gap of 15";
+  EXPECT_EQ(reused[0], 0);
+  EXPECT_FLOAT_EQ(y[1], std::log1p(10.0f));
+  EXPECT_EQ(reused[1], 1);
+  r.sweep(1000, 60);  // nothing left waiting: the sweep has nothing to censor
+  EXPECT_FALSE(r.waiting(2));
+}
+
 TEST(LearnedTrainingRing, AFullRingOverwritesItsOldestRows) {
   training_ring r(4);
   for (std::uint64_t k = 0; k < 6; ++k) ASSERT_TRUE(sample(r, k, k, static_cast<float>(k)));

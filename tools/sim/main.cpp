@@ -819,7 +819,7 @@ int main(int argc, char** argv) try {
                       "\"model_epochs\":%llu,\"lru_epochs\":%llu,\"guarded_epochs\":%llu,\"guard_trips\":%llu,"
                       "\"routs\":%llu,"
                       "\"admissions\":%llu,\"bypasses\":%llu,\"rankings\":%llu,\"rows_scored\":%llu,"
-                      "\"rows_screened_out\":%llu,\"samples\":%llu,\"labelled\":%llu,"
+                      "\"rows_screened_out\":%llu,\"samples\":%llu,\"labelled\":%llu,\"expired_rows\":%llu,"
                       "\"retrains\":%llu,\"training_failures\":%llu,\"training_seconds\":%.4f,"
                       "\"inference_seconds\":%.4f,\"precision\":%.4f,\"recall\":%.4f,\"f1\":%.4f",
                       static_cast<unsigned long long>(l->model_evictions),
@@ -834,6 +834,7 @@ int main(int argc, char** argv) try {
                       static_cast<unsigned long long>(l->rankings), static_cast<unsigned long long>(l->rows_scored),
                       static_cast<unsigned long long>(l->rows_screened_out), static_cast<unsigned long long>(l->samples),
                       static_cast<unsigned long long>(l->labelled),
+                      static_cast<unsigned long long>(l->expired_rows),
                       static_cast<unsigned long long>(l->retrains),
                       static_cast<unsigned long long>(l->training_failures), l->training_seconds,
                       l->inference_seconds, l->precision(), l->recall(), l->f1());

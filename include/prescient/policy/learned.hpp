@@ -316,6 +316,15 @@ class learned {
     leave(s);
   }
 
+  /// An expiring cache removed the entry at its deadline. The key's waiting training
+  /// row, if any, gets the far label now: a next request after the deadline could not
+  /// have been a hit, so it must not teach the model that the entry was worth keeping.
+  void on_expire(slot_id s) {
+    if (history_[s].row_waiting && ring_.censor(hash_[s])) ++stats_.expired_rows;
+    history_[s].row_waiting = 0;
+    on_erase(s);
+  }
+
   void clear() {
     sleep();
     if (model_ == nullptr) awake_ = referee_.fallback(false);  // empty: nothing to insert

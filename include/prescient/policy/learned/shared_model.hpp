@@ -78,6 +78,7 @@ inline learned_stats& operator+=(learned_stats& a, const learned_stats& b) {
   a.rows_screened_out += b.rows_screened_out;
   a.samples += b.samples;
   a.labelled += b.labelled;
+  a.expired_rows += b.expired_rows;
   a.retrains += b.retrains;
   a.last_training_rows = b.last_training_rows != 0 ? b.last_training_rows : a.last_training_rows;
   a.training_failures += b.training_failures;

@@ -26,6 +26,7 @@ struct learned_stats {
   std::uint64_t rows_screened_out = 0;   ///< rows scored by the first trees only (see `screen_trees`)
   std::uint64_t samples = 0;             ///< training rows collected
   std::uint64_t labelled = 0;            ///< training rows whose label is known
+  std::uint64_t expired_rows = 0;        ///< training rows given the far label because their entry expired
   std::uint64_t retrains = 0;            ///< models trained and installed
   std::uint64_t last_training_rows = 0;  ///< rows handed to the newest training
   std::uint64_t training_failures = 0;   ///< trainer calls that threw (old model kept)

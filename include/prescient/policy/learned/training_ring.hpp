@@ -69,6 +69,17 @@ class training_ring {
     return true;
   }
 
+  /// The key's entry expired (a deadline, not an eviction): its waiting row, if any, is
+  /// censored now — whenever the key comes again, the entry could not have served it,
+  /// so for choosing victims it was "not requested again". True when there was one.
+  bool censor(std::uint64_t key_hash) {
+    const slot_id pos = find(key_hash);
+    if (pos == no_slot) return false;
+    gap_[pos] = censored;
+    waiting_.erase(key_hash, pos);
+    return true;
+  }
+
   /// Censors every waiting row older than `window` ("not requested again within W").
   std::uint64_t sweep(std::uint64_t now, std::uint64_t window) {
     std::uint64_t n = 0;
