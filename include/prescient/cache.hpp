@@ -554,6 +554,13 @@ class cache {
     begin_op();
     return remove_key(key, h, removal_cause::erased);
   }
+  template <class K>
+    requires detail::transparent_lookup<Hash, KeyEqual, K, Key>
+  bool invalidate(const K& key) {
+    const std::uint64_t h = hash_key(key);
+    begin_op();
+    return remove_key(key, h, removal_cause::invalidated);
+  }
 
   /// Calls `f(const Key&, const Value&)` for every entry, in slot order.
   template <class F>

@@ -253,6 +253,30 @@ class concurrent_cache {
   /// A load of `key` in flight (get_or_load) will not cache its result.
   bool erase(const Key& key) { return erase_impl(key); }
 
+  /// cache::compute under the key's shard lock: `f(const Key&, const Value* current)`
+  /// answers the new value, or nullopt to remove the entry; atomic for the key against
+  /// every other call. A load of `key` in flight will not cache its result (the write
+  /// wins). `f` runs with the shard locked: it must not call into this cache, and should
+  /// be short (lookups of the shard wait for it). If `f` throws, nothing changes.
+  template <class F>
+    requires std::convertible_to<std::invoke_result_t<F&, const Key&, const Value*>, std::optional<Value>>
+  std::optional<Value> compute(const Key& key, F&& f) {
+    auto [sh, h] = locate(key);
+    const exclusive lock(sh);
+    if (!sh.flights.empty()) detach_flight(sh, key, h);
+    return sh.cache.compute(key, std::forward<F>(f));
+  }
+
+  /// cache::merge under the key's shard lock (see compute).
+  template <class F>
+    requires std::convertible_to<std::invoke_result_t<F&, const Value&, const Value&>, std::optional<Value>>
+  std::optional<Value> merge(const Key& key, Value value, F&& f) {
+    auto [sh, h] = locate(key);
+    const exclusive lock(sh);
+    if (!sh.flights.empty()) detach_flight(sh, key, h);
+    return sh.cache.merge(key, std::move(value), std::forward<F>(f));
+  }
+
   /// Loads in flight (get_or_load) will not cache their results.
   void clear() {
     for (auto& sh : shards_) {
@@ -376,6 +400,16 @@ class concurrent_cache {
       total += sh->loads;
     }
     return total;
+  }
+
+  /// Every removal with its cause (cache::set_removal_listener), from every shard. The
+  /// listener runs under the removing shard's lock: it must not call back into this
+  /// cache.
+  void set_removal_listener(const eviction_listener& listener) {
+    for (auto& sh : shards_) {
+      std::lock_guard lock(sh->mutex);  // read by writers only
+      sh->cache.set_removal_listener(listener);
+    }
   }
 
   /// The listener runs under the evicting shard's lock: it must not call back into
@@ -820,7 +854,7 @@ class concurrent_cache {
     auto [sh, h] = locate(key);
     const exclusive lock(sh);
     const bool was_loading = !sh.flights.empty() && detach_flight(sh, key, h);
-    const bool erased = remove(sh, key, h);
+    const bool erased = sh.cache.invalidate(key);  // reported `invalidated`
     return erased || was_loading;
   }
 

@@ -7,9 +7,12 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <optional>
 #include <random>
 #include <string>
+#include <stdexcept>
 #include <string_view>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -126,6 +129,98 @@ void heterogeneous_lookups(Cache& c) {
   EXPECT_TRUE(c.erase(k));
   EXPECT_FALSE(c.contains(std::string("user:42")));
   EXPECT_FALSE(c.erase(k));
+}
+
+// compute and merge against a reference map on random operations (no capacity
+// reached), then every removal reported once with its cause.
+TEST(ConcurrentCacheApi, ComputeAndMergeMatchAReferenceMap) {
+  prescient::concurrent_cache<u64, u64, prescient::policy::s3fifo> c(8192, {.shards = 8});
+  std::map<u64, u64> ref;
+  std::mt19937_64 rng(11);
+  for (int i = 0; i < 20'000; ++i) {
+    const u64 k = rng() % 1024;
+    const u64 v = rng() % 100;
+    switch (rng() % 3) {
+      case 0: {  // add v, or remove the entry when the sum passes 150
+        const auto got = c.compute(k, [&](const u64&, const u64* cur) -> std::optional<u64> {
+          const u64 next = (cur ? *cur : 0) + v;
+          if (next > 150) return std::nullopt;
+          return next;
+        });
+        const auto it = ref.find(k);
+        const u64 next = (it == ref.end() ? 0 : it->second) + v;
+        if (next > 150) {
+          EXPECT_FALSE(got.has_value());
+          ref.erase(k);
+        } else {
+          EXPECT_EQ(got, std::optional<u64>(next));
+          ref[k] = next;
+        }
+        break;
+      }
+      case 1: {
+        const auto got = c.merge(k, v, [](const u64& old, const u64& add) -> std::optional<u64> { return old * 2 + add; });
+        const auto it = ref.find(k);
+        const u64 expected = it == ref.end() ? v : it->second * 2 + v;
+        EXPECT_EQ(got, std::optional<u64>(expected));
+        ref[k] = expected;
+        break;
+      }
+      default:
+        EXPECT_EQ(c.get(k), ref.count(k) ? std::optional<u64>(ref[k]) : std::nullopt);
+    }
+  }
+  auto snap = c.snapshot();
+  std::sort(snap.begin(), snap.end());
+  EXPECT_EQ(snap, (std::vector<std::pair<u64, u64>>(ref.begin(), ref.end())));
+  EXPECT_EQ(c.check_invariants(), "");
+  // A compute whose function throws changes nothing.
+  const u64 some = ref.begin()->first;
+  EXPECT_THROW(c.compute(some, [](const u64&, const u64*) -> std::optional<u64> { throw std::runtime_error("f"); }),
+               std::runtime_error);
+  EXPECT_EQ(c.get(some), std::optional<u64>(ref.begin()->second));
+}
+
+TEST(ConcurrentCacheApi, EveryRemovalIsReportedWithItsCause) {
+  using cause = prescient::removal_cause;
+  prescient::concurrent_cache<u64, u64, prescient::policy::lru> c(16, {.shards = 1});
+  std::vector<std::pair<u64, cause>> removed;
+  c.set_removal_listener([&](const u64& k, const u64&, cause why) { removed.emplace_back(k, why); });
+  for (u64 k = 0; k < 16; ++k) c.put(k, k);
+  c.put(3, 30);       // replaced
+  c.erase(4);         // erased
+  c.invalidate(5);    // invalidated
+  c.compute(6, [](const u64&, const u64*) -> std::optional<u64> { return std::nullopt; });  // erased
+  c.put(100, 1);      // room: three were removed
+  c.put(101, 1);
+  c.put(102, 1);
+  c.put(103, 1);      // full: the LRU entry (0) goes
+  const std::vector<std::pair<u64, cause>> expected = {
+      {3, cause::replaced}, {4, cause::erased}, {5, cause::invalidated}, {6, cause::erased}, {0, cause::capacity}};
+  EXPECT_EQ(removed, expected);
+  removed.clear();
+  c.clear();
+  EXPECT_EQ(removed.size(), 16u);
+  for (const auto& [k, why] : removed) EXPECT_EQ(why, cause::cleared) << k;
+}
+
+// merge is atomic per key: threads adding to the same few keys lose no update.
+TEST(ConcurrentCacheApi, MergeFromManyThreadsLosesNoUpdate) {
+  prescient::concurrent_cache<u64, u64, prescient::policy::sieve> c(1024, {.shards = 4});
+  constexpr int threads = 4, rounds = 5000;
+  std::vector<std::thread> pool;
+  for (int t = 0; t < threads; ++t)
+    pool.emplace_back([&, t] {
+      for (int i = 0; i < rounds; ++i) {
+        c.merge(static_cast<u64>(i % 8), 1, [](const u64& a, const u64& b) -> std::optional<u64> { return a + b; });
+        if (i % 16 == t) (void)c.get(static_cast<u64>(i % 8));  // hits on the lock-free path meanwhile
+      }
+    });
+  for (auto& th : pool) th.join();
+  u64 total = 0;
+  for (u64 k = 0; k < 8; ++k) total += c.get(k).value_or(0);
+  EXPECT_EQ(total, static_cast<u64>(threads) * rounds);
+  EXPECT_EQ(c.check_invariants(), "");
 }
 
 using string_hash = prescient::hash<std::string>;
