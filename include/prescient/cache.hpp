@@ -237,32 +237,13 @@ class cache {
 
   /// Calls `f(const Value&)` on a hit (with a policy update) and returns true; no copy.
   template <class F>
-  bool visit(const Key& key, F&& f) {
-    const std::uint64_t h = hash_key(key);
-    begin_op();
-    const slot_id s = lookup(key, h);
-    if (s == no_slot) {
-      record_miss(h);
-      return false;
-    }
-    record_hit(s);
-    after_hit(s);
-    std::forward<F>(f)(std::as_const(slab_[s]->value));
-    return true;
-  }
+  bool visit(const Key& key, F&& f) { return visit_by(key, std::forward<F>(f)); }
 
   /// The value of `key` without touching the policy, the statistics or the clock (an
   /// expired entry not yet removed is not returned).
-  [[nodiscard]] std::optional<Value> peek(const Key& key) const {
-    const slot_id s = lookup(key, hash_key(key));
-    if (s == no_slot || expired_now(s)) return std::nullopt;
-    return slab_[s]->value;
-  }
+  [[nodiscard]] std::optional<Value> peek(const Key& key) const { return peek_by(key); }
 
-  [[nodiscard]] bool contains(const Key& key) const {
-    const slot_id s = lookup(key, hash_key(key));
-    return s != no_slot && !expired_now(s);
-  }
+  [[nodiscard]] bool contains(const Key& key) const { return contains_by(key); }
 
   /// Inserts or assigns. See put_outcome for the answers, and "Exceptions" above for what
   /// a throw leaves (basic guarantee; nothing changes when the weigher throws).
@@ -403,18 +384,10 @@ class cache {
   /// Removes `key`; false when it was not cached. The removal listener is told `erased`.
   /// Throws what the hash or the comparison throws (before anything changes), or what
   /// the removal listener throws (the entry is gone).
-  bool erase(const Key& key) {
-    const std::uint64_t h = hash_key(key);
-    begin_op();
-    return remove_key(key, h, removal_cause::erased);
-  }
+  bool erase(const Key& key) { return remove_by(key, removal_cause::erased); }
 
   /// erase, reported `invalidated` (the host says the stored value changed).
-  bool invalidate(const Key& key) {
-    const std::uint64_t h = hash_key(key);
-    begin_op();
-    return remove_key(key, h, removal_cause::invalidated);
-  }
+  bool invalidate(const Key& key) { return remove_by(key, removal_cause::invalidated); }
 
   /// Removes every entry (the removal listener is told `cleared` for each; the eviction
   /// listener is not called) and resets the policy's state, ghosts included. Statistics
@@ -521,46 +494,19 @@ class cache {
   [[nodiscard]] std::optional<Value> get(const K& key) { return get_hashed(key, hash_key(key)); }
   template <class K, class F>
     requires detail::transparent_lookup<Hash, KeyEqual, K, Key>
-  bool visit(const K& key, F&& f) {
-    const std::uint64_t h = hash_key(key);
-    begin_op();
-    const slot_id s = lookup(key, h);
-    if (s == no_slot) {
-      record_miss(h);
-      return false;
-    }
-    record_hit(s);
-    after_hit(s);
-    std::forward<F>(f)(std::as_const(slab_[s]->value));
-    return true;
-  }
+  bool visit(const K& key, F&& f) { return visit_by(key, std::forward<F>(f)); }
   template <class K>
     requires detail::transparent_lookup<Hash, KeyEqual, K, Key>
-  [[nodiscard]] std::optional<Value> peek(const K& key) const {
-    const slot_id s = lookup(key, hash_key(key));
-    if (s == no_slot || expired_now(s)) return std::nullopt;
-    return slab_[s]->value;
-  }
+  [[nodiscard]] std::optional<Value> peek(const K& key) const { return peek_by(key); }
   template <class K>
     requires detail::transparent_lookup<Hash, KeyEqual, K, Key>
-  [[nodiscard]] bool contains(const K& key) const {
-    const slot_id s = lookup(key, hash_key(key));
-    return s != no_slot && !expired_now(s);
-  }
+  [[nodiscard]] bool contains(const K& key) const { return contains_by(key); }
   template <class K>
     requires detail::transparent_lookup<Hash, KeyEqual, K, Key>
-  bool erase(const K& key) {
-    const std::uint64_t h = hash_key(key);
-    begin_op();
-    return remove_key(key, h, removal_cause::erased);
-  }
+  bool erase(const K& key) { return remove_by(key, removal_cause::erased); }
   template <class K>
     requires detail::transparent_lookup<Hash, KeyEqual, K, Key>
-  bool invalidate(const K& key) {
-    const std::uint64_t h = hash_key(key);
-    begin_op();
-    return remove_key(key, h, removal_cause::invalidated);
-  }
+  bool invalidate(const K& key) { return remove_by(key, removal_cause::invalidated); }
 
   /// Calls `f(const Key&, const Value&)` for every entry, in slot order.
   template <class F>
@@ -956,6 +902,39 @@ class cache {
     if (s == no_slot) insert_new(Key(key), Value(*next), h, access::unknown);
     else assign(s, Value(*next));
     return next;
+  }
+
+  // The bodies of the lookups and removals, for a Key or a heterogeneous key alike.
+  template <class K, class F>
+  bool visit_by(const K& key, F&& f) {
+    const std::uint64_t h = hash_key(key);
+    begin_op();
+    const slot_id s = lookup(key, h);
+    if (s == no_slot) {
+      record_miss(h);
+      return false;
+    }
+    record_hit(s);
+    after_hit(s);
+    std::forward<F>(f)(std::as_const(slab_[s]->value));
+    return true;
+  }
+  template <class K>
+  [[nodiscard]] std::optional<Value> peek_by(const K& key) const {
+    const slot_id s = lookup(key, hash_key(key));
+    if (s == no_slot || expired_now(s)) return std::nullopt;
+    return slab_[s]->value;
+  }
+  template <class K>
+  [[nodiscard]] bool contains_by(const K& key) const {
+    const slot_id s = lookup(key, hash_key(key));
+    return s != no_slot && !expired_now(s);
+  }
+  template <class K>
+  bool remove_by(const K& key, removal_cause cause) {
+    const std::uint64_t h = hash_key(key);
+    begin_op();
+    return remove_key(key, h, cause);
   }
 
   template <class K = Key>
