@@ -25,6 +25,12 @@
 //     has seen the hits buffered until then; with one thread no hit is ever lost and the
 //     policy sees the requests in their order (the exactness tests hold). A buffered hit
 //     whose slot has since been freed or reused is dropped.
+//   * A policy whose hit only marks the entry (SIEVE's visited bit, S3-FIFO's 2-bit
+//     counter: `policy::has_lockfree_hit`) takes the hit at once instead: the lookup
+//     sets the entry's own byte with a relaxed atomic store, and only when the mark
+//     changes — a hot entry's mark is already set, so its cache line is only read and
+//     hits on it share nothing written. No buffer, no drain, nothing lost; a writer
+//     never runs beside it (the readers are out while a victim is chosen).
 //   * Statistics: hits and the misses found without the lock are counted per stripe
 //     (the announcing add counts the lookup) and summed on `stats()`; exact.
 //   * Misses take the lock only when the policy must see them (a miss hook: S3-FIFO's
@@ -767,7 +773,10 @@ class concurrent_cache {
         r.uncount();
         return fast::not_served;
       }
-      drain_due = r.buffer_hit(s, h);
+      if constexpr (policy::has_lockfree_hit<Policy>)
+        sh.cache.policy_.on_access_lockfree(s);  // a mark on the entry itself: no buffer, no drain
+      else
+        drain_due = r.buffer_hit(s, h);
       std::forward<OnHit>(on_hit)(std::as_const(sh.cache.slab_[s]->value));
     }
     if (drain_due) try_drain(sh);

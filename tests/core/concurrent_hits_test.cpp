@@ -1,8 +1,9 @@
 // concurrent_cache's lookups without the lock (concurrent_cache.hpp): readers that race
 // writers only ever read whole values of their own key (heap-allocated strings, so a
 // read of a value being replaced or destroyed shows under the sanitizers), the counts
-// stay exact, and with one thread the buffered policy updates make every policy decide
-// exactly as a plain `cache` does over the same random operations. Run it under the
+// stay exact, with one thread the buffered policy updates (and SIEVE's and S3-FIFO's
+// marks) make every policy decide exactly as a plain `cache` does over the same random
+// operations, and marks set from two threads at once all count. Run it under the
 // tsan preset as well.
 #include <gtest/gtest.h>
 
@@ -81,6 +82,35 @@ void readers_race_writers() {
   EXPECT_EQ(c.check_invariants(), "");
   EXPECT_EQ(c.loads_in_flight(), 0u);
 }
+
+// SIEVE and S3-FIFO take a hit as a mark on the entry, without the lock or a buffer
+// (policy::has_lockfree_hit). Two threads hit disjoint halves of the first 32 of 64
+// resident keys, twice each, at once; then 32 new keys are inserted. Both policies must
+// keep exactly the keys that were hit (SIEVE: visited, S3-FIFO: counted twice, so moved
+// to the main queue) and evict the 32 that were not: every hit reached the policy.
+template <class Policy>
+void marks_from_two_threads_survive_eviction() {
+  static_assert(prescient::policy::has_lockfree_hit<Policy>);
+  prescient::concurrent_cache<u64, u64, Policy> c(64, {.shards = 1});
+  for (u64 k = 0; k < 64; ++k) c.put(k, k);
+  std::atomic<int> ready{0};
+  std::vector<std::thread> pool;
+  for (u64 t = 0; t < 2; ++t)
+    pool.emplace_back([&, t] {
+      ready.fetch_add(1);
+      while (ready.load() < 2) std::this_thread::yield();
+      for (int round = 0; round < 2; ++round)
+        for (u64 k = 16 * t; k < 16 * t + 16; ++k) EXPECT_EQ(c.get(k), std::optional<u64>(k));
+    });
+  for (auto& th : pool) th.join();
+  for (u64 k = 64; k < 96; ++k) c.put(k, k);
+  for (u64 k = 0; k < 32; ++k) EXPECT_TRUE(c.contains(k)) << "hit key " << k << " was evicted";
+  for (u64 k = 32; k < 64; ++k) EXPECT_FALSE(c.contains(k)) << "key " << k << " was never hit but stayed";
+  EXPECT_EQ(c.stats().hits, 64u);
+  EXPECT_EQ(c.check_invariants(), "");
+}
+TEST(ConcurrentHits, SieveMarksFromTwoThreadsDecideEviction) { marks_from_two_threads_survive_eviction<prescient::policy::sieve>(); }
+TEST(ConcurrentHits, S3fifoMarksFromTwoThreadsDecideEviction) { marks_from_two_threads_survive_eviction<prescient::policy::s3fifo>(); }
 
 TEST(ConcurrentHits, LruReadersRaceWriters) { readers_race_writers<prescient::policy::lru>(); }
 TEST(ConcurrentHits, S3fifoReadersRaceWriters) { readers_race_writers<prescient::policy::s3fifo>(); }

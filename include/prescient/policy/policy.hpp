@@ -103,6 +103,20 @@ concept has_resident_slots = requires(const P cp) {
   { cp.resident_slots() } -> std::convertible_to<std::vector<slot_id>>;
 };
 
+/// A policy whose hit only marks the entry — a visited bit, a saturating counter — can
+/// take a hit without the cache's lock: `on_access_lockfree(s)` has the effect of
+/// `on_access(s, a)` for an unchanged weight and touches nothing but slot `s`'s own
+/// byte, with relaxed atomic accesses (std::atomic_ref), and writes it only when the
+/// mark changes, so a hot entry's cache line is only read. Every access the policy
+/// makes to that byte is atomic as well, so a hit may race with anything done under
+/// concurrent_cache's policy lock; it never runs while a victim is chosen or an entry
+/// inserted or removed (those exclude readers). concurrent_cache uses it instead of
+/// buffering the hit (concurrent_cache.hpp); `cache` never calls it.
+template <class P>
+concept has_lockfree_hit = requires(P& p, slot_id s) {
+  { p.on_access_lockfree(s) } noexcept;
+};
+
 template <class P>
 concept has_admission = requires(P p, const access& a, slot_id s) {
   { p.admit(a, s) } -> std::convertible_to<bool>;

@@ -53,6 +53,7 @@
 #pragma once
 
 #include <algorithm>
+#include <atomic>
 #include <cassert>
 #include <cstddef>
 #include <cstdint>
@@ -152,7 +153,13 @@ class s3fifo {
       (in_main(s) ? main_w_ : small_w_) += a.weight - weight_[s];  // modular: fine for decreases
       weight_[s] = a.weight;
     }
-    set_freq(s, static_cast<std::uint8_t>(std::min<int>(f + 1, 3)));
+    if (f < 3) set_freq(s, static_cast<std::uint8_t>(f + 1));
+  }
+  /// A hit without the cache's lock (policy.hpp, has_lockfree_hit): the counter is
+  /// stored only while it is below its cap. Two racing hits may count once (lossy, as a
+  /// buffered hit may be).
+  void on_access_lockfree(slot_id s) noexcept {
+    if (const std::uint8_t f = freq(s); f < 3) set_freq(s, static_cast<std::uint8_t>(f + 1));
   }
 
   [[nodiscard]] slot_id victim(const access& /*incoming*/) {
@@ -223,9 +230,9 @@ class s3fifo {
   }
 
   // Introspection for tests and the simulator's explanations.
-  [[nodiscard]] bool in_small(slot_id s) const { return (state_[s] & main_bit) == 0 && links_.linked(s); }
-  [[nodiscard]] bool in_main(slot_id s) const { return (state_[s] & main_bit) != 0; }
-  [[nodiscard]] std::uint8_t freq(slot_id s) const { return state_[s] & freq_mask; }
+  [[nodiscard]] bool in_small(slot_id s) const { return (state(s) & main_bit) == 0 && links_.linked(s); }
+  [[nodiscard]] bool in_main(slot_id s) const { return (state(s) & main_bit) != 0; }
+  [[nodiscard]] std::uint8_t freq(slot_id s) const { return state(s) & freq_mask; }
   [[nodiscard]] bool in_ghost(std::uint64_t key_hash) const { return ghost_.find(key_hash) != ghost_t::absent; }
   [[nodiscard]] std::uint64_t small_weight() const { return small_w_; }
   [[nodiscard]] std::uint64_t main_weight() const { return main_w_; }
@@ -238,16 +245,26 @@ class s3fifo {
   static constexpr std::uint8_t freq_mask = 0x3;
   static constexpr std::uint8_t main_bit = 0x4;
 
-  void set_freq(slot_id s, std::uint8_t f) { state_[s] = static_cast<std::uint8_t>((state_[s] & ~freq_mask) | f); }
+  // Every access to a state byte is atomic (relaxed): concurrent_cache's lock-free hits
+  // bump the counter while a lookup under the lock may read or bump it (a plain byte
+  // move on x86 and ARM; `cache` pays nothing). Only the counter bits change on a hit,
+  // so racing writers never disagree on the queue bit.
+  [[nodiscard]] std::uint8_t state(slot_id s) const noexcept {
+    return std::atomic_ref<std::uint8_t>(const_cast<std::uint8_t&>(state_[s])).load(std::memory_order_relaxed);
+  }
+  void set_state(slot_id s, std::uint8_t v) noexcept {
+    std::atomic_ref<std::uint8_t>(state_[s]).store(v, std::memory_order_relaxed);
+  }
+  void set_freq(slot_id s, std::uint8_t f) noexcept { set_state(s, static_cast<std::uint8_t>((state(s) & ~freq_mask) | f)); }
   void push_small(slot_id s, std::uint8_t f) {
     small_.push_front(links_, s);
     small_w_ += weight_[s];
-    state_[s] = f;
+    set_state(s, f);
   }
   void push_main(slot_id s, std::uint8_t f) {
     main_.push_front(links_, s);
     main_w_ += weight_[s];
-    state_[s] = static_cast<std::uint8_t>(main_bit | f);
+    set_state(s, static_cast<std::uint8_t>(main_bit | f));
   }
   void unlink(slot_id s) {
     if (in_main(s)) {
@@ -257,7 +274,7 @@ class s3fifo {
       small_.remove(links_, s);
       small_w_ -= weight_[s];
     }
-    state_[s] = 0;
+    set_state(s, 0);
   }
 
   config cfg_;

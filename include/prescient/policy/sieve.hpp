@@ -29,6 +29,7 @@
 // entry fits.
 #pragma once
 
+#include <atomic>
 #include <cassert>
 #include <cstddef>
 #include <cstdint>
@@ -53,15 +54,20 @@ class sieve {
   }
   void on_insert(slot_id s, const access&) {
     queue_.push_front(links_, s);
-    visited_[s] = 0;
+    set_visited(s, 0);
   }
-  void on_access(slot_id s, const access&) { visited_[s] = 1; }
+  void on_access(slot_id s, const access&) { on_access_lockfree(s); }
+  /// A hit without the cache's lock (policy.hpp, has_lockfree_hit): the bit is stored
+  /// only when it was clear.
+  void on_access_lockfree(slot_id s) noexcept {
+    if (visited_byte(s) == 0) set_visited(s, 1);
+  }
 
   [[nodiscard]] slot_id victim(const access&) {
     slot_id s = hand_ == no_slot ? queue_.back() : hand_;
     assert(s != no_slot);
-    while (visited_[s] != 0) {
-      visited_[s] = 0;
+    while (visited_byte(s) != 0) {
+      set_visited(s, 0);
       s = links_.prev(s);
       if (s == no_slot) s = queue_.back();
     }
@@ -87,10 +93,20 @@ class sieve {
   }
 
   // Introspection for tests.
-  [[nodiscard]] bool visited(slot_id s) const { return visited_[s] != 0; }
+  [[nodiscard]] bool visited(slot_id s) const { return visited_byte(s) != 0; }
   [[nodiscard]] slot_id hand() const { return hand_; }
 
  private:
+  // Every access to a visited byte is atomic (relaxed): concurrent_cache's lock-free
+  // hits set it while a lookup under the lock may read or set it (a plain byte move on
+  // x86 and ARM; `cache` pays nothing).
+  [[nodiscard]] std::uint8_t visited_byte(slot_id s) const noexcept {
+    return std::atomic_ref<std::uint8_t>(const_cast<std::uint8_t&>(visited_[s])).load(std::memory_order_relaxed);
+  }
+  void set_visited(slot_id s, std::uint8_t v) noexcept {
+    std::atomic_ref<std::uint8_t>(visited_[s]).store(v, std::memory_order_relaxed);
+  }
+
   void remove(slot_id s) {
     if (hand_ == s) hand_ = links_.prev(s);
     queue_.remove(links_, s);
