@@ -68,9 +68,9 @@
 // miniatures' requests), W-TinyLFU's sketch increment, and the awake heuristic's own
 // O(1) update. Per eviction: amortised `candidates / keep_victims` feature rows, each
 // scored by `screen_trees` trees, and `screen_keep / keep_victims` completed by the rest
-// of the forest. Memory per resident entry: the 80-byte history, ~60 bytes of
+// of the forest. Memory per resident entry: the 56-byte history, ~60 bytes of
 // bookkeeping, the metadata of the heuristics on the cache's slots, the panel's bytes;
-// plus `ghost_per_entry` ghost histories (112 bytes each) per entry and the training
+// plus `ghost_per_entry` ghost histories (88 bytes each) per entry and the training
 // ring (`training_rows` × ~100 bytes). `metadata_bytes_per_entry` adds up all but the ring.
 #pragma once
 
