@@ -46,8 +46,8 @@ struct prefetch_result : prefetch::planner_counts {
 
 /// One (policy, size) replay with prefetching, fed the trace batch after batch in order
 /// (like `replayer`, replay.hpp): the cache, the planner and the prefetches in flight
-/// live between batches. What it keeps besides: the size each key was last requested
-/// at (what an arriving prefetch loads), one word per key seen.
+/// live between batches. What it keeps besides, when sizes count: the size each key was
+/// last requested at (what an arriving prefetch loads), one word per key seen.
 class prefetch_replayer {
  public:
   virtual ~prefetch_replayer() = default;
@@ -93,14 +93,16 @@ class policy_prefetch_replayer final : public prefetch_replayer {
       misses += hit ? 0 : 1;
       bytes += r.size;
       miss_bytes += hit ? 0 : r.size;
-      last_size_[r.key] = r.size;
+      if constexpr (Weighted) last_size_[r.key] = r.size;
       planner_.record(r.key, i, hit && marked_.erase(r.key) != 0);
       planner_.plan(
           r.key, i, in_flight_.size(),
-          [&](std::uint64_t k) { return in_flight_.count(k) == 0 && !cache_.contains(k) && last_size_.count(k) != 0; },
+          [&](std::uint64_t k) {
+            return in_flight_.count(k) == 0 && !cache_.contains(k) && (!Weighted || last_size_.count(k) != 0);
+          },
           [&](std::uint64_t k, prefetch::planner::gap_bucket bucket) {
             in_flight_.insert(k);
-            arrivals_.push_back({i + std::max<std::uint64_t>(opt_.delay, 1), k, last_size_[k], bucket});
+            arrivals_.push_back({i + std::max<std::uint64_t>(opt_.delay, 1), k, Weighted ? last_size_[k] : 1, bucket});
             return true;
           },
           [&](std::uint64_t) { return prefetch::predicted_victim_gap(cache_.policy()); });
@@ -144,7 +146,10 @@ class policy_prefetch_replayer final : public prefetch_replayer {
   std::unordered_set<std::uint64_t> marked_;     // prefetched, not yet hit
   std::unordered_set<std::uint64_t> in_flight_;  // issued, not yet arrived
   std::deque<arrival> arrivals_;
-  std::unordered_map<std::uint64_t, std::uint64_t> last_size_;  // each key's size at its last request
+  // Each key's size at its last request, which an arriving prefetch loads. Weighted
+  // replays only: with sizes ignored every key weighs 1 and the successor model names
+  // only keys already requested, so nothing per key is kept here.
+  std::unordered_map<std::uint64_t, std::uint64_t> last_size_;
   bool prefetch_put_ = false;
   prefetch::planner::gap_bucket put_bucket_ = prefetch::planner::unpredicted;
   std::uint64_t current_ = 0;  // the request being replayed (0-based position in the trace)
