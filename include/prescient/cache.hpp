@@ -187,7 +187,7 @@ struct cache_stats {
   friend bool operator==(const cache_stats&, const cache_stats&) = default;
 };
 
-template <class Key, class Value, class Policy, class Hash, class KeyEqual, class Weigher, class Mutex>
+template <class Key, class Value, class Policy, class Hash, class KeyEqual, class Weigher, class Mutex, class Expiry>
 class concurrent_cache;
 
 template <class Key, class Value, policy::eviction_policy Policy = policy::lru,
@@ -593,7 +593,7 @@ class cache {
   }
 
  private:
-  template <class, class, class, class, class, class, class>
+  template <class, class, class, class, class, class, class, class>
   friend class concurrent_cache;
 
   struct entry {
@@ -759,7 +759,8 @@ class cache {
       if (time_.options.refresh_after_write != never ||
           (time_.options.after_access != never && time_.options.after_write != never))
         time_.written[s] = time_.now;
-      if (time_.refresh) time_.ticket[s] = 0;
+      // (concurrent_cache keeps its shards' refresh tickets here without a refresh_box)
+      if (time_.refresh || time_.options.refresh_after_write != never) time_.ticket[s] = 0;
       if (deadline == no_deadline) {
         time_.wheel.cancel(s);
       } else {

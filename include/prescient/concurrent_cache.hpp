@@ -37,6 +37,37 @@
 //     ghost, W-TinyLFU's sketch, the learned policy); otherwise they are counted on the
 //     stripe. The logical clock the policy sees counts the requests it is told about.
 //
+// Time (the last template parameter, `Expiry`; expiry.hpp). `no_expiry`, the default:
+// every time hook below is an empty `if constexpr`, the code above unchanged. With
+// `expiring<Ticker, EntryExpiry>` each shard's `cache` keeps its deadlines in its own
+// timer wheel, on a copy of one ticker (copies of a fake_ticker share one time):
+//   * Every write of a shard's time — removing expired entries, the wheel's work-ahead,
+//     setting a deadline, a write time or a refresh ticket — is made under `exclusive`
+//     (so every locked operation of an expiring cache is exclusive, a locked read too:
+//     its start may remove entries). A lookup without the lock may therefore read them,
+//     under the same protocol that lets it read values.
+//   * A lookup is served without the lock only while the ticker reads less than the
+//     shard's `next_due`, a lower bound of every deadline in the shard: nothing there is
+//     expired, the entry found included — an expired entry is never returned. Otherwise
+//     (and when a finished refresh waits to be installed) it takes the lock, and the
+//     operation starts as the shard's `cache` starts each of its own: the expired
+//     entries removed (reported `expired`; every policy's metadata let go) before
+//     anything else, then the refreshes installed. So one thread sees exactly what a
+//     `cache` would; the cost of a hit is a ticker read and a load, plus one locked
+//     lookup each time the clock passes `next_due` (at most one per expiry, which needs
+//     the lock anyway). peek and contains check the entry's own deadline.
+//   * after_access, or an entry expiry with `after_read`: a hit moves the entry's
+//     deadline in the wheel, which only a writer may do, so every hit takes the lock
+//     (exclusive). Chosen over an atomic per-entry access stamp stored by the hit and
+//     re-checked by the wheel at expiry: that would keep such hits lock-free but change
+//     the shard cache's expiry rule and its exactness; not built.
+//   * Refresh after write (set_refresher): a read that finds the entry due takes the
+//     lock and puts a *refresh* in the shard's table of loads in flight (at most one per
+//     key; the entry's ticket tells lock-free hits one is running), run on the
+//     executor. A get_or_load or get_all of the key meanwhile waits for it; a write of
+//     the key detaches it (writes win). Its answer is installed at the start of the
+//     shard's next locked operation.
+//
 // A thread's stripe is its number modulo the stripe count: the lowest number no running
 // thread holds (detail::thread_number), so threads that run together land on different
 // stripes; the stripe count is 2 × hardware threads, between 4 and 64. Memory: each
@@ -65,6 +96,9 @@
 // `invalidate` or `clear` of a key while it is loading makes that load's result not be
 // cached (see get_or_load).
 //
+// Bulk read-through (`get_all`) is single-flight per key across the shards: the keys
+// loading already are waited for, the rest loaded in ONE `load_all` call (see get_all).
+//
 // Exceptions: each shard is a `cache` and keeps its guarantees (cache.hpp, "Exceptions")
 // whatever user code throws; a lock is always released on the way out. A load in flight
 // always ends with every waiter woken: with the value, with the loader's exception, or
@@ -82,6 +116,8 @@
 #include <cstddef>
 #include <cstdint>
 #include <exception>
+#include <functional>
+#include <limits>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -93,6 +129,8 @@
 #include <vector>
 
 #include "prescient/cache.hpp"
+#include "prescient/executor.hpp"
+#include "prescient/expiry.hpp"
 #include "prescient/loader.hpp"
 
 namespace prescient {
@@ -147,7 +185,7 @@ class thread_number {
 
 /// concurrent_cache's constructor options, one aggregate (designated initialisers:
 /// `{.shards = 8, .policy = cfg}`); every field has its default.
-template <class PolicyConfig, class Hash, class KeyEqual, class Weigher>
+template <class PolicyConfig, class Hash, class KeyEqual, class Weigher, class Expiry = no_expiry>
 struct concurrent_cache_options {
   /// 0 picks a power of two near 4 × hardware threads, but never so many that a shard
   /// would hold fewer than 64 units of capacity; any other count is rounded up to a
@@ -159,14 +197,34 @@ struct concurrent_cache_options {
   Weigher weigher{};
 };
 
+/// An expiring concurrent_cache's options: the same, and expiring<…>::options' fields
+/// (expiry.hpp): `{.shards = 8, .after_write = 5min}`. Every shard gets a copy of the
+/// ticker (copies of a fake_ticker share one time).
+template <class PolicyConfig, class Hash, class KeyEqual, class Weigher, class Ticker, class EntryExpiry>
+struct concurrent_cache_options<PolicyConfig, Hash, KeyEqual, Weigher, expiring<Ticker, EntryExpiry>> {
+  std::size_t shards = 0;
+  PolicyConfig policy{};
+  Hash hash{};
+  KeyEqual equal{};
+  Weigher weigher{};
+  duration after_write = never;          ///< deadline = last write + this
+  duration after_access = never;         ///< deadline = last read or write + this (hits take the lock)
+  duration refresh_after_write = never;  ///< a read this long after the write reloads in the background (set_refresher)
+  Ticker ticker{};
+  EntryExpiry entry{};
+};
+
 template <class Key, class Value, class Policy = policy::lru, class Hash = prescient::hash<Key>,
-          class KeyEqual = std::equal_to<Key>, class Weigher = unit_weigher, class Mutex = std::mutex>
+          class KeyEqual = std::equal_to<Key>, class Weigher = unit_weigher, class Mutex = std::mutex,
+          class Expiry = no_expiry>
 class concurrent_cache {
  public:
-  using shard_cache = cache<Key, Value, Policy, Hash, KeyEqual, Weigher>;
+  using shard_cache = cache<Key, Value, Policy, Hash, KeyEqual, Weigher, Expiry>;
   using policy_config = typename Policy::config;
   using eviction_listener = typename shard_cache::eviction_listener;
-  using options = concurrent_cache_options<policy_config, Hash, KeyEqual, Weigher>;
+  using options = concurrent_cache_options<policy_config, Hash, KeyEqual, Weigher, Expiry>;
+  /// Whether entries have deadlines (Expiry is `expiring<…>`): decided at compile time.
+  static constexpr bool expires = shard_cache::expires;
 
   /// `capacity`: the total weight, split evenly across the shards (the remainder goes to
   /// the first ones). A policy whose shards share state (`Policy::prepare_shards`: the
@@ -185,10 +243,12 @@ class concurrent_cache {
     config_ = opts.policy;
     const std::size_t stripes =
         std::clamp<std::size_t>(std::bit_ceil(2 * std::size_t{std::max(1u, std::thread::hardware_concurrency())}), 4, 64);
+    if constexpr (expires) {
+      using E = typename Expiry::entry_expiry_type;
+      locked_hits_ = opts.after_access != never || has_after_read<E, Key, Value>;
+    }
     shards_.reserve(shards);
-    for (std::size_t i = 0; i < shards; ++i)
-      shards_.push_back(
-          std::make_unique<shard>(share_of(capacity, i), opts.policy, opts.hash, opts.equal, opts.weigher, stripes));
+    for (std::size_t i = 0; i < shards; ++i) shards_.push_back(std::make_unique<shard>(share_of(capacity, i), opts, stripes));
   }
 
   [[nodiscard]] std::optional<Value> get(const Key& key) { return get_impl(key); }
@@ -252,6 +312,7 @@ class concurrent_cache {
   put_result put(const Key& key, Value value) {
     auto [sh, h] = locate(key);
     const exclusive lock(sh);
+    begin(sh);
     if (!sh.flights.empty()) detach_flight(sh, key, h);
     return sh.cache.put_hashed(key, std::move(value), h);
   }
@@ -269,6 +330,7 @@ class concurrent_cache {
   std::optional<Value> compute(const Key& key, F&& f) {
     auto [sh, h] = locate(key);
     const exclusive lock(sh);
+    begin(sh);
     if (!sh.flights.empty()) detach_flight(sh, key, h);
     return sh.cache.compute(key, std::forward<F>(f));
   }
@@ -279,6 +341,7 @@ class concurrent_cache {
   std::optional<Value> merge(const Key& key, Value value, F&& f) {
     auto [sh, h] = locate(key);
     const exclusive lock(sh);
+    begin(sh);
     if (!sh.flights.empty()) detach_flight(sh, key, h);
     return sh.cache.merge(key, std::move(value), std::forward<F>(f));
   }
@@ -336,9 +399,10 @@ class concurrent_cache {
       }
     }
     {
-      const policy_lock lock(sh);
+      const read_lock lock(sh);
+      begin(sh);
       if (const slot_id s = sh.cache.lookup(key, h); s != no_slot) {
-        sh.cache.record_hit(s);
+        locked_hit(sh, s);
         hit = true;
         return sh.cache.slab_[s]->value;
       }
@@ -361,20 +425,24 @@ class concurrent_cache {
 
     // The leader: load with no lock held.
     std::optional<Value> value;
+    const std::uint64_t start = load_clock(sh);
     try {
       value = invoke_loader<Key, Value>(load, key);
     } catch (...) {
       {
         std::lock_guard lock(sh.mutex);
         drop_flight(sh, *f);
-        ++sh.loads.failures;
+        count_load(sh, false, load_clock(sh) - start);
       }
       f->publish(nullptr, std::current_exception());
       throw;
     }
+    const std::uint64_t took = load_clock(sh) - start;
     bool share = false;
     try {
       const exclusive lock(sh);
+      count_load(sh, true, took);
+      if constexpr (expires) sh.cache.resume_op();  // time went on while loading
       share = f->waiters != 0;  // final: a detached flight takes no new waiters
       if (!drop_flight(sh, *f)) {
         ++sh.loads.stale;
@@ -397,8 +465,190 @@ class concurrent_cache {
   /// result. True when an entry was removed or a load was marked stale.
   bool invalidate(const Key& key) { return invalidate_impl(key); }
 
-  /// Read-through counters (loads, failures, coalesced waits, absent keys, stale loads),
-  /// merged across shards.
+  /// Bulk read-through, single-flight per key across the shards: one answer per key of
+  /// `keys`, in order (nullopt: the loader said "no such key"). Hits are served as by
+  /// `get`. A missing key whose load is in flight (get_or_load, another get_all, a
+  /// background refresh) is waited for; the other missing keys — each distinct key once
+  /// — are loaded in ONE `load_all` call (the loader's `load_many` when it has one,
+  /// loader.hpp) with no lock held, after which each goes through its shard's insert path
+  /// as get_or_load's result does (writes meanwhile win: such a key is returned, not
+  /// cached). This call's own loads are published to their waiters before it waits for
+  /// anyone else's, so two get_alls with crossing keys never wait for each other. If the
+  /// loader throws, nothing is cached, every caller waiting for those keys gets the
+  /// exception, and it propagates; if a load this call waited for failed, its exception
+  /// propagates (after this call's own loads are done). Statistics: a hit or a miss per
+  /// key, one load success or failure (and its time) per `load_all` call; in
+  /// load_stats, one load per key loaded here and one coalesced wait per key waited for.
+  template <class Loader>
+    requires loader<Loader, Key, Value>
+  std::vector<std::optional<Value>> get_all(std::span<const Key> keys, Loader&& load) {
+    constexpr std::size_t none = std::numeric_limits<std::size_t>::max();
+    std::vector<std::optional<Value>> out(keys.size());
+    std::vector<std::shared_ptr<flight>> mine;       // the loads this call leads, one per distinct key
+    std::vector<std::size_t> mine_of(keys.size(), none);  // per key: its load in `mine`
+    std::vector<std::pair<std::size_t, std::shared_ptr<flight>>> joined;  // per key: another's load
+    // An expiring cache: like cache::get_all, one operation — each shard's start (expiry,
+    // refreshes) once, at its first key, and once more (expiry only) before the inserts.
+    std::vector<const shard*> begun, resumed;
+    try {
+      for (std::size_t i = 0; i < keys.size(); ++i) {
+        const Key& key = keys[i];
+        auto [sh, h] = locate(key);
+        if (lookup_fast(sh, key, h, false, [&](const Value& v) { out[i].emplace(v); }) == fast::hit) continue;
+        const read_lock lock(sh);
+        if constexpr (expires) {
+          if (std::find(begun.begin(), begun.end(), &sh) == begun.end()) {
+            begun.push_back(&sh);
+            begin(sh);
+          }
+        }
+        if (const slot_id s = sh.cache.lookup(key, h); s != no_slot) {
+          locked_hit(sh, s);
+          out[i] = sh.cache.slab_[s]->value;
+          continue;
+        }
+        sh.cache.record_miss(h);
+        std::shared_ptr<flight> f = find_flight(sh, key, h);
+        if (f) {
+          if (const auto m = std::find(mine.begin(), mine.end(), f); m != mine.end()) {
+            mine_of[i] = static_cast<std::size_t>(m - mine.begin());  // a repeated key: loaded once
+            continue;
+          }
+          if (f->leader == std::this_thread::get_id())
+            throw std::logic_error("prescient: a loader called get_all for a key it is loading");
+          joined.emplace_back(i, f);
+          ++f->waiters;
+          ++sh.loads.coalesced;
+        } else {
+          mine.reserve(mine.size() + 1);  // so that nothing below throws once the flight is in the table
+          f = std::make_shared<flight>(key, h);
+          sh.flights.push_back(f);
+          ++sh.loads.loads;
+          mine_of[i] = mine.size();
+          mine.push_back(std::move(f));
+        }
+      }
+    } catch (...) {  // the hash, a comparison, a copy or an allocation threw: end this call's loads
+      fail_flights(mine, std::current_exception());
+      throw;
+    }
+    std::exception_ptr error;
+    if (!mine.empty()) {
+      shard& first = shard_of(mine.front()->h);
+      std::vector<std::optional<Value>> loaded;
+      const std::uint64_t start = load_clock(first);
+      try {
+        std::vector<Key> ks;
+        ks.reserve(mine.size());
+        for (const auto& f : mine) ks.push_back(f->key);
+        loaded = load_all<Key, Value>(load, std::span<const Key>(ks));
+      } catch (...) {
+        {
+          std::lock_guard lock(first.mutex);
+          count_load(first, false, load_clock(first) - start);
+        }
+        fail_flights(mine, std::current_exception());
+        throw;
+      }
+      {
+        std::lock_guard lock(first.mutex);
+        count_load(first, true, load_clock(first) - start);
+      }
+      for (std::size_t m = 0; m < mine.size(); ++m) {
+        flight& f = *mine[m];
+        shard& sh = shard_of(f.h);
+        bool share = false;
+        try {
+          const exclusive lock(sh);
+          if constexpr (expires) {
+            if (std::find(resumed.begin(), resumed.end(), &sh) == resumed.end()) {
+              resumed.push_back(&sh);
+              sh.cache.resume_op();  // time went on while loading
+            }
+          }
+          share = f.waiters != 0;
+          if (!drop_flight(sh, f)) {
+            ++sh.loads.stale;
+          } else if (!loaded[m]) {
+            ++sh.loads.absent;
+          } else if (sh.cache.lookup(f.key, f.h) == no_slot) {
+            sh.cache.insert_new(Key(f.key), Value(*loaded[m]), f.h, access::unknown);
+          }
+        } catch (...) {  // copying the key or value, or a listener, threw: this key's waiters get it
+          {
+            std::lock_guard lock(sh.mutex);
+            drop_flight(sh, f);
+          }
+          f.publish(nullptr, std::current_exception());
+          if (!error) error = std::current_exception();
+          continue;
+        }
+        f.publish(share ? &loaded[m] : nullptr, nullptr);
+      }
+      for (std::size_t i = 0; i < keys.size(); ++i)
+        if (mine_of[i] != none) out[i] = loaded[mine_of[i]];
+    }
+    for (auto& [i, f] : joined) {
+      try {
+        out[i] = f->wait();
+      } catch (...) {
+        if (!error) error = std::current_exception();
+      }
+    }
+    if (error) std::rethrow_exception(error);
+    return out;
+  }
+  template <class Loader>
+    requires loader<Loader, Key, Value>
+  std::vector<std::optional<Value>> get_all(const std::vector<Key>& keys, Loader&& load) {
+    return get_all(std::span<const Key>(keys), std::forward<Loader>(load));
+  }
+
+  /// An expiring cache with `refresh_after_write` set: a read (get, visit, get_or_load,
+  /// get_all) of an entry written at least that long ago returns the cached value at
+  /// once and starts a background reload, `load(key)` on `executor` (try_submit: never
+  /// waits; a refused submission is tried again at the next read), at most one per key:
+  /// the reload is a load in the shard's table of loads in flight, so a get_or_load or
+  /// get_all of the key (the entry expired meanwhile, say) waits for it rather than
+  /// loading again, and a write of the key (put, erase, invalidate, compute, merge,
+  /// clear) makes its answer be dropped. The answer is installed at the start of the next
+  /// operation on the key's shard that takes the lock (a lock-free hit sees that one is
+  /// waiting and takes the lock): a value is assigned (counted in `refreshes`; the old
+  /// one reported `replaced`; the deadline restarts), "no such key" erases the entry, a
+  /// loader that threw keeps the old value (counted in `refresh_failures`; the next read
+  /// tries again). Call it before the cache is shared between threads (it takes each
+  /// shard's lock, but a refresh started before it uses the previous loader). `load`
+  /// runs on the executor's threads, without any lock: it may use this cache, and must
+  /// be thread-safe if the executor has several threads. `executor` must outlive the
+  /// refreshes submitted (tasks own what they use; the cache may die first).
+  template <class Loader>
+    requires expires && loader<Loader, Key, Value>
+  void set_refresher(Loader load, bounded_executor& executor) {
+    auto fn = std::make_shared<std::function<std::optional<Value>(const Key&)>>(
+        [l = std::move(load)](const Key& k) mutable { return invoke_loader<Key, Value>(l, k); });
+    for (auto& sh : shards_) {
+      auto box = std::make_shared<refresh_box>();
+      box->load = fn;
+      box->executor = &executor;
+      const exclusive lock(*sh);  // read by lock-free hits
+      sh->time.box = std::move(box);
+    }
+  }
+
+  /// An expiring cache: removes the expired entries and installs the finished refreshes
+  /// of every shard now (an operation that takes a shard's lock does this first anyway).
+  /// Nothing otherwise.
+  void cleanup() {
+    if constexpr (expires) {
+      for (auto& sh : shards_) {
+        const exclusive lock(*sh);
+        begin(*sh);
+      }
+    }
+  }
+
+  /// Read-through counters (loads, successes, failures, total load time, coalesced waits,
+  /// absent keys, stale loads), merged across shards.
   [[nodiscard]] prescient::load_stats load_stats() const {
     prescient::load_stats total;
     for (const auto& sh : shards_) {
@@ -444,8 +694,9 @@ class concurrent_cache {
     return problems;
   }
 
-  /// Loads in flight (get_or_load) still in the shards' tables: 0 whenever no
-  /// get_or_load is running. For tests and debugging.
+  /// Loads in flight (get_or_load, get_all, background refreshes) still in the shards'
+  /// tables: 0 whenever no get_or_load or get_all is running and every refresh started
+  /// has been installed (cleanup). For tests and debugging.
   [[nodiscard]] std::size_t loads_in_flight() const {
     std::size_t n = 0;
     for (const auto& sh : shards_) {
@@ -463,6 +714,7 @@ class concurrent_cache {
     try {
       for (std::size_t i = 0; i < shards_.size(); ++i) {
         const exclusive lock(*shards_[i]);
+        begin(*shards_[i]);
         shards_[i]->cache.set_capacity(share_of(capacity, i));
       }
     } catch (...) {
@@ -555,12 +807,14 @@ class concurrent_cache {
   /// shard's mutex; the outcome by the flight's own mutex (the shard lock is never held
   /// while waiting).
   struct flight {
-    flight(const Key& k, std::uint64_t hash) : key(k), h(hash), leader(std::this_thread::get_id()) {}
+    flight(const Key& k, std::uint64_t hash, std::thread::id by = std::this_thread::get_id())
+        : key(k), h(hash), leader(by) {}
     const Key key;
     const std::uint64_t h;
-    const std::thread::id leader;  ///< the thread running the loader
+    const std::thread::id leader;  ///< the thread running the loader (none for a refresh)
     bool attached = true;          ///< still in the shard's table: its result may be cached
     std::size_t waiters = 0;
+    std::uint64_t ticket = 0;      ///< a background refresh: the entry's ticket (else 0)
 
     std::mutex m;
     std::condition_variable cv;
@@ -614,12 +868,40 @@ class concurrent_cache {
     alignas(64) std::array<std::atomic<std::uint64_t>, hit_buffer> hits{};
   };
 
+  /// A shard's background refreshes (expiring caches): shared with the refresh tasks,
+  /// which may outlive the cache.
+  struct refresh_box {
+    std::shared_ptr<std::function<std::optional<Value>(const Key&)>> load;
+    bounded_executor* executor = nullptr;
+    std::mutex m;
+    std::vector<std::shared_ptr<flight>> done;  ///< finished refreshes to install; guarded by m
+    std::atomic<bool> ready{false};             ///< done is not empty
+  };
+  struct shard_time {
+    std::shared_ptr<refresh_box> box;  ///< set under exclusive (read by lock-free hits)
+    std::uint64_t tickets = 0;         ///< under the lock
+  };
+  struct no_shard_time {};
+
+  static shard_cache make_cache(std::uint64_t capacity, const options& o) {
+    if constexpr (expires) {
+      typename shard_cache::expiry_options t{};
+      t.after_write = o.after_write;
+      t.after_access = o.after_access;
+      t.refresh_after_write = o.refresh_after_write;
+      t.ticker = o.ticker;
+      t.entry = o.entry;
+      return shard_cache(capacity, std::move(t), o.policy, o.hash, o.equal, o.weigher);
+    } else {
+      return shard_cache(capacity, o.policy, o.hash, o.equal, o.weigher);
+    }
+  }
+
   struct shard {
-    shard(std::uint64_t capacity, const policy_config& config, const Hash& hash, const KeyEqual& equal,
-          const Weigher& weigher, std::size_t stripe_count)
+    shard(std::uint64_t capacity, const options& o, std::size_t stripe_count)
         : stripes(std::make_unique<stripe[]>(stripe_count)),
           stripe_mask(stripe_count - 1),
-          cache(capacity, config, hash, equal, weigher),
+          cache(make_cache(capacity, o)),
           drained(stripe_count, 0),
           base_lookups(stripe_count, 0),
           base_misses(stripe_count, 0) {}
@@ -635,6 +917,7 @@ class concurrent_cache {
     std::vector<std::uint64_t> base_misses;
     std::vector<std::shared_ptr<flight>> flights;  ///< loads in flight; few, so a vector
     prescient::load_stats loads;
+    [[no_unique_address]] std::conditional_t<expires, shard_time, no_shard_time> time;
 
     [[nodiscard]] std::size_t my_stripe() const noexcept { return detail::thread_number::get() & stripe_mask; }
   };
@@ -709,6 +992,12 @@ class concurrent_cache {
     std::unique_lock<Mutex> lock_;
   };
 
+  /// The lock a read that missed the lock-free path takes: without expiry only the
+  /// policy's (lookups go on); with expiry the shard to oneself, since the start of the
+  /// operation may remove expired entries, a hit may move a deadline, and both change
+  /// what lock-free lookups read.
+  using read_lock = std::conditional_t<expires, exclusive, policy_lock>;
+
   /// Tells the policy the hits buffered on stripe `i`, oldest first (under sh.mutex).
   static void drain(shard& sh, std::size_t i) noexcept {
     stripe& st = sh.stripes[i];
@@ -751,11 +1040,25 @@ class concurrent_cache {
   /// lookup is still inside the shard (writers wait): if it throws, the hit is counted
   /// and the exception propagates.
   template <class K, class OnHit>
-  static fast lookup_fast(shard& sh, const K& key, std::uint64_t h, bool count_miss, OnHit&& on_hit) {
+  fast lookup_fast(shard& sh, const K& key, std::uint64_t h, bool count_miss, OnHit&& on_hit) const {
+    if constexpr (expires)
+      if (locked_hits_) return fast::not_served;  // after_access / after_read: a hit moves its deadline
     bool drain_due = false;
     {
       reader r(sh, true);
       if (!r.entered()) return fast::not_served;
+      if constexpr (expires) {
+        // Served without the lock only while nothing in the shard is due (next_due is a
+        // lower bound of every deadline) and no finished refresh waits: otherwise the
+        // locked path first removes what expired and installs the refreshes, as the
+        // shard's cache does at the start of every operation.
+        const auto& t = sh.cache.time_;
+        if (static_cast<std::uint64_t>(t.options.ticker()) >= t.next_due ||
+            (sh.time.box && sh.time.box->ready.load(std::memory_order_relaxed))) {
+          r.uncount();
+          return fast::not_served;
+        }
+      }
       slot_id s = no_slot;
       try {
         s = sh.cache.lookup(key, h);
@@ -772,6 +1075,12 @@ class concurrent_cache {
         }
         r.uncount();
         return fast::not_served;
+      }
+      if constexpr (expires) {
+        if (refresh_due(sh, s)) {  // the locked path starts the refresh
+          r.uncount();
+          return fast::not_served;
+        }
       }
       if constexpr (policy::has_lockfree_hit<Policy>)
         sh.cache.policy_.on_access_lockfree(s);  // a mark on the entry itself: no buffer, no drain
@@ -799,8 +1108,20 @@ class concurrent_cache {
       case fast::miss: return std::nullopt;
       case fast::not_served: break;
     }
-    const policy_lock lock(sh);
-    return sh.cache.get_hashed(key, h);
+    if constexpr (expires) {
+      const exclusive lock(sh);
+      begin(sh);
+      const slot_id s = sh.cache.lookup(key, h);
+      if (s == no_slot) {
+        sh.cache.record_miss(h);
+        return std::nullopt;
+      }
+      locked_hit(sh, s);
+      return sh.cache.slab_[s]->value;
+    } else {
+      const policy_lock lock(sh);
+      return sh.cache.get_hashed(key, h);
+    }
   }
 
   template <class K, class F>
@@ -811,13 +1132,14 @@ class concurrent_cache {
       case fast::miss: return false;
       case fast::not_served: break;
     }
-    const policy_lock lock(sh);
+    const read_lock lock(sh);
+    begin(sh);
     const slot_id s = sh.cache.lookup(key, h);
     if (s == no_slot) {
       sh.cache.record_miss(h);
       return false;
     }
-    sh.cache.record_hit(s);
+    locked_hit(sh, s);
     std::forward<F>(f)(std::as_const(sh.cache.slab_[s]->value));
     return true;
   }
@@ -829,13 +1151,13 @@ class concurrent_cache {
       const reader r(sh, false);
       if (r.entered()) {
         const slot_id s = sh.cache.lookup(key, h);
-        if (s == no_slot) return std::nullopt;
+        if (s == no_slot || sh.cache.expired_now(s)) return std::nullopt;  // deadlines change under exclusive only
         return sh.cache.slab_[s]->value;
       }
     }
     std::lock_guard lock(sh.mutex);
     const slot_id s = sh.cache.lookup(key, h);
-    if (s == no_slot) return std::nullopt;
+    if (s == no_slot || sh.cache.expired_now(s)) return std::nullopt;
     return sh.cache.slab_[s]->value;
   }
 
@@ -844,16 +1166,21 @@ class concurrent_cache {
     auto [sh, h] = locate(key);
     {
       const reader r(sh, false);
-      if (r.entered()) return sh.cache.lookup(key, h) != no_slot;
+      if (r.entered()) {
+        const slot_id s = sh.cache.lookup(key, h);
+        return s != no_slot && !sh.cache.expired_now(s);
+      }
     }
     std::lock_guard lock(sh.mutex);
-    return sh.cache.lookup(key, h) != no_slot;
+    const slot_id s = sh.cache.lookup(key, h);
+    return s != no_slot && !sh.cache.expired_now(s);
   }
 
   template <class K>
   bool erase_impl(const K& key) {
     auto [sh, h] = locate(key);
     const exclusive lock(sh);
+    begin(sh);
     if (!sh.flights.empty()) detach_flight(sh, key, h);
     return remove(sh, key, h);
   }
@@ -862,6 +1189,7 @@ class concurrent_cache {
   bool invalidate_impl(const K& key) {
     auto [sh, h] = locate(key);
     const exclusive lock(sh);
+    begin(sh);
     const bool was_loading = !sh.flights.empty() && detach_flight(sh, key, h);
     const bool erased = sh.cache.invalidate(key);  // reported `invalidated`
     return erased || was_loading;
@@ -913,6 +1241,164 @@ class concurrent_cache {
     return true;
   }
 
+  // ---- time (expiring caches; nothing at all without expiry) ----
+
+  /// The start of an operation under the shard's exclusive lock: the shard's cache reads
+  /// the ticker and removes what expired (reported `expired`, before anything else the
+  /// operation does), then the finished background refreshes are installed.
+  void begin(shard& sh) {
+    if constexpr (expires) {
+      sh.cache.begin_op();
+      if (refresh_box* box = sh.time.box.get(); box != nullptr && box->ready.load(std::memory_order_acquire))
+        install_refreshes(sh, *box);
+    }
+  }
+
+  /// A hit under the lock (after begin): the policy, the statistics, the deadline
+  /// (after_access / after_read) and, when due, a background refresh.
+  void locked_hit(shard& sh, slot_id s) {
+    sh.cache.record_hit(s);
+    if constexpr (expires) {
+      sh.cache.after_hit(s);
+      if (refresh_due(sh, s)) start_refresh(sh, s);
+    }
+  }
+
+  /// Whether a read of slot `s` now should start a refresh (read under exclusive or by
+  /// a lock-free reader: `written` and `ticket` change under exclusive only).
+  [[nodiscard]] static bool refresh_due(const shard& sh, slot_id s) noexcept {
+    if constexpr (expires) {
+      const auto& t = sh.cache.time_;
+      if (!sh.time.box || t.options.refresh_after_write == never || t.ticket[s] != 0) return false;
+      const std::uint64_t now = static_cast<std::uint64_t>(t.options.ticker());
+      return now - t.written[s] >= static_cast<std::uint64_t>(std::max<duration::rep>(0, t.options.refresh_after_write.count()));
+    } else {
+      return false;
+    }
+  }
+
+  /// Starts the background refresh of slot `s` (under exclusive): a load in the shard's
+  /// table of loads in flight, run on the executor. Nothing when the key is loading
+  /// already or the executor refuses (the next read tries again).
+  void start_refresh(shard& sh, slot_id s) {
+    if constexpr (expires) {
+      const auto& e = *sh.cache.slab_[s];
+      if (!sh.flights.empty() && flight_index(sh, e.key, e.hash) != sh.flights.size()) return;
+      auto f = std::make_shared<flight>(e.key, e.hash, std::thread::id{});
+      f->ticket = ++sh.time.tickets;
+      sh.flights.push_back(f);
+      std::shared_ptr<refresh_box> box = sh.time.box;
+      bool submitted = false;
+      try {
+        submitted = box->executor->try_submit([box, f] {
+          std::optional<Value> value;
+          std::exception_ptr error;
+          try {
+            value = (*box->load)(f->key);
+          } catch (...) {
+            error = std::current_exception();
+          }
+          f->publish(&value, error);  // waiters (a get_or_load of the key) wake now
+          try {
+            std::lock_guard lock(box->m);
+            box->done.push_back(f);
+            box->ready.store(true, std::memory_order_release);
+          } catch (...) {  // out of memory: the refresh is lost (the entry keeps its value)
+          }
+        });
+      } catch (...) {
+        sh.flights.pop_back();
+        throw;
+      }
+      if (!submitted) {
+        sh.flights.pop_back();
+        return;
+      }
+      sh.cache.time_.ticket[s] = f->ticket;
+    }
+  }
+
+  /// Installs the finished refreshes (under exclusive, at the start of an operation), as
+  /// the shard's cache would its own: an answer is dropped when the key was written
+  /// since (its flight detached) or its entry left (a caller that joined the reload got
+  /// the value, which is then cached as a load's). What installing throws propagates;
+  /// the answers not yet looked at are kept for the next operation.
+  void install_refreshes(shard& sh, refresh_box& box) {
+    if constexpr (expires) {
+      std::vector<std::shared_ptr<flight>> done;
+      {
+        std::lock_guard lock(box.m);
+        done.swap(box.done);
+        box.ready.store(false, std::memory_order_relaxed);
+      }
+      std::size_t i = 0;
+      try {
+        for (; i < done.size(); ++i) {
+          flight& f = *done[i];
+          if (!drop_flight(sh, f)) continue;  // written since: the write wins
+          const slot_id s = sh.cache.lookup(f.key, f.h);
+          if (s == no_slot || sh.cache.time_.ticket[s] != f.ticket) {
+            if (s == no_slot && f.waiters != 0 && !f.error && f.value)
+              sh.cache.insert_new(Key(f.key), Value(*f.value), f.h, access::unknown);
+            continue;
+          }
+          sh.cache.time_.ticket[s] = 0;
+          if (f.error) {
+            ++sh.cache.stats_.refresh_failures;
+          } else if (!f.value) {
+            sh.cache.remove_slot(s, removal_cause::erased);
+          } else {
+            ++sh.cache.stats_.refreshes;
+            sh.cache.assign(s, Value(*f.value));
+          }
+        }
+      } catch (...) {
+        std::lock_guard lock(box.m);
+        for (++i; i < done.size(); ++i) box.done.push_back(std::move(done[i]));
+        if (!box.done.empty()) box.ready.store(true, std::memory_order_relaxed);
+        throw;
+      }
+    }
+  }
+
+  // ---- loads ----
+
+  /// The clock of load times: the cache's ticker if it expires, else steady_clock.
+  [[nodiscard]] static std::uint64_t load_clock(const shard& sh) {
+    if constexpr (expires) return static_cast<std::uint64_t>(sh.cache.time_.options.ticker());
+    else return steady_ticker{}();
+  }
+
+  /// Counts one loader call (under the shard's lock), in load_stats and in stats().
+  static void count_load(shard& sh, bool succeeded, std::uint64_t took) noexcept {
+    if (succeeded) {
+      ++sh.loads.successes;
+      ++sh.cache.stats_.load_successes;
+    } else {
+      ++sh.loads.failures;
+      ++sh.cache.stats_.load_failures;
+    }
+    sh.loads.total_load_time += took;
+    sh.cache.stats_.total_load_time += took;
+  }
+
+  /// Ends loads this thread leads with `error`: out of their shards' tables, every
+  /// waiter woken with it.
+  void fail_flights(const std::vector<std::shared_ptr<flight>>& flights, const std::exception_ptr& error) {
+    for (const auto& f : flights) {
+      shard& sh = shard_of(f->h);
+      {
+        std::lock_guard lock(sh.mutex);
+        drop_flight(sh, *f);
+      }
+      f->publish(nullptr, error);
+    }
+  }
+
+  [[nodiscard]] shard& shard_of(std::uint64_t h) const {
+    return *shards_[shard_bits_ == 0 ? 0 : static_cast<std::size_t>(h >> (64 - shard_bits_))];
+  }
+
   struct located {
     shard& sh;
     std::uint64_t h;
@@ -921,8 +1407,7 @@ class concurrent_cache {
   template <class K>
   [[nodiscard]] located locate(const K& key) const {
     const std::uint64_t h = shards_.front()->cache.hash_key(key);
-    const std::size_t i = shard_bits_ == 0 ? 0 : static_cast<std::size_t>(h >> (64 - shard_bits_));
-    return {*shards_[i], h};
+    return {shard_of(h), h};
   }
 
   template <class F>
@@ -944,7 +1429,15 @@ class concurrent_cache {
   std::uint64_t capacity_;
   policy_config config_{};  ///< the policy parameters the shards got (with any state they share)
   unsigned shard_bits_ = 0;
+  bool locked_hits_ = false;  ///< an expiring cache whose hits move deadlines: every hit takes the lock
   std::vector<std::unique_ptr<shard>> shards_;
 };
+
+/// A concurrent_cache with time (expiry.hpp): `expiring_concurrent_cache<std::string,
+/// Row> rows(10'000, {.after_write = std::chrono::minutes(5)});`
+template <class Key, class Value, class Policy = policy::lru, class Expiry = expiring<>,
+          class Hash = prescient::hash<Key>, class KeyEqual = std::equal_to<Key>, class Weigher = unit_weigher,
+          class Mutex = std::mutex>
+using expiring_concurrent_cache = concurrent_cache<Key, Value, Policy, Hash, KeyEqual, Weigher, Mutex, Expiry>;
 
 }  // namespace prescient

@@ -108,10 +108,15 @@ struct load_stats {
   std::uint64_t absent = 0;     ///< loads that answered "no such key" (nothing cached)
   std::uint64_t stale = 0;      ///< loads whose result was not cached: the key was put,
                                 ///< erased, invalidated or cleared while loading
+  std::uint64_t successes = 0;  ///< loader calls that returned (a value or "no such key"); a
+                                ///< get_all's one load_all call counts once
+  std::uint64_t total_load_time = 0;  ///< nanoseconds spent in loader calls (the cache's
+                                      ///< ticker if it expires, else steady_clock)
 
   load_stats& operator+=(const load_stats& o) noexcept {
     loads += o.loads; failures += o.failures; coalesced += o.coalesced;
-    absent += o.absent; stale += o.stale;
+    absent += o.absent; stale += o.stale; successes += o.successes;
+    total_load_time += o.total_load_time;
     return *this;
   }
   friend bool operator==(const load_stats&, const load_stats&) = default;
