@@ -9,6 +9,10 @@
 //   access   — expire after access (1 h): every hit also moves the entry in the wheel;
 //   coarse   — after write, on coarse_ticker (CLOCK_MONOTONIC_COARSE);
 //   fake     — after write, on a fake ticker: the wheel's bookkeeping without the clock.
+// * ConcurrentGetHit, the same 100,000 entries in a concurrent_cache (16 shards, one
+//   thread, capacity 200,000 so that no shard evicts): its lock-free hit with expiry
+//   off, after write (steady clock; coarse; fake: the protocol without the clock), and
+//   after access (every hit takes the shard's lock: concurrent_cache.hpp, "Time").
 // * SteadyExpiry: 1M live entries expiring steadily. Every request inserts a new key with
 //   a 60 s time to live and the fake clock moves 60 µs per request, so about one entry
 //   expires per request once the first million are in; the capacity (2M) is never
@@ -29,6 +33,7 @@
 #include <vector>
 
 #include "prescient/cache.hpp"
+#include "prescient/concurrent_cache.hpp"
 #include "prescient/expiry.hpp"
 #include "prescient/hash.hpp"
 #include "prescient/policy/lru.hpp"
@@ -59,6 +64,37 @@ template <mode M>
 void BM_GetHit(benchmark::State& state) {
   const auto n = static_cast<std::uint64_t>(state.range(0));
   auto c = make<M>(n);
+  for (std::uint64_t k = 0; k < n; ++k) c.put(k, k);
+  std::uint64_t i = 0;
+  for (auto _ : state) benchmark::DoNotOptimize(c.get(prescient::mix64(i++) % n));
+  state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()));
+  if (c.stats().misses != 0) state.SkipWithError("a hit missed");
+}
+
+template <class E>
+using concurrent = prescient::concurrent_cache<key, key, lru, prescient::hash<key>, std::equal_to<key>,
+                                               prescient::unit_weigher, std::mutex, E>;
+
+template <mode M>
+auto make_concurrent(std::uint64_t n) {
+  if constexpr (M == mode::off) {
+    return concurrent<prescient::no_expiry>(n, {.shards = 16});
+  } else if constexpr (M == mode::coarse) {
+    return concurrent<prescient::expiring<prescient::coarse_ticker>>(n, {.shards = 16, .after_write = 1h});
+  } else if constexpr (M == mode::write) {
+    return concurrent<prescient::expiring<prescient::steady_ticker>>(n, {.shards = 16, .after_write = 1h});
+  } else if constexpr (M == mode::fake) {
+    return concurrent<prescient::expiring<prescient::fake_ticker>>(
+        n, {.shards = 16, .after_write = 1h, .ticker = prescient::fake_ticker(1)});
+  } else {
+    return concurrent<prescient::expiring<prescient::steady_ticker>>(n, {.shards = 16, .after_access = 1h});
+  }
+}
+
+template <mode M>
+void BM_ConcurrentGetHit(benchmark::State& state) {
+  const auto n = static_cast<std::uint64_t>(state.range(0));
+  auto c = make_concurrent<M>(2 * n);  // room to spare: the shards are not filled evenly
   for (std::uint64_t k = 0; k < n; ++k) c.put(k, k);
   std::uint64_t i = 0;
   for (auto _ : state) benchmark::DoNotOptimize(c.get(prescient::mix64(i++) % n));
@@ -148,6 +184,11 @@ BENCHMARK(BM_GetHit<mode::write>)->Name("GetHit/write")->Arg(100'000);
 BENCHMARK(BM_GetHit<mode::access>)->Name("GetHit/access")->Arg(100'000);
 BENCHMARK(BM_GetHit<mode::coarse>)->Name("GetHit/coarse")->Arg(100'000);
 BENCHMARK(BM_GetHit<mode::fake>)->Name("GetHit/fake")->Arg(100'000);
+BENCHMARK(BM_ConcurrentGetHit<mode::off>)->Name("ConcurrentGetHit/off")->Arg(100'000);
+BENCHMARK(BM_ConcurrentGetHit<mode::write>)->Name("ConcurrentGetHit/write")->Arg(100'000);
+BENCHMARK(BM_ConcurrentGetHit<mode::coarse>)->Name("ConcurrentGetHit/coarse")->Arg(100'000);
+BENCHMARK(BM_ConcurrentGetHit<mode::fake>)->Name("ConcurrentGetHit/fake")->Arg(100'000);
+BENCHMARK(BM_ConcurrentGetHit<mode::access>)->Name("ConcurrentGetHit/access")->Arg(100'000);
 BENCHMARK(BM_MissThenPut<mode::off>)->Name("MissThenPut/off")->Arg(100'000);
 BENCHMARK(BM_MissThenPut<mode::write>)->Name("MissThenPut/write")->Arg(100'000);
 BENCHMARK(BM_MissThenPut<mode::access>)->Name("MissThenPut/access")->Arg(100'000);

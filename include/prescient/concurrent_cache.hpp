@@ -1044,16 +1044,18 @@ class concurrent_cache {
     if constexpr (expires)
       if (locked_hits_) return fast::not_served;  // after_access / after_read: a hit moves its deadline
     bool drain_due = false;
+    [[maybe_unused]] std::uint64_t now = 0;  // the ticker, read once the lookup is inside
     {
       reader r(sh, true);
       if (!r.entered()) return fast::not_served;
       if constexpr (expires) {
+        now = static_cast<std::uint64_t>(sh.cache.time_.options.ticker());
         // Served without the lock only while nothing in the shard is due (next_due is a
         // lower bound of every deadline) and no finished refresh waits: otherwise the
         // locked path first removes what expired and installs the refreshes, as the
         // shard's cache does at the start of every operation.
         const auto& t = sh.cache.time_;
-        if (static_cast<std::uint64_t>(t.options.ticker()) >= t.next_due ||
+        if (now >= t.next_due ||
             (sh.time.box && sh.time.box->ready.load(std::memory_order_relaxed))) {
           r.uncount();
           return fast::not_served;
@@ -1077,7 +1079,7 @@ class concurrent_cache {
         return fast::not_served;
       }
       if constexpr (expires) {
-        if (refresh_due(sh, s)) {  // the locked path starts the refresh
+        if (refresh_due(sh, s, now)) {  // the locked path starts the refresh
           r.uncount();
           return fast::not_served;
         }
@@ -1260,17 +1262,16 @@ class concurrent_cache {
     sh.cache.record_hit(s);
     if constexpr (expires) {
       sh.cache.after_hit(s);
-      if (refresh_due(sh, s)) start_refresh(sh, s);
+      if (refresh_due(sh, s, sh.cache.time_.now)) start_refresh(sh, s);
     }
   }
 
-  /// Whether a read of slot `s` now should start a refresh (read under exclusive or by
-  /// a lock-free reader: `written` and `ticket` change under exclusive only).
-  [[nodiscard]] static bool refresh_due(const shard& sh, slot_id s) noexcept {
+  /// Whether a read of slot `s` at `now` should start a refresh (read under exclusive or
+  /// by a lock-free reader: `written` and `ticket` change under exclusive only).
+  [[nodiscard]] static bool refresh_due(const shard& sh, slot_id s, std::uint64_t now) noexcept {
     if constexpr (expires) {
       const auto& t = sh.cache.time_;
       if (!sh.time.box || t.options.refresh_after_write == never || t.ticket[s] != 0) return false;
-      const std::uint64_t now = static_cast<std::uint64_t>(t.options.ticker());
       return now - t.written[s] >= static_cast<std::uint64_t>(std::max<duration::rep>(0, t.options.refresh_after_write.count()));
     } else {
       return false;
