@@ -42,8 +42,8 @@
 //
 // Memory: `key_history` is 56 bytes (`key_history::bytes`; the gaps in 16-bit fixed point,
 // the count's logarithm recomputed when a row is written). The learned policy keeps one
-// per resident entry and one per key in its ghost `history_table` (56 bytes plus 16 of
-// ring entry and 16 of index at load ½ ≈ 88 bytes per remembered key).
+// per resident entry and one per key in its ghost `history_table` (56 bytes plus the
+// key's 8-byte hash and 16 of index at load ½ ≈ 80 bytes per remembered key).
 #pragma once
 
 #include <Eigen/Core>
@@ -302,8 +302,7 @@ class history_table {
     const slot_id pos = position(hash);
     if (pos == no_slot) return false;
     out = entries_[pos].history;
-    index_.erase(hash, pos);
-    entries_[pos].live = false;
+    index_.erase(hash, pos);  // out of the index: the entry is dead
     --size_;
     return true;
   }
@@ -316,16 +315,16 @@ class history_table {
     slot_id pos;
     if (entries_.size() < capacity_) {
       pos = static_cast<slot_id>(entries_.size());
-      entries_.push_back(entry{hash, h, true});
+      entries_.push_back(entry{hash, h});
     } else {
       pos = static_cast<slot_id>(next_);
       entry& e = entries_[pos];
-      if (e.live) {
+      if (position(e.hash) == pos) {  // still live (a taken entry left the index)
         forgotten = e.history;
         index_.erase(e.hash, pos);
         --size_;
       }
-      e = entry{hash, h, true};
+      e = entry{hash, h};
     }
     next_ = (static_cast<std::size_t>(pos) + 1) % capacity_;
     index_.insert(hash, pos);
@@ -334,23 +333,25 @@ class history_table {
   }
 
   void clear() {
-    index_.clear();
-    for (auto& e : entries_) e.live = false;
+    index_.clear();  // every entry is dead once out of the index
     size_ = 0;
     next_ = 0;
   }
 
   [[nodiscard]] std::size_t size() const { return size_; }
   [[nodiscard]] std::size_t capacity() const { return capacity_; }
-  /// Bytes per remembered key: the entry plus the index at load ≤ ½.
-  static constexpr std::size_t bytes_per_key = sizeof(std::uint64_t) * 2 + key_history::bytes + 16;
+  /// Bytes per remembered key: the entry (the hash and the history) plus the index at
+  /// load ≤ ½.
+  static constexpr std::size_t bytes_per_key = sizeof(std::uint64_t) + key_history::bytes + 16;
 
  private:
+  // An entry is live while the index maps its hash to its position (a hash is stored
+  // at most once while live), so it needs no flag of its own.
   struct entry {
     std::uint64_t hash = 0;
     key_history history{};
-    bool live = false;
   };
+  static_assert(sizeof(entry) == sizeof(std::uint64_t) + key_history::bytes);
 
   [[nodiscard]] slot_id position(std::uint64_t hash) const {
     return index_.find(hash, [&](slot_id p) { return entries_[p].hash == hash; });

@@ -70,7 +70,7 @@
 // scored by `screen_trees` trees, and `screen_keep / keep_victims` completed by the rest
 // of the forest. Memory per resident entry: the 56-byte history, ~60 bytes of
 // bookkeeping, the metadata of the heuristics on the cache's slots, the panel's bytes;
-// plus `ghost_per_entry` ghost histories (88 bytes each) per entry and the training
+// plus `ghost_per_entry` ghost histories (80 bytes each) per entry and the training
 // ring (`training_rows` × ~100 bytes). `metadata_bytes_per_entry` adds up all but the ring.
 #pragma once
 
