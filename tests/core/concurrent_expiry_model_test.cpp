@@ -34,13 +34,7 @@ struct one_shard_concurrent {
   }
 };
 
-template <class List>
-struct as_gtest_types;
-template <class... Ps>
-struct as_gtest_types<prescient::policy::type_list<Ps...>> {
-  using type = ::testing::Types<Ps...>;
-};
-using every_policy = as_gtest_types<prescient::policy::registered_policies>::type;
+using expiry_model::every_policy;
 
 template <class P>
 class ConcurrentExpiryModel : public ::testing::Test {};

@@ -36,6 +36,15 @@
 
 namespace expiry_model {
 
+/// Every registered policy, as gtest's type list (both expiry model tests run over it).
+template <class List>
+struct as_gtest_types;
+template <class... Ps>
+struct as_gtest_types<prescient::policy::type_list<Ps...>> {
+  using type = ::testing::Types<Ps...>;
+};
+using every_policy = as_gtest_types<prescient::policy::registered_policies>::type;
+
 using namespace std::chrono_literals;
 using prescient::removal_cause;
 using event = std::pair<int, removal_cause>;

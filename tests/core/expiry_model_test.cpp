@@ -10,13 +10,7 @@ namespace {
 using expiry_model::mode;
 using expiry_model::model_run;
 
-template <class List>
-struct as_gtest_types;
-template <class... Ps>
-struct as_gtest_types<prescient::policy::type_list<Ps...>> {
-  using type = ::testing::Types<Ps...>;
-};
-using every_policy = as_gtest_types<prescient::policy::registered_policies>::type;
+using expiry_model::every_policy;
 
 template <class P>
 class ExpiryModel : public ::testing::Test {};

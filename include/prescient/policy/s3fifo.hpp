@@ -148,12 +148,11 @@ class s3fifo {
   }
 
   void on_access(slot_id s, const access& a) {
-    const std::uint8_t f = freq(s);
     if (a.weight != weight_[s]) {  // an assignment changed the entry's weight
       (in_main(s) ? main_w_ : small_w_) += a.weight - weight_[s];  // modular: fine for decreases
       weight_[s] = a.weight;
     }
-    if (f < 3) set_freq(s, static_cast<std::uint8_t>(f + 1));
+    on_access_lockfree(s);
   }
   /// A hit without the cache's lock (policy.hpp, has_lockfree_hit): the counter is
   /// stored only while it is below its cap. Two racing hits may count once (lossy, as a
