@@ -103,6 +103,16 @@ void one_model_for(std::size_t shards) {
     for (u64 k = 0; k < 64 * shards; ++k) seen.insert(c.with_policy_of(k, [](const learned_linear& p) { return p.model().get(); }));
     return seen;
   };
+  // Memory: one training ring's worth of rows over all shards, not one per shard.
+  std::set<const learned_linear*> policies;
+  std::size_t ring_rows = 0;
+  for (u64 k = 0; policies.size() < shards && k < 1000 * shards; ++k)
+    c.with_policy_of(k, [&](const learned_linear& p) {
+      if (policies.insert(&p).second) ring_rows += p.training_ring_rows();
+    });
+  ASSERT_EQ(policies.size(), shards);
+  EXPECT_LE(ring_rows, cfg.training_rows) << "the shards' rings add up to more than one cache's";
+  EXPECT_GE(ring_rows, cfg.training_rows - shards) << "the shards' rings were cut by more than rounding";
   EXPECT_TRUE(test::eventually([&] {
     for (int n = 0; n < 5000; ++n) request();
     const auto seen = models();

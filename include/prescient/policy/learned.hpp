@@ -380,6 +380,8 @@ class learned {
   [[nodiscard]] const Base& base() const { return base_; }
   /// The model driving decisions now (null: the base heuristic decides).
   [[nodiscard]] model_ptr model() const { return model_; }
+  /// Rows the training ring holds (`training_rows`; in a concurrent_cache, its 1/S share).
+  [[nodiscard]] std::size_t training_ring_rows() const { return ring_.capacity(); }
   /// Replaces the model (null: back to the base heuristic).
   void set_model(model_ptr m) { m ? install(std::move(m)) : drop_model(); }
   /// Waits for a background training in flight, then installs its model (tests).
