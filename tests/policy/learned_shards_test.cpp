@@ -3,6 +3,8 @@
 // statistics add up to the whole cache's.
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -130,6 +132,45 @@ void one_model_for(std::size_t shards) {
 
 TEST(LearnedShards, OneModelAndOneTrainerFor8Shards) { one_model_for(8); }
 TEST(LearnedShards, OneModelAndOneTrainerFor64Shards) { one_model_for(64); }
+
+// A harness can wait for the trainer (shared_model::wait_idle): afterwards nothing is
+// training or due, and the next request of every shard installs the newest model.
+TEST(LearnedShards, WaitIdleLeavesNoTrainingRunningOrDue) {
+  std::atomic<int> running{0};
+  learned_linear::config cfg;
+  cfg.trainer = [&](const learn::feature_matrix& x, std::span<const float> y) {
+    ++running;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));  // slower than the requests
+    auto m = std::make_shared<const learn::linear_predictor>(learn::linear_predictor::train(x, y));
+    --running;
+    return m;
+  };
+  concurrent_cache<u64, u64, learned_linear> c(2000, {.shards = 4, .policy = cfg});
+  const auto keys = test::zipf_keys(100'000, 20'000, 17);
+  const auto shared = c.with_policy_of(u64{0}, [](const learned_linear& p) { return p.shared(); });
+  ASSERT_NE(shared, nullptr);
+  std::uint64_t waits = 0;
+  for (std::size_t i = 0; i < keys.size(); ++i) {
+    if (!c.get(keys[i])) c.put(keys[i], keys[i]);
+    if (i % 16384 == 16383) {
+      shared->wait_idle();
+      EXPECT_EQ(running.load(), 0) << "a training still running after wait_idle";
+      const std::uint64_t started = shared->trainings();
+      std::this_thread::sleep_for(std::chrono::milliseconds(40));  // no requests meanwhile
+      EXPECT_EQ(shared->trainings(), started) << "wait_idle returned with a training due";
+      ++waits;
+    }
+  }
+  EXPECT_GT(waits, 0u);
+  EXPECT_GT(c.policy_stats().retrains, 0u);
+  // Every shard installs the newest model at its next request.
+  for (u64 k = 0; k < 64; ++k)
+    if (!c.get(k)) c.put(k, k);
+  std::set<const learn::linear_predictor*> seen;
+  for (u64 k = 0; k < 64; ++k) seen.insert(c.with_policy_of(k, [](const learned_linear& p) { return p.model().get(); }));
+  EXPECT_EQ(seen.size(), 1u);
+  EXPECT_EQ(*seen.begin(), shared->model().get());
+}
 
 // Every eviction is counted once by who made it, in one shard or another.
 TEST(LearnedShards, WholeCacheStatisticsAddUpTheShards) {

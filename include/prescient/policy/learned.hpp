@@ -380,6 +380,9 @@ class learned {
   [[nodiscard]] const Base& base() const { return base_; }
   /// The model driving decisions now (null: the base heuristic decides).
   [[nodiscard]] model_ptr model() const { return model_; }
+  /// The model and trainer this policy shares with the other shards of its
+  /// concurrent_cache (learned/shared_model.hpp); null outside one.
+  [[nodiscard]] const std::shared_ptr<shared_model<Predictor>>& shared() const { return cfg_.shared; }
   /// Rows the training ring holds (`training_rows`; in a concurrent_cache, its 1/S share).
   [[nodiscard]] std::size_t training_ring_rows() const { return ring_.capacity(); }
   /// Replaces the model (null: back to the base heuristic).

@@ -114,6 +114,7 @@ class shared_model {
       stop_ = true;
     }
     wake_.notify_one();
+    idle_.notify_all();
     thread_.join();
   }
   shared_model(const shared_model&) = delete;
@@ -157,6 +158,16 @@ class shared_model {
     return trainings_;
   }
 
+  /// Waits until no training is running or due, so that the next request installs
+  /// every model the rows handed over so far asked for. For a harness that replays a
+  /// trace as fast as it can and wants training to take no time in requests, as in the
+  /// synchronous simulator (bench/host_replay_bench's settled replay); a host serving
+  /// requests never needs it.
+  void wait_idle() const {
+    std::unique_lock lock(mutex_);
+    idle_.wait(lock, [&] { return stop_ || (!running_ && !due()); });
+  }
+
  private:
   [[nodiscard]] bool due() const {
     std::size_t n = 0;
@@ -184,6 +195,7 @@ class shared_model {
       }
       std::fill(fresh_.begin(), fresh_.end(), 0);
       ++trainings_;
+      running_ = true;
       lock.unlock();
       model_ptr m;
       std::string error;
@@ -207,6 +219,8 @@ class shared_model {
         ++stats_.training_failures;
         stats_.last_error = std::move(error);
       }
+      running_ = false;
+      idle_.notify_all();
     }
   }
 
@@ -217,6 +231,7 @@ class shared_model {
   std::atomic<std::uint64_t> version_{0};
   mutable std::mutex mutex_;
   std::condition_variable wake_;
+  mutable std::condition_variable idle_;  // a training finished (wait_idle)
   // Under mutex_:
   std::vector<learn::feature_matrix> rows_;  // per shard: its latest rows
   std::vector<std::vector<float>> labels_;
@@ -224,6 +239,7 @@ class shared_model {
   model_ptr model_;
   learned_stats stats_;
   std::uint64_t trainings_ = 0;
+  bool running_ = false;  // a training is under way (off the mutex)
   bool stop_ = false;
   std::thread thread_;  // last: started once everything above is built
 };
