@@ -163,13 +163,20 @@ TEST(LearnedShards, WaitIdleLeavesNoTrainingRunningOrDue) {
   }
   EXPECT_GT(waits, 0u);
   EXPECT_GT(c.policy_stats().retrains, 0u);
-  // Every shard installs the newest model at its next request.
-  for (u64 k = 0; k < 64; ++k)
+  // Every shard installs the newest model at its next request (unless those requests
+  // asked for another training that published meanwhile: then there is nothing to check).
+  shared->wait_idle();
+  const auto newest = shared->model();
+  const std::uint64_t version = shared->version();
+  std::set<const learned_linear*> policies;
+  for (u64 k = 0; policies.size() < 4 && k < 4000; ++k) {
     if (!c.get(k)) c.put(k, k);
-  std::set<const learn::linear_predictor*> seen;
-  for (u64 k = 0; k < 64; ++k) seen.insert(c.with_policy_of(k, [](const learned_linear& p) { return p.model().get(); }));
-  EXPECT_EQ(seen.size(), 1u);
-  EXPECT_EQ(*seen.begin(), shared->model().get());
+    c.with_policy_of(k, [&](const learned_linear& p) { policies.insert(&p); });
+  }
+  ASSERT_EQ(policies.size(), 4u);
+  if (shared->version() == version) {
+    for (const learned_linear* p : policies) EXPECT_EQ(p->model(), newest) << "a shard kept an older model";
+  }
 }
 
 // Every eviction is counted once by who made it, in one shard or another.
