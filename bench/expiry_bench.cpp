@@ -6,13 +6,16 @@
 // * GetHit / MissThenPut, 100,000 entries (LRU), as bench/cache_bench.cpp measures them:
 //   off      — prescient::cache, no_expiry (the default; no clock is read);
 //   write    — expire after write (1 h: nothing expires during the run), steady clock;
-//   access   — expire after access (1 h): every hit also moves the entry in the wheel;
+//   access   — expire after access (1 h): every hit also stores its time in the entry's
+//              access stamp (cache.hpp, "Access stamps"), steady clock;
+//   access_fake — after access on a fake ticker: the stamp without the clock;
 //   coarse   — after write, on coarse_ticker (CLOCK_MONOTONIC_COARSE);
 //   fake     — after write, on a fake ticker: the wheel's bookkeeping without the clock.
 // * ConcurrentGetHit, the same 100,000 entries in a concurrent_cache (16 shards, one
 //   thread, capacity 200,000 so that no shard evicts): its lock-free hit with expiry
 //   off, after write (steady clock; coarse; fake: the protocol without the clock), and
-//   after access (every hit takes the shard's lock: concurrent_cache.hpp, "Time").
+//   after access (steady; fake): lock-free too, the hit storing its access stamp.
+// * SharedGetHit: one concurrent_cache hit from 1 and 2 threads (below).
 // * SteadyExpiry: 1M live entries expiring steadily. Every request inserts a new key with
 //   a 60 s time to live and the fake clock moves 60 µs per request, so about one entry
 //   expires per request once the first million are in; the capacity (2M) is never
@@ -49,7 +52,7 @@ using steady_cache = prescient::expiring_cache<key, key, lru, prescient::expirin
 using fake_cache = prescient::expiring_cache<key, key, lru, prescient::expiring<prescient::fake_ticker>>;
 using coarse_cache = prescient::expiring_cache<key, key, lru, prescient::expiring<prescient::coarse_ticker>>;
 
-enum class mode { off, write, access, coarse, fake };
+enum class mode { off, write, access, coarse, fake, access_fake };
 
 template <mode M>
 auto make(std::uint64_t n) {
@@ -57,6 +60,7 @@ auto make(std::uint64_t n) {
   else if constexpr (M == mode::write) return steady_cache(n, {.after_write = 1h});
   else if constexpr (M == mode::access) return steady_cache(n, {.after_access = 1h});
   else if constexpr (M == mode::coarse) return coarse_cache(n, {.after_write = 1h});
+  else if constexpr (M == mode::access_fake) return fake_cache(n, {.after_access = 1h, .ticker = prescient::fake_ticker(1)});
   else return fake_cache(n, {.after_write = 1h, .ticker = prescient::fake_ticker(1)});
 }
 
@@ -86,6 +90,9 @@ auto make_concurrent(std::uint64_t n) {
   } else if constexpr (M == mode::fake) {
     return concurrent<prescient::expiring<prescient::fake_ticker>>(
         n, {.shards = 16, .after_write = 1h, .ticker = prescient::fake_ticker(1)});
+  } else if constexpr (M == mode::access_fake) {
+    return concurrent<prescient::expiring<prescient::fake_ticker>>(
+        n, {.shards = 16, .after_access = 1h, .ticker = prescient::fake_ticker(1)});
   } else {
     return concurrent<prescient::expiring<prescient::steady_ticker>>(n, {.shards = 16, .after_access = 1h});
   }
@@ -100,6 +107,41 @@ void BM_ConcurrentGetHit(benchmark::State& state) {
   for (auto _ : state) benchmark::DoNotOptimize(c.get(prescient::mix64(i++) % n));
   state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()));
   if (c.stats().misses != 0) state.SkipWithError("a hit missed");
+}
+
+// Hits from 1 and 2 threads on one shared concurrent_cache, on a fake clock (so the
+// clock's cost, noisy on this machine, is out): no expiry; after_access (lock-free, the
+// hit stores its access stamp); and a read rule that keeps the deadline (an entry expiry
+// with after_read: every hit takes the shard's exclusive lock, as after_access hits did
+// before access stamps).
+struct keep_on_read {
+  prescient::duration after_read(const key&, const key&, std::uint64_t, prescient::duration left) { return left; }
+};
+enum class shared_mode { off, access, read_rule };
+template <shared_mode M>
+auto make_shared_cache(std::uint64_t n) {
+  if constexpr (M == shared_mode::off) {
+    return std::make_unique<concurrent<prescient::no_expiry>>(n, concurrent<prescient::no_expiry>::options{.shards = 16});
+  } else if constexpr (M == shared_mode::access) {
+    using C = concurrent<prescient::expiring<prescient::fake_ticker>>;
+    return std::make_unique<C>(n, C::options{.shards = 16, .after_access = 1h, .ticker = prescient::fake_ticker(1)});
+  } else {
+    using C = concurrent<prescient::expiring<prescient::fake_ticker, keep_on_read>>;
+    return std::make_unique<C>(n, C::options{.shards = 16, .after_write = 1h, .ticker = prescient::fake_ticker(1)});
+  }
+}
+
+template <shared_mode M>
+void BM_SharedGetHit(benchmark::State& state) {
+  const auto n = static_cast<std::uint64_t>(state.range(0));
+  static decltype(make_shared_cache<M>(0)) c;
+  if (state.thread_index() == 0) {
+    c = make_shared_cache<M>(2 * n);
+    for (std::uint64_t k = 0; k < n; ++k) c->put(k, k);
+  }
+  std::uint64_t i = static_cast<std::uint64_t>(state.thread_index()) << 40;
+  for (auto _ : state) benchmark::DoNotOptimize(c->get(prescient::mix64(i++) % n));  // the loop's start is a barrier
+  state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()));
 }
 
 template <mode M>
@@ -184,11 +226,16 @@ BENCHMARK(BM_GetHit<mode::write>)->Name("GetHit/write")->Arg(100'000);
 BENCHMARK(BM_GetHit<mode::access>)->Name("GetHit/access")->Arg(100'000);
 BENCHMARK(BM_GetHit<mode::coarse>)->Name("GetHit/coarse")->Arg(100'000);
 BENCHMARK(BM_GetHit<mode::fake>)->Name("GetHit/fake")->Arg(100'000);
+BENCHMARK(BM_GetHit<mode::access_fake>)->Name("GetHit/access_fake")->Arg(100'000);
 BENCHMARK(BM_ConcurrentGetHit<mode::off>)->Name("ConcurrentGetHit/off")->Arg(100'000);
 BENCHMARK(BM_ConcurrentGetHit<mode::write>)->Name("ConcurrentGetHit/write")->Arg(100'000);
 BENCHMARK(BM_ConcurrentGetHit<mode::coarse>)->Name("ConcurrentGetHit/coarse")->Arg(100'000);
 BENCHMARK(BM_ConcurrentGetHit<mode::fake>)->Name("ConcurrentGetHit/fake")->Arg(100'000);
 BENCHMARK(BM_ConcurrentGetHit<mode::access>)->Name("ConcurrentGetHit/access")->Arg(100'000);
+BENCHMARK(BM_ConcurrentGetHit<mode::access_fake>)->Name("ConcurrentGetHit/access_fake")->Arg(100'000);
+BENCHMARK(BM_SharedGetHit<shared_mode::off>)->Name("SharedGetHit/off")->Arg(100'000)->Threads(1)->Threads(2)->UseRealTime();
+BENCHMARK(BM_SharedGetHit<shared_mode::access>)->Name("SharedGetHit/access_fake")->Arg(100'000)->Threads(1)->Threads(2)->UseRealTime();
+BENCHMARK(BM_SharedGetHit<shared_mode::read_rule>)->Name("SharedGetHit/read_rule_fake")->Arg(100'000)->Threads(1)->Threads(2)->UseRealTime();
 BENCHMARK(BM_MissThenPut<mode::off>)->Name("MissThenPut/off")->Arg(100'000);
 BENCHMARK(BM_MissThenPut<mode::write>)->Name("MissThenPut/write")->Arg(100'000);
 BENCHMARK(BM_MissThenPut<mode::access>)->Name("MissThenPut/access")->Arg(100'000);

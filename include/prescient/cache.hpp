@@ -225,6 +225,10 @@ class cache {
     requires expires
       : cache(capacity, std::move(config), std::move(hash), std::move(equal), std::move(weigher)) {
     time_.options = std::move(time);
+    using E = typename Expiry::entry_expiry_type;
+    time_.stamps = time_.options.after_access != never && !has_after_create<E, Key, Value> &&
+                   !has_after_update<E, Key, Value> && !has_after_read<E, Key, Value>;
+    if (time_.stamps) time_.accessed.resize(time_.written.size(), 0);
   }
 
   cache(const cache&) = delete;
@@ -479,7 +483,10 @@ class cache {
   [[nodiscard]] std::size_t metadata_bytes_per_entry() const {
     const std::size_t n = std::max<std::size_t>(1, size());
     std::size_t time = 0;  // an expiring cache: the wheel's record, write time, refresh ticket
-    if constexpr (expires) time = detail::timer_wheel::bytes_per_slot + 2 * sizeof(std::uint64_t);
+    if constexpr (expires) {
+      time = detail::timer_wheel::bytes_per_slot + 2 * sizeof(std::uint64_t);
+      if (time_.stamps) time += sizeof(std::uint64_t);  // the access stamp
+    }
     return 2 * sizeof(std::uint64_t) /* hash, weight */ +
            index_.bucket_count() * detail::slot_index::bytes_per_bucket / n +
            policy_.metadata_bytes_per_entry() + time;
@@ -630,6 +637,11 @@ class cache {
     detail::timer_wheel wheel;
     std::vector<std::uint64_t> written;   ///< per slot: time of the last write
     std::vector<std::uint64_t> ticket;    ///< per slot: refresh in flight (0: none)
+    /// after_access without an entry expiry: a hit stores its time here (`accessed`, per
+    /// slot, the last read or write) instead of moving the entry in the wheel, whose
+    /// deadline is then a lower bound re-checked when it comes due (see access_stamps).
+    bool stamps = false;
+    std::vector<std::uint64_t> accessed;  ///< per slot, with stamps: the last read or write
     std::uint64_t tickets = 0;
     std::shared_ptr<refresh_box> refresh;
   };
@@ -696,6 +708,13 @@ class cache {
   void expire_due() {
     if constexpr (expires) {
       time_.wheel.expire(time_.now, [this](slot_id s) {
+        if (time_.stamps) {  // a lower bound came due: the hits since may have moved it on
+          const std::uint64_t d = stamped_deadline(s);
+          if (d > time_.now) {
+            if (d != no_deadline) time_.wheel.schedule(s, d);
+            return;
+          }
+        }
         if constexpr (policy::has_expire_hook<Policy>) policy_.on_expire(s);
         else policy_.on_erase(s);
         ++stats_.expirations;
@@ -709,15 +728,57 @@ class cache {
   /// Whether a live entry is past its deadline by the ticker now (const readers).
   [[nodiscard]] bool expired_now(slot_id s) const {
     if constexpr (expires) {
-      return time_.wheel.scheduled(s) && time_.wheel.deadline(s) <= static_cast<std::uint64_t>(time_.options.ticker());
+      if (!time_.wheel.scheduled(s)) return false;
+      const std::uint64_t d = time_.stamps ? stamped_deadline(s) : time_.wheel.deadline(s);
+      return d <= static_cast<std::uint64_t>(time_.options.ticker());
     } else {
       return false;
     }
   }
 
   [[nodiscard]] std::uint64_t deadline_of(slot_id s) const noexcept {
-    if constexpr (expires) return time_.wheel.scheduled(s) ? time_.wheel.deadline(s) : no_deadline;
-    else return no_deadline;
+    if constexpr (expires) {
+      if (!time_.wheel.scheduled(s)) return no_deadline;
+      return time_.stamps ? stamped_deadline(s) : time_.wheel.deadline(s);
+    } else {
+      return no_deadline;
+    }
+  }
+
+  // Access stamps (`time_state::stamps`: after_access and no entry expiry). Then a
+  // deadline only ever moves later — a read at t ≥ the last write or read w makes it
+  // min(t + after_access, written + after_write), never less than before — so a hit need
+  // not move its entry in the wheel: it stores t in `accessed` (a relaxed atomic, so that
+  // concurrent_cache's lock-free hits may store it, racing each other), and the wheel
+  // keeps the deadline of the last write or re-check, a lower bound. When that comes due,
+  // expire_due computes the true deadline from the stamps and puts the entry back if it
+  // is later. The same entries expire at the same operations as when every hit moved its
+  // deadline; a hit costs a compare and a store, and the wheel one move per re-check.
+
+  /// The deadline by the stamps: the last read or write + after_access, capped by the
+  /// last write + after_write.
+  [[nodiscard]] std::uint64_t stamped_deadline(slot_id s) const noexcept {
+    const std::uint64_t a =
+        std::atomic_ref<std::uint64_t>(const_cast<std::uint64_t&>(time_.accessed[s])).load(std::memory_order_relaxed);
+    std::uint64_t d = detail::deadline_after(a, time_.options.after_access);
+    if (time_.options.after_write != never)
+      d = std::min(d, detail::deadline_after(time_.written[s], time_.options.after_write));
+    return d;
+  }
+
+  /// A read of slot `s` at `now` by the cache's one writer (no reader races it).
+  void stamp_access(slot_id s, std::uint64_t now) noexcept {
+    std::atomic_ref<std::uint64_t> a(time_.accessed[s]);
+    if (a.load(std::memory_order_relaxed) < now) a.store(now, std::memory_order_relaxed);
+  }
+
+  /// A read of slot `s` at `now` by one of several lock-free readers (concurrent_cache):
+  /// the stamp moves forward only, so that of racing readers the latest time stays.
+  void stamp_access_racing(slot_id s, std::uint64_t now) noexcept {
+    std::atomic_ref<std::uint64_t> a(time_.accessed[s]);
+    std::uint64_t seen = a.load(std::memory_order_relaxed);
+    while (seen < now && !a.compare_exchange_weak(seen, now, std::memory_order_relaxed)) {
+    }
   }
 
   [[nodiscard]] duration write_ttl() const noexcept {
@@ -761,6 +822,7 @@ class cache {
         time_.written[s] = time_.now;
       // (concurrent_cache keeps its shards' refresh tickets here without a refresh_box)
       if (time_.refresh || time_.options.refresh_after_write != never) time_.ticket[s] = 0;
+      if (time_.stamps) std::atomic_ref<std::uint64_t>(time_.accessed[s]).store(time_.now, std::memory_order_relaxed);
       if (deadline == no_deadline) {
         time_.wheel.cancel(s);
       } else {
@@ -775,7 +837,9 @@ class cache {
     if constexpr (expires) {
       using E = typename Expiry::entry_expiry_type;
       const time_state& t = time_;
-      if constexpr (has_after_read<E, Key, Value>) {
+      if (t.stamps) {
+        stamp_access(s, t.now);
+      } else if constexpr (has_after_read<E, Key, Value>) {
         const std::uint64_t d = detail::deadline_after(
             t.now, duration(time_.options.entry.after_read(slab_[s]->key, std::as_const(slab_[s]->value), t.now,
                                                            detail::remaining(deadline_of(s), t.now))));
@@ -868,6 +932,7 @@ class cache {
         time_.written.resize(n, 0);
         time_.ticket.resize(n, 0);
       }
+      if (time_.stamps && time_.accessed.size() < n) time_.accessed.resize(n, 0);
     }
   }
 

@@ -56,11 +56,14 @@
 //     `cache` would; the cost of a hit is a ticker read and a load, plus one locked
 //     lookup each time the clock passes `next_due` (at most one per expiry, which needs
 //     the lock anyway). peek and contains check the entry's own deadline.
-//   * after_access, or an entry expiry with `after_read`: a hit moves the entry's
-//     deadline in the wheel, which only a writer may do, so every hit takes the lock
-//     (exclusive). Chosen over an atomic per-entry access stamp stored by the hit and
-//     re-checked by the wheel at expiry: that would keep such hits lock-free but change
-//     the shard cache's expiry rule and its exactness; not built.
+//   * after_access with no entry expiry: a hit moves the entry's deadline later only,
+//     so a lock-free hit stores its time in the entry's access stamp (a relaxed atomic
+//     that only moves forward) and leaves the wheel alone; the wheel's deadline is a
+//     lower bound, re-checked against the stamps when it comes due (cache.hpp, "Access
+//     stamps"): the same entries expire at the same operations, and `next_due` stays a
+//     lower bound. An entry expiry with `after_read` (which may shorten a deadline), or
+//     after_access beside an entry expiry: a hit moves the deadline in the wheel, which
+//     only a writer may do, so every such hit takes the lock (exclusive).
 //   * Refresh after write (set_refresher): a read that finds the entry due takes the
 //     lock and puts a *refresh* in the shard's table of loads in flight (at most one per
 //     key; the entry's ticket tells lock-free hits one is running), run on the
@@ -208,7 +211,7 @@ struct concurrent_cache_options<PolicyConfig, Hash, KeyEqual, Weigher, expiring<
   KeyEqual equal{};
   Weigher weigher{};
   duration after_write = never;          ///< deadline = last write + this
-  duration after_access = never;         ///< deadline = last read or write + this (hits take the lock)
+  duration after_access = never;         ///< deadline = last read or write + this (hits stay lock-free: cache.hpp's access stamps)
   duration refresh_after_write = never;  ///< a read this long after the write reloads in the background (set_refresher)
   Ticker ticker{};
   EntryExpiry entry{};
@@ -243,12 +246,15 @@ class concurrent_cache {
     config_ = opts.policy;
     const std::size_t stripes =
         std::clamp<std::size_t>(std::bit_ceil(2 * std::size_t{std::max(1u, std::thread::hardware_concurrency())}), 4, 64);
-    if constexpr (expires) {
-      using E = typename Expiry::entry_expiry_type;
-      locked_hits_ = opts.after_access != never || has_after_read<E, Key, Value>;
-    }
     shards_.reserve(shards);
     for (std::size_t i = 0; i < shards; ++i) shards_.push_back(std::make_unique<shard>(share_of(capacity, i), opts, stripes));
+    if constexpr (expires) {
+      // A hit that moves its deadline takes the lock, unless the shards keep access
+      // stamps (after_access with no entry expiry: the hit stores its time, cache.hpp).
+      using E = typename Expiry::entry_expiry_type;
+      locked_hits_ = has_after_read<E, Key, Value> ||
+                     (opts.after_access != never && !shards_.front()->cache.time_.stamps);
+    }
   }
 
   [[nodiscard]] std::optional<Value> get(const Key& key) { return get_impl(key); }
@@ -801,6 +807,11 @@ class concurrent_cache {
   [[nodiscard]] std::uint64_t weight() const { return sum([](const shard_cache& c) { return c.weight(); }); }
   [[nodiscard]] std::uint64_t capacity() const noexcept { return capacity_; }
   [[nodiscard]] std::size_t shard_count() const noexcept { return shards_.size(); }
+  /// The shard `key` lives in, in [0, shard_count()): its capacity is
+  /// capacity() / shard_count() (the first capacity() % shard_count() shards one more).
+  [[nodiscard]] std::size_t shard_index(const Key& key) const {
+    return shard_bits_ == 0 ? 0 : static_cast<std::size_t>(locate(key).h >> (64 - shard_bits_));
+  }
 
  private:
   /// One load in flight (get_or_load). `attached` and `waiters` are guarded by the
@@ -1042,7 +1053,7 @@ class concurrent_cache {
   template <class K, class OnHit>
   fast lookup_fast(shard& sh, const K& key, std::uint64_t h, bool count_miss, OnHit&& on_hit) const {
     if constexpr (expires)
-      if (locked_hits_) return fast::not_served;  // after_access / after_read: a hit moves its deadline
+      if (locked_hits_) return fast::not_served;  // a read rule, or after_access beside an entry expiry
     bool drain_due = false;
     [[maybe_unused]] std::uint64_t now = 0;  // the ticker, read once the lookup is inside
     {
@@ -1083,6 +1094,7 @@ class concurrent_cache {
           r.uncount();
           return fast::not_served;
         }
+        if (sh.cache.time_.stamps) sh.cache.stamp_access_racing(s, now);  // after_access: its deadline moves on
       }
       if constexpr (policy::has_lockfree_hit<Policy>)
         sh.cache.policy_.on_access_lockfree(s);  // a mark on the entry itself: no buffer, no drain

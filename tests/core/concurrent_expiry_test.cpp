@@ -26,6 +26,7 @@
 #include "prescient/expiry.hpp"
 #include "prescient/policy/lru.hpp"
 #include "prescient/policy/s3fifo.hpp"
+#include "prescient/policy/sieve.hpp"
 #include "test_support.hpp"
 
 namespace {
@@ -281,6 +282,125 @@ TEST(ConcurrentExpiry, StaleEntryReadFromManyThreadsRefreshesOnce) {
   c.cleanup();
   EXPECT_EQ(c.stats().refresh_failures, 2u);
   EXPECT_EQ(c.loads_in_flight(), 0u);
+}
+
+}  // namespace
+
+namespace {
+
+// after_access without an entry expiry: hits store an access stamp and take no lock
+// (cache.hpp, "Access stamps"). A mutex that counts how often it is taken tells.
+struct counting_mutex {
+  static inline std::atomic<u64> taken{0};
+  void lock() {
+    taken.fetch_add(1, std::memory_order_relaxed);
+    m.lock();
+  }
+  bool try_lock() {
+    const bool got = m.try_lock();
+    if (got) taken.fetch_add(1, std::memory_order_relaxed);
+    return got;
+  }
+  void unlock() { m.unlock(); }
+  std::mutex m;
+};
+
+template <class Entry>
+using counted_cache = prescient::concurrent_cache<u64, u64, prescient::policy::sieve, prescient::hash<u64>,
+                                                  std::equal_to<u64>, prescient::unit_weigher, counting_mutex,
+                                                  prescient::expiring<fake_ticker, Entry>>;
+
+TEST(ConcurrentExpiry, AfterAccessHitsTakeNoLock) {
+  fake_ticker clock(0);
+  typename counted_cache<prescient::no_entry_expiry>::options o{};
+  o.shards = 2;
+  o.after_access = 5ms;
+  o.ticker = clock;
+  counted_cache<prescient::no_entry_expiry> c(64, o);
+  for (u64 k = 0; k < 32; ++k) c.put(k, k);
+  clock.advance(4ms);
+  const u64 before = counting_mutex::taken.load();  // the clock passed no deadline: lock-free
+  for (int round = 0; round < 100; ++round)
+    for (u64 k = 0; k < 16; ++k) ASSERT_EQ(c.get(k), k);
+  EXPECT_EQ(counting_mutex::taken.load() - before, 0u) << "after_access hits took a shard's lock";
+  // The stamps moved the deadlines of keys 0-15 to 9 ms; 16-31 expire at 5 ms. Past 5 ms
+  // the first hit of each shard takes the lock once (next_due, the wheel's lower bound,
+  // came due), re-checks the stamps and puts 0-15 back in the wheel.
+  clock.advance(2ms);
+  for (u64 k = 0; k < 16; ++k) EXPECT_EQ(c.get(k), k) << "key " << k << " was read at 4 ms";
+  for (u64 k = 16; k < 32; ++k) EXPECT_FALSE(c.peek(k).has_value()) << "key " << k << " was last written at 0";
+  c.cleanup();
+  EXPECT_EQ(c.size(), 16u);
+  EXPECT_EQ(c.stats().expirations, 16u);
+  const u64 after_recheck = counting_mutex::taken.load();
+  for (u64 k = 0; k < 16; ++k) ASSERT_EQ(c.get(k), k);
+  EXPECT_EQ(counting_mutex::taken.load() - after_recheck, 0u) << "re-checked deadlines left the hits locked";
+  clock.advance(6ms);  // 12 ms: read last at 6 ms, so due at 11 ms
+  c.cleanup();
+  EXPECT_EQ(c.size(), 0u);
+  EXPECT_EQ(c.check_invariants(), "");
+}
+
+// A read rule may shorten a deadline, which only the wheel can hold: those hits lock.
+struct keep_on_read {
+  prescient::duration after_read(const u64&, const u64&, u64, prescient::duration left) { return left; }
+};
+TEST(ConcurrentExpiry, ReadRuleHitsTakeTheLock) {
+  fake_ticker clock(0);
+  typename counted_cache<keep_on_read>::options o{};
+  o.shards = 2;
+  o.after_write = 5ms;
+  o.ticker = clock;
+  counted_cache<keep_on_read> c(64, o);
+  for (u64 k = 0; k < 16; ++k) c.put(k, k);
+  const u64 before = counting_mutex::taken.load();
+  for (u64 k = 0; k < 16; ++k) ASSERT_EQ(c.get(k), k);
+  EXPECT_GE(counting_mutex::taken.load() - before, 16u);
+}
+
+// Three readers hit 16 hot keys of an after_access cache, racing each other's stamps,
+// while this thread moves the fake clock 1 ms at a time, only after every reader has
+// made a whole pass over the hot keys since the last move: so every hot key is read
+// within each 5 ms and must never expire or miss; the cold keys, never read, expire.
+TEST(ConcurrentExpiry, RacingAccessStampsKeepHotEntries) {
+  fake_ticker clock(0);
+  typename counted_cache<prescient::no_entry_expiry>::options o{};
+  o.shards = 2;
+  o.after_access = 5ms;
+  o.ticker = clock;
+  counted_cache<prescient::no_entry_expiry> c(512, o);
+  constexpr u64 hot = 16, cold = 200;
+  for (u64 k = 0; k < hot + cold; ++k) c.put(k, k);
+  constexpr int readers = 3;
+  std::atomic<bool> stop{false};
+  std::atomic<u64> misses{0};
+  std::vector<std::atomic<u64>> passes(readers);
+  std::vector<std::thread> pool;
+  for (int t = 0; t < readers; ++t)
+    pool.emplace_back([&, t] {
+      while (!stop.load(std::memory_order_relaxed)) {
+        for (u64 k = 0; k < hot; ++k) {
+          const auto v = c.get((k + static_cast<u64>(t) * 5) % hot);
+          if (!v) misses.fetch_add(1, std::memory_order_relaxed);
+        }
+        passes[static_cast<std::size_t>(t)].fetch_add(1, std::memory_order_release);
+      }
+    });
+  for (int step = 0; step < 200; ++step) {
+    std::vector<u64> seen(readers);
+    for (int t = 0; t < readers; ++t) seen[static_cast<std::size_t>(t)] = passes[static_cast<std::size_t>(t)].load();
+    for (int t = 0; t < readers; ++t)  // two more passes: one began after the last move
+      while (passes[static_cast<std::size_t>(t)].load(std::memory_order_acquire) < seen[static_cast<std::size_t>(t)] + 2)
+        std::this_thread::yield();
+    clock.advance(1ms);
+  }
+  stop = true;
+  for (auto& th : pool) th.join();
+  c.cleanup();
+  EXPECT_EQ(misses.load(), 0u) << "a hot key, read every millisecond, expired";
+  EXPECT_EQ(c.size(), hot);
+  EXPECT_EQ(c.stats().expirations, cold);
+  EXPECT_EQ(c.check_invariants(), "");
 }
 
 }  // namespace

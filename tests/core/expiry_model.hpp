@@ -21,7 +21,9 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <random>
 #include <stdexcept>
@@ -99,8 +101,13 @@ struct timing {
 /// The cache under test: `Kind::type<P, EntryExpiry>` (an expiring cache of int → int on
 /// a fake_ticker) and `Kind::make(capacity, timing)`. Every kind offers put, get,
 /// get_or_load, get_all, compute, erase, set_refresher, cleanup, stats, for_each, size
-/// and check_invariants.
+/// and check_invariants; `Kind::shard_count(c)` and `Kind::shard_index(c, key)` say how
+/// it splits its keys (one shard for `cache`).
 struct single_cache {
+  template <class C>
+  static std::size_t shard_count(const C&) { return 1; }
+  template <class C>
+  static std::size_t shard_index(const C&, int) { return 0; }
   template <class P, class E>
   using type = prescient::cache<int, int, P, prescient::hash<int>, std::equal_to<int>, prescient::unit_weigher,
                                 prescient::expiring<prescient::fake_ticker, E>>;
@@ -115,6 +122,54 @@ struct single_cache {
   }
 };
 
+/// The reference's cache: one plain cache (no expiry) per shard of the cache under test,
+/// each of that shard's capacity, a key in the same shard. Shards are independent caches,
+/// so this is what the policy decides in each; the time of every shard is modelled by
+/// model_run (an operation starts — expires, installs refreshes — the shards it touches).
+template <class P>
+class sharded_reference {
+ public:
+  using shard_cache = prescient::cache<int, int, P>;
+  sharded_reference(std::uint64_t capacity, std::size_t shards, std::function<std::size_t(int)> route)
+      : route_(std::move(route)) {
+    for (std::size_t i = 0; i < shards; ++i)
+      shards_.push_back(std::make_unique<shard_cache>(capacity / shards + (i < capacity % shards ? 1 : 0)));
+  }
+  template <class F>
+  void set_removal_listener(F f) {
+    for (auto& c : shards_) c->set_removal_listener(f);
+  }
+  prescient::put_result put(int k, int v) { return at(k).put(k, v); }
+  std::optional<int> get(int k) { return at(k).get(k); }
+  [[nodiscard]] std::optional<int> peek(int k) const { return at(k).peek(k); }
+  [[nodiscard]] bool contains(int k) const { return at(k).contains(k); }
+  bool erase(int k) { return at(k).erase(k); }
+  template <class F>
+  void for_each(F&& f) const {
+    for (const auto& c : shards_) c->for_each(f);
+  }
+  [[nodiscard]] std::size_t size() const {
+    std::size_t n = 0;
+    for (const auto& c : shards_) n += c->size();
+    return n;
+  }
+  [[nodiscard]] prescient::cache_stats stats() const {
+    prescient::cache_stats total;
+    for (const auto& c : shards_) total += c->stats();
+    return total;
+  }
+  [[nodiscard]] std::string check_invariants() const {
+    std::string out;
+    for (const auto& c : shards_) out += c->check_invariants();
+    return out;
+  }
+
+ private:
+  [[nodiscard]] shard_cache& at(int k) const { return *shards_[route_(k)]; }
+  std::function<std::size_t(int)> route_;
+  std::vector<std::unique_ptr<shard_cache>> shards_;
+};
+
 template <class P, mode M, class Kind = single_cache>
 class model_run {
  public:
@@ -125,14 +180,17 @@ class model_run {
                                           std::conditional_t<M == mode::per_entry_no_read, value_expiry_no_read,
                                                              prescient::no_entry_expiry>>;
   using timed = typename Kind::template type<P, entry_expiry>;
-  using plain = prescient::cache<int, int, P>;
+  using plain = sharded_reference<P>;
 
   static constexpr std::uint64_t capacity = 6;
   static constexpr std::uint64_t after_write = 6 * sec, refresh = 2 * sec;
   static constexpr std::uint64_t after_access = M == mode::write_access_refresh ? 4 * sec : std::uint64_t{1} << 62;
 
   explicit model_run(std::uint64_t seed)
-      : rng_(seed), impl_(Kind::template make<P, entry_expiry>(capacity, options())), ref_(capacity), executor_(1, 64) {
+      : rng_(seed),
+        impl_(Kind::template make<P, entry_expiry>(capacity, options())),
+        ref_(capacity, Kind::shard_count(impl_), [this](int k) { return shard_of(k); }),
+        executor_(1, 64) {
     impl_.set_removal_listener([this](const int& k, const int&, removal_cause why) { got_.emplace_back(k, why); });
     ref_.set_removal_listener([this](const int& k, const int&, removal_cause why) {
       if (!expiring_ref_) want_.emplace_back(k, why);
@@ -151,7 +209,7 @@ class model_run {
     got_.clear();
     want_.clear();
     impl_.cleanup();
-    begin_ref();
+    begin_ref(all_shards());
     compare("final cleanup");
     compare_contents();
     // The run exercised what it claims to (a weak run would prove little).
@@ -188,28 +246,28 @@ class model_run {
       const int k = key(), v = value();
       what = "put " + std::to_string(k) + "=" + std::to_string(v);
       const auto a = impl_.put(k, v);
-      begin_ref();
+      begin_ref({k});
       const auto b = ref_put(k, v);
       EXPECT_EQ(a, b) << what;
     } else if (op < 44) {
       const int k = key();
       what = "get " + std::to_string(k);
       const auto a = impl_.get(k);
-      begin_ref();
+      begin_ref({k});
       const auto b = ref_get(k);
       EXPECT_EQ(a, b) << what;
     } else if (op < 54) {
       const int k = key();
       what = "get_or_load " + std::to_string(k);
       const auto a = attempt([&] { return impl_.get_or_load(k, [this](const int& x) { return store_.load(x); }); });
-      begin_ref();
+      begin_ref({k});
       const auto b = attempt([&] { return ref_get_or_load(k); });
       EXPECT_EQ(a, b) << what;
     } else if (op < 60) {
       std::vector<int> ks{key(), key(), key()};
       what = "get_all";
       const auto a = attempt([&] { return impl_.get_all(ks, [this](const int& x) { return store_.load(x); }); });
-      begin_ref();
+      begin_ref(ks);
       const auto b = attempt([&] { return ref_get_all(ks); });
       EXPECT_EQ(a, b) << what;
     } else if (op < 70) {
@@ -220,14 +278,14 @@ class model_run {
         return v ? *v + d : d;
       };
       const auto a = impl_.compute(k, f);
-      begin_ref();
+      begin_ref({k});
       const auto b = ref_compute(k, f);
       EXPECT_EQ(a, b) << what;
     } else if (op < 74) {
       const int k = key();
       what = "erase " + std::to_string(k);
       const bool a = impl_.erase(k);
-      begin_ref();
+      begin_ref({k});
       const bool b = ref_remove(k);
       EXPECT_EQ(a, b) << what;
     } else if (op < 80) {
@@ -262,13 +320,30 @@ class model_run {
 
   // ---- the reference ----
 
-  // The start of an operation: expire (in the order the cache reported, once the sets
-  // agree), then install finished refreshes.
-  void begin_ref() {
+  std::size_t shard_of(int k) const { return Kind::shard_index(impl_, k); }
+  std::vector<int> all_shards() const {  // one key of each shard
+    std::vector<int> out;
+    std::vector<bool> seen(Kind::shard_count(impl_), false);
+    for (int k = 0; k < keys; ++k)
+      if (!seen[shard_of(k)]) {
+        seen[shard_of(k)] = true;
+        out.push_back(k);
+      }
+    EXPECT_EQ(out.size(), seen.size()) << "a shard holds none of the model's keys";
+    return out;
+  }
+
+  // The start of an operation on the shards of `touched` (keys): expire what is due in
+  // them (in the order the cache reported, once the sets agree), then install their
+  // finished refreshes. A shard the operation does not touch keeps its expired entries
+  // (not returned: for_each and the lookups check deadlines) until one does.
+  void begin_ref(const std::vector<int>& touched) {
+    std::vector<bool> in(Kind::shard_count(impl_), false);
+    for (const int k : touched) in[shard_of(k)] = true;
     const std::uint64_t now = clock_();
     std::vector<int> due;
     for (const auto& [k, d] : deadline_)
-      if (d <= now) due.push_back(k);
+      if (d <= now && in[shard_of(k)]) due.push_back(k);
     std::vector<int> reported;
     for (const auto& [k, why] : got_)
       if (why == removal_cause::expired) reported.push_back(k);
@@ -292,6 +367,10 @@ class model_run {
     std::vector<pending> ready;
     ready.swap(pending_);
     for (const pending& p : ready) {
+      if (!in[shard_of(p.key)]) {
+        pending_.push_back(p);  // its shard installs it at its next operation
+        continue;
+      }
       auto t = ticket_.find(p.key);
       if (t == ticket_.end() || t->second != p.ticket) continue;  // written or removed since
       t->second = 0;
@@ -453,13 +532,17 @@ class model_run {
   // ---- comparing ----
 
   void compare(const std::string& what) {
-    // The expired ones of this operation: a set, compared in begin_ref; then in order.
-    std::vector<event> a, b;
-    for (const auto& e : got_)
-      if (e.second != removal_cause::expired) a.push_back(e);
-    for (const auto& e : want_)
-      if (e.second != removal_cause::expired) b.push_back(e);
-    ASSERT_EQ(a, b) << "step " << step_ << " (" << what << "): removals";
+    // The expired ones of this operation: a set, compared in begin_ref; then in order,
+    // shard by shard (shards are independent caches: an operation over several, get_all,
+    // may visit them in any order).
+    for (std::size_t sh = 0; sh < Kind::shard_count(impl_); ++sh) {
+      std::vector<event> a, b;
+      for (const auto& e : got_)
+        if (e.second != removal_cause::expired && shard_of(e.first) == sh) a.push_back(e);
+      for (const auto& e : want_)
+        if (e.second != removal_cause::expired && shard_of(e.first) == sh) b.push_back(e);
+      ASSERT_EQ(a, b) << "step " << step_ << " (" << what << "): removals in shard " << sh;
+    }
     const auto& s = impl_.stats();
     const auto& r = ref_.stats();
     ASSERT_EQ(s.hits, r.hits) << "step " << step_ << " (" << what << ")";
