@@ -639,7 +639,7 @@ class cache {
     std::vector<std::uint64_t> ticket;    ///< per slot: refresh in flight (0: none)
     /// after_access without an entry expiry: a hit stores its time here (`accessed`, per
     /// slot, the last read or write) instead of moving the entry in the wheel, whose
-    /// deadline is then a lower bound re-checked when it comes due (see access_stamps).
+    /// deadline is then a lower bound re-checked when it comes due ("Access stamps" below).
     bool stamps = false;
     std::vector<std::uint64_t> accessed;  ///< per slot, with stamps: the last read or write
     std::uint64_t tickets = 0;

@@ -284,10 +284,6 @@ TEST(ConcurrentExpiry, StaleEntryReadFromManyThreadsRefreshesOnce) {
   EXPECT_EQ(c.loads_in_flight(), 0u);
 }
 
-}  // namespace
-
-namespace {
-
 // after_access without an entry expiry: hits store an access stamp and take no lock
 // (cache.hpp, "Access stamps"). A mutex that counts how often it is taken tells.
 struct counting_mutex {
@@ -310,13 +306,18 @@ using counted_cache = prescient::concurrent_cache<u64, u64, prescient::policy::s
                                                   std::equal_to<u64>, prescient::unit_weigher, counting_mutex,
                                                   prescient::expiring<fake_ticker, Entry>>;
 
-TEST(ConcurrentExpiry, AfterAccessHitsTakeNoLock) {
-  fake_ticker clock(0);
-  typename counted_cache<prescient::no_entry_expiry>::options o{};
+// Two shards on `clock`, entries expiring 5 ms after their last read or write.
+counted_cache<prescient::no_entry_expiry>::options after_access_5ms(const fake_ticker& clock) {
+  counted_cache<prescient::no_entry_expiry>::options o{};
   o.shards = 2;
   o.after_access = 5ms;
   o.ticker = clock;
-  counted_cache<prescient::no_entry_expiry> c(64, o);
+  return o;
+}
+
+TEST(ConcurrentExpiry, AfterAccessHitsTakeNoLock) {
+  fake_ticker clock(0);
+  counted_cache<prescient::no_entry_expiry> c(64, after_access_5ms(clock));
   for (u64 k = 0; k < 32; ++k) c.put(k, k);
   clock.advance(4ms);
   const u64 before = counting_mutex::taken.load();  // the clock passed no deadline: lock-free
@@ -364,11 +365,7 @@ TEST(ConcurrentExpiry, ReadRuleHitsTakeTheLock) {
 // within each 5 ms and must never expire or miss; the cold keys, never read, expire.
 TEST(ConcurrentExpiry, RacingAccessStampsKeepHotEntries) {
   fake_ticker clock(0);
-  typename counted_cache<prescient::no_entry_expiry>::options o{};
-  o.shards = 2;
-  o.after_access = 5ms;
-  o.ticker = clock;
-  counted_cache<prescient::no_entry_expiry> c(512, o);
+  counted_cache<prescient::no_entry_expiry> c(512, after_access_5ms(clock));
   constexpr u64 hot = 16, cold = 200;
   for (u64 k = 0; k < hot + cold; ++k) c.put(k, k);
   constexpr int readers = 3;
