@@ -10,7 +10,7 @@
 // percpu-rwsem and folly's SharedMutex "deferred readers" are):
 //
 //   * A lookup takes no lock. It announces itself on its thread's *stripe* of the shard
-//     (one atomic add on a cache line that only threads of that stripe write), then
+//     (a store on a cache line that only its own thread writes, see below), then
 //     checks the shard's `writing` flag: clear, it probes the index and copies the value
 //     out; set, it withdraws and takes the lock instead. A writer (put, erase, an insert
 //     or eviction) takes the lock, sets `writing`, and waits until no stripe announces a
@@ -71,12 +71,16 @@
 //     the key detaches it (writes win). Its answer is installed at the start of the
 //     shard's next locked operation.
 //
-// A thread's stripe is its number modulo the stripe count: the lowest number no running
-// thread holds (detail::thread_number), so threads that run together land on different
-// stripes; the stripe count is 2 × hardware threads, between 4 and 64. Memory: each
-// shard has `stripes` × 576 bytes of stripes (64 hit slots of 8 bytes and a counting
-// line). The single-threaded `cache` has none of this.
-//
+// A thread's stripe is the one its number owns: the lowest number no running thread
+// holds (detail::thread_number), so threads that run together land on different
+// stripes. There are 2 × hardware threads owned stripes, between 4 and 64, and a quarter
+// as many shared ones for the threads numbered beyond. An owned stripe has one writer,
+// so a lookup announces itself with a sequentially consistent store and withdraws with a
+// plain one: one full barrier per hit, where a lock takes two locked instructions
+// (locking and unlocking); a shared stripe's lookups use locked additions. Memory: each
+// shard has (1.25 × owned) × 576 bytes of stripes (64 hit slots of 8 bytes and a
+// counting line). The single-threaded `cache` has none of this.
+
 // A policy whose shards share state says so with `Policy::prepare_shards(config&,
 // shards, capacity)`, called once before the shards are built (the learned policy: one
 // model and one trainer thread for every shard, policy/learned/shared_model.hpp), and
@@ -149,32 +153,38 @@ inline std::atomic<std::uint64_t>& thread_numbers_taken() noexcept {
 struct thread_number_giver {
   std::size_t held = 64;
   ~thread_number_giver() {
-    if (held < 64) thread_numbers_taken().fetch_and(~(std::uint64_t{1} << held), std::memory_order_relaxed);
+    // Release: the next holder of the number (it claims with acquire) sees every write
+    // this thread made to the stripes that number owns.
+    if (held < 64) thread_numbers_taken().fetch_and(~(std::uint64_t{1} << held), std::memory_order_release);
   }
 };
 
 /// The calling thread's number, for concurrent_cache's stripes: the lowest number no
 /// running thread holds (a thread gives its number back when it ends), so threads that
-/// run at the same time hold different numbers — up to 64 of them; beyond, numbers are
-/// shared. The first call of a thread claims; later calls read a thread_local.
+/// run at the same time hold different numbers below 64 (`unique`) — up to 64 threads;
+/// beyond, a thread gets a shared number, 64 or above. The first call of a thread
+/// claims; later calls read a thread_local.
 class thread_number {
  public:
   static std::size_t get() noexcept {
     if (mine_ != 0) return mine_ - 1;
     return claim();
   }
+  /// Whether number `n` is held by one running thread only.
+  static constexpr bool unique(std::size_t n) noexcept { return n < 64; }
 
  private:
   static std::size_t claim() noexcept {
     std::uint64_t used = thread_numbers_taken().load(std::memory_order_relaxed);
     for (;;) {
-      if (~used == 0) {  // 64 threads hold a number: share one
+      if (~used == 0) {  // 64 threads hold a number: share one of 64 more
         static std::atomic<std::size_t> spill{0};
-        mine_ = 1 + spill.fetch_add(1, std::memory_order_relaxed) % 64;
+        mine_ = 1 + 64 + spill.fetch_add(1, std::memory_order_relaxed) % 64;
         return mine_ - 1;
       }
       const auto n = static_cast<std::size_t>(std::countr_one(used));
-      if (thread_numbers_taken().compare_exchange_weak(used, used | std::uint64_t{1} << n, std::memory_order_relaxed)) {
+      if (thread_numbers_taken().compare_exchange_weak(used, used | std::uint64_t{1} << n, std::memory_order_acquire,
+                                                       std::memory_order_relaxed)) {
         mine_ = n + 1;
         giver_.held = n;  // constructs the thread_local whose destructor gives it back
         return n;
@@ -397,7 +407,13 @@ class concurrent_cache {
     std::shared_ptr<flight> f;
     bool leader = false;
     hit = false;
-    {
+    if constexpr (small_value) {  // see get_impl
+      Value found{};
+      if (lookup_fast(sh, key, h, false, [&](const Value& v) { found = v; }) == fast::hit) {
+        hit = true;
+        return found;
+      }
+    } else {
       std::optional<Value> out;
       if (lookup_fast(sh, key, h, false, [&](const Value& v) { out.emplace(v); }) == fast::hit) {
         hit = true;
@@ -760,7 +776,7 @@ class concurrent_cache {
       std::lock_guard lock(sh->mutex);
       sh->cache.reset_stats();
       sh->loads = {};
-      for (std::size_t i = 0; i <= sh->stripe_mask; ++i) {
+      for (std::size_t i = 0; i < sh->stripe_count; ++i) {
         sh->base_misses[i] = sh->stripes[i].misses.load(std::memory_order_acquire);
         sh->base_lookups[i] = sh->stripes[i].state.load(std::memory_order_acquire) / lookup_one;
       }
@@ -790,7 +806,7 @@ class concurrent_cache {
     for (const auto& sh : shards_) {
       std::lock_guard lock(sh->mutex);
       total += sh->cache.stats();
-      for (std::size_t i = 0; i <= sh->stripe_mask; ++i) {  // the lookups served without the lock
+      for (std::size_t i = 0; i < sh->stripe_count; ++i) {  // the lookups served without the lock
         // Misses first: a miss is counted after its lookup, so the lookups read next
         // include it. While lookups run, a difference may be briefly off; never below 0.
         const auto misses = static_cast<std::int64_t>(sh->stripes[i].misses.load(std::memory_order_acquire) - sh->base_misses[i]);
@@ -859,6 +875,10 @@ class concurrent_cache {
     }
   };
 
+  /// A value that a hit returns through a plain local (get_impl).
+  static constexpr bool small_value =
+      std::is_trivially_copyable_v<Value> && std::is_default_constructible_v<Value> && sizeof(std::optional<Value>) <= 16;
+
   /// Hits buffered per stripe between drains (a power of two).
   static constexpr std::size_t hit_buffer = 64;
   /// A stripe's `state`: readers inside now in the low bits, lookups counted above.
@@ -868,7 +888,8 @@ class concurrent_cache {
 
   /// One thread stripe of one shard: written by the lookups of the threads of that
   /// stripe; read by writers (the readers) and drains (the hits), which also clear
-  /// `hits` entries.
+  /// `hits` entries. An *owned* stripe has one thread (the holder of its number), which
+  /// changes its counters with plain stores; a shared one, locked additions.
   struct alignas(64) stripe {
     /// Low 20 bits: lookups inside the index now. Above: lookups counted without the
     /// lock (hits and misses), which is also the position in `hits` of the next one.
@@ -878,6 +899,20 @@ class concurrent_cache {
     /// bits; 0 for none.
     alignas(64) std::array<std::atomic<std::uint64_t>, hit_buffer> hits{};
   };
+
+  /// Adds `v` (modulo 2^64) to a counter of a stripe and returns the value before: a load
+  /// and a store when the calling thread owns the stripe (no other thread writes it, so
+  /// nothing is lost and a hit makes no locked instruction but its announcement's
+  /// sequentially consistent store), a locked addition otherwise.
+  static std::uint64_t bump(std::atomic<std::uint64_t>& counter, std::uint64_t v, bool owned,
+                            std::memory_order order) noexcept {
+    if (owned) {
+      const std::uint64_t before = counter.load(std::memory_order_relaxed);
+      counter.store(before + v, order);
+      return before;
+    }
+    return counter.fetch_add(v, order);
+  }
 
   /// A shard's background refreshes (expiring caches): shared with the refresh tasks,
   /// which may outlive the cache.
@@ -909,17 +944,21 @@ class concurrent_cache {
   }
 
   struct shard {
-    shard(std::uint64_t capacity, const options& o, std::size_t stripe_count)
-        : stripes(std::make_unique<stripe[]>(stripe_count)),
-          stripe_mask(stripe_count - 1),
+    /// `owned`: the stripes owned by one thread each (a power of two, at most 64); a
+    /// quarter as many more (at least one) are shared by the threads numbered beyond.
+    shard(std::uint64_t capacity, const options& o, std::size_t owned)
+        : owned_stripes(owned),
+          stripe_count(owned + std::max<std::size_t>(1, owned / 4)),
+          stripes(std::make_unique<stripe[]>(stripe_count)),
           cache(make_cache(capacity, o)),
           drained(stripe_count, 0),
           base_lookups(stripe_count, 0),
           base_misses(stripe_count, 0) {}
     /// Set while a writer changes the index or the slab: lookups take the lock then.
     alignas(64) std::atomic<bool> writing{false};
+    std::size_t owned_stripes;  ///< stripes [0, owned_stripes) are owned, the rest shared
+    std::size_t stripe_count;
     std::unique_ptr<stripe[]> stripes;
-    std::size_t stripe_mask;
     shard_cache cache;  ///< its index and slab are read without the lock; its policy only under it
     alignas(64) mutable Mutex mutex;
     // Under `mutex`:
@@ -930,7 +969,13 @@ class concurrent_cache {
     prescient::load_stats loads;
     [[no_unique_address]] std::conditional_t<expires, shard_time, no_shard_time> time;
 
-    [[nodiscard]] std::size_t my_stripe() const noexcept { return detail::thread_number::get() & stripe_mask; }
+    /// The calling thread's stripe: the one its number owns, or a shared one.
+    [[nodiscard]] std::size_t my_stripe() const noexcept {
+      const std::size_t n = detail::thread_number::get();
+      static_assert(detail::thread_number::unique(63));  // owned_stripes ≤ 64: a number that owns is unique
+      return n < owned_stripes ? n : owned_stripes + (n & (stripe_count - owned_stripes - 1));
+    }
+    [[nodiscard]] bool owned(std::size_t stripe_index) const noexcept { return stripe_index < owned_stripes; }
   };
 
   /// A lookup without the lock: announces itself on the thread's stripe (and counts the
@@ -938,25 +983,18 @@ class concurrent_cache {
   /// and the caller takes the lock instead (`entered()` false).
   class reader {
    public:
-    reader(shard& sh, bool counted) noexcept
-        : st_(sh.stripes[sh.my_stripe()]), add_(reader_one + (counted ? lookup_one : 0)) {
-      // Store, then load (both sequentially consistent): with the writer's store of
-      // `writing`, then load of the readers, one of the two sees the other.
-      position_ = st_.state.fetch_add(add_, std::memory_order_seq_cst) / lookup_one;
-      if (sh.writing.load(std::memory_order_seq_cst)) {
-        st_.state.fetch_sub(add_, std::memory_order_release);
-        in_ = false;
-      }
-    }
+    reader(shard& sh, bool counted) noexcept : reader(sh, sh.my_stripe(), counted) {}
     ~reader() {
-      if (in_) st_.state.fetch_sub(reader_one, std::memory_order_release);
+      if (in_) bump(st_.state, -reader_one, owned_, std::memory_order_release);
     }
     reader(const reader&) = delete;
     reader& operator=(const reader&) = delete;
 
     [[nodiscard]] bool entered() const noexcept { return in_; }
     /// Takes back the count of a lookup that will be counted under the lock instead.
-    void uncount() noexcept { st_.state.fetch_sub(lookup_one, std::memory_order_relaxed); }
+    void uncount() noexcept { bump(st_.state, -lookup_one, owned_, std::memory_order_relaxed); }
+    /// Counts the lookup as a miss (after it was counted as a lookup).
+    void count_miss() noexcept { bump(st_.misses, 1, owned_, std::memory_order_release); }
     /// Buffers a hit on `s` for the policy; true when the ring has come round (time to
     /// try a drain).
     bool buffer_hit(slot_id s, std::uint64_t key_hash) noexcept {
@@ -966,7 +1004,19 @@ class concurrent_cache {
     }
 
    private:
+    reader(shard& sh, std::size_t stripe_index, bool counted) noexcept
+        : st_(sh.stripes[stripe_index]), owned_(sh.owned(stripe_index)), add_(reader_one + (counted ? lookup_one : 0)) {
+      // Store, then load (both sequentially consistent): with the writer's store of
+      // `writing`, then load of the readers, one of the two sees the other.
+      position_ = bump(st_.state, add_, owned_, std::memory_order_seq_cst) / lookup_one;
+      if (sh.writing.load(std::memory_order_seq_cst)) {
+        bump(st_.state, -add_, owned_, std::memory_order_release);
+        in_ = false;
+      }
+    }
+
     stripe& st_;
+    const bool owned_;
     const std::uint64_t add_;
     std::uint64_t position_ = 0;
     bool in_ = true;
@@ -989,7 +1039,7 @@ class concurrent_cache {
    public:
     explicit exclusive(shard& sh) : sh_(sh), lock_(sh.mutex) {
       sh_.writing.store(true, std::memory_order_seq_cst);
-      for (std::size_t i = 0; i <= sh_.stripe_mask; ++i)
+      for (std::size_t i = 0; i < sh_.stripe_count; ++i)
         for (unsigned spin = 0; (sh_.stripes[i].state.load(std::memory_order_seq_cst) & reader_mask) != 0; ++spin)
           if (spin >= 64) std::this_thread::yield();  // a reader copying a large value, or descheduled
       drain_all(sh_);
@@ -1029,7 +1079,7 @@ class concurrent_cache {
   }
 
   static void drain_all(shard& sh) noexcept {
-    for (std::size_t i = 0; i <= sh.stripe_mask; ++i) drain(sh, i);
+    for (std::size_t i = 0; i < sh.stripe_count; ++i) drain(sh, i);
   }
 
   /// A buffered hit, told to the policy if its slot still holds the key it was for.
@@ -1082,7 +1132,7 @@ class concurrent_cache {
       if (s == no_slot) {
         if constexpr (!policy::has_miss_hook<Policy>) {
           if (count_miss) {
-            sh.stripes[sh.my_stripe()].misses.fetch_add(1, std::memory_order_release);
+            r.count_miss();
             return fast::miss;
           }
         }
@@ -1116,12 +1166,32 @@ class concurrent_cache {
   template <class K>
   [[nodiscard]] std::optional<Value> get_impl(const K& key) {
     auto [sh, h] = locate(key);
-    std::optional<Value> out;
-    switch (lookup_fast(sh, key, h, true, [&](const Value& v) { out.emplace(v); })) {
-      case fast::hit: return out;
-      case fast::miss: return std::nullopt;
-      case fast::not_served: break;
+    if constexpr (small_value) {
+      // A small value is copied into a plain local and the optional built on return, in
+      // registers; the locked path is a call of its own. Emplaced into an optional that
+      // every path returned, the value and its flag were stored apart and then loaded
+      // back as whole words to be returned: a stalled store forwarding, a third of a hit.
+      Value found{};
+      switch (lookup_fast(sh, key, h, true, [&](const Value& v) { found = v; })) {
+        case fast::hit: return found;
+        case fast::miss: return std::nullopt;
+        case fast::not_served: break;
+      }
+    } else {
+      std::optional<Value> out;  // built in the caller's result
+      switch (lookup_fast(sh, key, h, true, [&](const Value& v) { out.emplace(v); })) {
+        case fast::hit:
+        case fast::miss: return out;
+        case fast::not_served: break;
+      }
     }
+    return get_locked(sh, key, h);
+  }
+
+  /// get's locked path: a writer was at work, the miss must be told to the policy, or a
+  /// hit must move a deadline.
+  template <class K>
+  [[gnu::noinline]] std::optional<Value> get_locked(shard& sh, const K& key, std::uint64_t h) {
     if constexpr (expires) {
       const exclusive lock(sh);
       begin(sh);
@@ -1137,6 +1207,7 @@ class concurrent_cache {
       return sh.cache.get_hashed(key, h);
     }
   }
+
 
   template <class K, class F>
   bool visit_impl(const K& key, F&& f) {

@@ -140,6 +140,44 @@ TEST(ConcurrentHits, PureHitsAreCountedExactly) {
   EXPECT_EQ(c.check_invariants(), "");
 }
 
+// More threads alive at once than there are owned stripes (at most 64), and more than
+// the 64 unique thread numbers: the threads numbered beyond share stripes, whose counts
+// must take locked additions (a plain store there would lose counts); a writer keeps
+// the readers going in and out of the locked path. Every lookup is counted, exactly.
+TEST(ConcurrentHits, ThreadsBeyondTheOwnedStripesCountExactly) {
+  prescient::concurrent_cache<u64, u64, prescient::policy::lru> c(4000, {.shards = 2});
+  for (u64 k = 0; k < 500; ++k) c.put(k, k);
+  constexpr int readers = 79, ops = 2'000;
+  std::atomic<int> alive{0};
+  std::atomic<int> bad{0};
+  std::atomic<bool> readers_done{false};
+  std::vector<std::thread> pool;
+  for (int t = 0; t < readers; ++t)
+    pool.emplace_back([&, t] {
+      ++alive;
+      while (alive.load() < readers + 1) std::this_thread::yield();  // every thread holds a number now
+      for (int i = 0; i < ops; ++i) {
+        const u64 k = static_cast<u64>(i * 7 + t) % 500;
+        if (i % 4 == 3) bad += c.get(k + 10'000).has_value();  // never written: a miss
+        else bad += c.get(k) != k;
+      }
+    });
+  pool.emplace_back([&] {  // keys of its own, 1,000-1,999: the 500 above are never touched
+    ++alive;
+    for (u64 i = 0; !readers_done.load(); ++i) {
+      if (i % 3 == 0) c.erase(1000 + i % 1000);
+      else c.put(1000 + i % 1000, i);
+    }
+  });
+  for (int t = 0; t < readers; ++t) pool[static_cast<std::size_t>(t)].join();
+  readers_done = true;
+  pool.back().join();
+  EXPECT_EQ(bad.load(), 0);
+  EXPECT_EQ(c.stats().hits, u64{readers} * ops / 4 * 3);
+  EXPECT_EQ(c.stats().misses, u64{readers} * ops / 4);
+  EXPECT_EQ(c.check_invariants(), "");
+}
+
 // One thread: a one-shard concurrent_cache and a plain cache of the same policy give the
 // same answer to every operation and end with the same contents (hits buffered for the
 // policy are told to it, in order, before any decision they could change).
