@@ -876,8 +876,8 @@ class concurrent_cache {
   };
 
   /// A value that a hit returns through a plain local (get_impl).
-  static constexpr bool small_value =
-      std::is_trivially_copyable_v<Value> && std::is_default_constructible_v<Value> && sizeof(std::optional<Value>) <= 16;
+  static constexpr bool small_value = std::is_trivially_copyable_v<Value> && std::is_default_constructible_v<Value> &&
+                                      std::is_copy_assignable_v<Value> && sizeof(std::optional<Value>) <= 16;
 
   /// Hits buffered per stripe between drains (a power of two).
   static constexpr std::size_t hit_buffer = 64;

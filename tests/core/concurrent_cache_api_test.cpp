@@ -223,6 +223,44 @@ TEST(ConcurrentCacheApi, MergeFromManyThreadsLosesNoUpdate) {
   EXPECT_EQ(c.check_invariants(), "");
 }
 
+// get and get_or_load return a small trivially copyable value through a plain local, and
+// any other value through the optional itself: both ways give the value, or nothing.
+struct no_default {
+  explicit no_default(u64 x) : v(x) {}
+  u64 v;
+};
+template <class Value, class Make>
+void hits_and_misses_return_the_value(Make make) {
+  prescient::concurrent_cache<u64, Value, prescient::policy::lru> c(64, {.shards = 2});
+  for (u64 k = 0; k < 32; ++k) c.put(k, make(k));
+  for (u64 k = 0; k < 32; ++k) {
+    const std::optional<Value> v = c.get(k);
+    ASSERT_TRUE(v.has_value()) << k;
+    EXPECT_EQ(v->v, make(k).v);
+    bool hit = false;
+    const std::optional<Value> w = c.get_or_load(k, [&](u64) -> Value { return make(999); }, hit);
+    EXPECT_TRUE(hit);
+    EXPECT_EQ(w->v, make(k).v);
+  }
+  EXPECT_FALSE(c.get(100).has_value());
+  bool hit = true;
+  EXPECT_EQ(c.get_or_load(100, [&](u64 key) { return make(key); }, hit)->v, make(100).v);
+  EXPECT_FALSE(hit);
+  EXPECT_EQ(c.stats().hits, 64u);
+}
+struct small_value {
+  u64 v = 0;
+};
+TEST(ConcurrentCacheApi, SmallAndOtherValuesComeBackWhole) {
+  hits_and_misses_return_the_value<small_value>([](u64 k) { return small_value{k * 3 + 1}; });
+  hits_and_misses_return_the_value<no_default>([](u64 k) { return no_default(k * 5 + 2); });
+  struct big {
+    u64 v = 0;
+    u64 pad[3] = {};
+  };
+  hits_and_misses_return_the_value<big>([](u64 k) { return big{k * 7 + 3, {k, k, k}}; });
+}
+
 using string_hash = prescient::hash<std::string>;
 
 TEST(HeterogeneousLookup, StringViewFindsStringKeysInACache) {
