@@ -32,7 +32,7 @@
 //     hits on it share nothing written. No buffer, no drain, nothing lost; a writer
 //     never runs beside it (the readers are out while a victim is chosen).
 //   * Statistics: hits and the misses found without the lock are counted per stripe
-//     (the announcing add counts the lookup) and summed on `stats()`; exact.
+//     (the announcement counts the lookup) and summed on `stats()`; exact.
 //   * Misses take the lock only when the policy must see them (a miss hook: S3-FIFO's
 //     ghost, W-TinyLFU's sketch, the learned policy); otherwise they are counted on the
 //     stripe. The logical clock the policy sees counts the requests it is told about.
