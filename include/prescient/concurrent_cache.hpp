@@ -80,7 +80,7 @@
 // (locking and unlocking); a shared stripe's lookups use locked additions. Memory: each
 // shard has (1.25 × owned) × 576 bytes of stripes (64 hit slots of 8 bytes and a
 // counting line). The single-threaded `cache` has none of this.
-
+//
 // A policy whose shards share state says so with `Policy::prepare_shards(config&,
 // shards, capacity)`, called once before the shards are built (the learned policy: one
 // model and one trainer thread for every shard, policy/learned/shared_model.hpp), and
@@ -161,7 +161,7 @@ struct thread_number_giver {
 
 /// The calling thread's number, for concurrent_cache's stripes: the lowest number no
 /// running thread holds (a thread gives its number back when it ends), so threads that
-/// run at the same time hold different numbers below 64 (`unique`) — up to 64 threads;
+/// run at the same time hold different numbers below 64 — up to 64 threads;
 /// beyond, a thread gets a shared number, 64 or above. The first call of a thread
 /// claims; later calls read a thread_local.
 class thread_number {
@@ -170,8 +170,6 @@ class thread_number {
     if (mine_ != 0) return mine_ - 1;
     return claim();
   }
-  /// Whether number `n` is held by one running thread only.
-  static constexpr bool unique(std::size_t n) noexcept { return n < 64; }
 
  private:
   static std::size_t claim() noexcept {
@@ -971,8 +969,7 @@ class concurrent_cache {
 
     /// The calling thread's stripe: the one its number owns, or a shared one.
     [[nodiscard]] std::size_t my_stripe() const noexcept {
-      const std::size_t n = detail::thread_number::get();
-      static_assert(detail::thread_number::unique(63));  // owned_stripes ≤ 64: a number that owns is unique
+      const std::size_t n = detail::thread_number::get();  // below owned_stripes (≤ 64): one running thread's
       return n < owned_stripes ? n : owned_stripes + (n & (stripe_count - owned_stripes - 1));
     }
     [[nodiscard]] bool owned(std::size_t stripe_index) const noexcept { return stripe_index < owned_stripes; }
@@ -1167,10 +1164,11 @@ class concurrent_cache {
   [[nodiscard]] std::optional<Value> get_impl(const K& key) {
     auto [sh, h] = locate(key);
     if constexpr (small_value) {
-      // A small value is copied into a plain local and the optional built on return, in
-      // registers; the locked path is a call of its own. Emplaced into an optional that
-      // every path returned, the value and its flag were stored apart and then loaded
-      // back as whole words to be returned: a stalled store forwarding, a third of a hit.
+      // A small value is copied into a plain local and the optional built on return; the
+      // locked path is a call of its own. Emplaced into an optional that every path
+      // returned, the value and its flag were stored apart and then loaded back as whole
+      // words (a stalled store forwarding, a third of an inlined hit). GCC 12 still does
+      // so at the return of a `get` it does not inline.
       Value found{};
       switch (lookup_fast(sh, key, h, true, [&](const Value& v) { found = v; })) {
         case fast::hit: return found;
@@ -1207,7 +1205,6 @@ class concurrent_cache {
       return sh.cache.get_hashed(key, h);
     }
   }
-
 
   template <class K, class F>
   bool visit_impl(const K& key, F&& f) {
