@@ -87,7 +87,9 @@
 // `Policy::add_shared_stats` for `policy_stats()`.
 //
 // Like parallel-hashmap, the lock is a template parameter (`Mutex`): any type with
-// lock(), try_lock() and unlock(). With weights, an entry heavier than its shard's
+// lock(), try_lock() and unlock(). The default tries a held lock a few dozen times
+// before it sleeps on it (detail/spin_then_park_mutex.hpp): a shard's lock is held for
+// a write, far shorter than a sleep and a wake-up. With weights, an entry heavier than its shard's
 // capacity is refused (`too_heavy`) even if it would fit the total; choose fewer shards
 // for very large entries.
 //
@@ -136,6 +138,7 @@
 #include <vector>
 
 #include "prescient/cache.hpp"
+#include "prescient/detail/spin_then_park_mutex.hpp"
 #include "prescient/executor.hpp"
 #include "prescient/expiry.hpp"
 #include "prescient/loader.hpp"
@@ -226,7 +229,7 @@ struct concurrent_cache_options<PolicyConfig, Hash, KeyEqual, Weigher, expiring<
 };
 
 template <class Key, class Value, class Policy = policy::lru, class Hash = prescient::hash<Key>,
-          class KeyEqual = std::equal_to<Key>, class Weigher = unit_weigher, class Mutex = std::mutex,
+          class KeyEqual = std::equal_to<Key>, class Weigher = unit_weigher, class Mutex = detail::spin_then_park_mutex,
           class Expiry = no_expiry>
 class concurrent_cache {
  public:
@@ -234,6 +237,7 @@ class concurrent_cache {
   using policy_config = typename Policy::config;
   using eviction_listener = typename shard_cache::eviction_listener;
   using options = concurrent_cache_options<policy_config, Hash, KeyEqual, Weigher, Expiry>;
+  using mutex_type = Mutex;  ///< each shard's lock
   /// Whether entries have deadlines (Expiry is `expiring<…>`): decided at compile time.
   static constexpr bool expires = shard_cache::expires;
 
@@ -1518,7 +1522,7 @@ class concurrent_cache {
 /// Row> rows(10'000, {.after_write = std::chrono::minutes(5)});`
 template <class Key, class Value, class Policy = policy::lru, class Expiry = expiring<>,
           class Hash = prescient::hash<Key>, class KeyEqual = std::equal_to<Key>, class Weigher = unit_weigher,
-          class Mutex = std::mutex>
+          class Mutex = detail::spin_then_park_mutex>
 using expiring_concurrent_cache = concurrent_cache<Key, Value, Policy, Hash, KeyEqual, Weigher, Mutex, Expiry>;
 
 }  // namespace prescient

@@ -3,12 +3,16 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
+#include <mutex>
 #include <random>
 #include <thread>
+#include <type_traits>
 #include <vector>
 
 #include "prescient/concurrent_cache.hpp"
+#include "prescient/detail/spin_then_park_mutex.hpp"
 #include "prescient/policy/fifo.hpp"
 #include "prescient/policy/lfu.hpp"
 #include "prescient/policy/lru.hpp"
@@ -83,6 +87,42 @@ TEST(ConcurrentCache, DefaultShardCountKeepsShardsUseful) {
   prescient::concurrent_cache<int, int> zero(0);
   EXPECT_FALSE(zero.put(1, 1));
   EXPECT_EQ(zero.size(), 0u);
+}
+
+// The shards' default lock spins before it sleeps: it must still exclude. Four threads
+// add to a plain counter under it, each long enough that the others find it held, spin
+// out and sleep (a lock that let two in would lose additions, and tsan would report the
+// race); try_lock fails while another thread holds it and succeeds after.
+TEST(ConcurrentCache, TheShardLockSpinsThenSleepsAndExcludes) {
+  static_assert(std::is_same_v<prescient::concurrent_cache<int, int>::mutex_type, prescient::detail::spin_then_park_mutex>);
+  prescient::detail::spin_then_park_mutex m;
+  std::uint64_t counter = 0;  // guarded by m
+  constexpr int threads = 4, rounds = 20'000;
+  std::vector<std::thread> ts;
+  for (int t = 0; t < threads; ++t)
+    ts.emplace_back([&] {
+      for (int i = 0; i < rounds; ++i) {
+        std::lock_guard lock(m);
+        const std::uint64_t seen = counter;
+        if (i % 1000 == 0) std::this_thread::sleep_for(std::chrono::microseconds(50));  // others spin out and sleep
+        counter = seen + 1;
+      }
+    });
+  for (auto& t : ts) t.join();
+  EXPECT_EQ(counter, std::uint64_t{threads} * rounds);
+
+  std::atomic<int> step{0};
+  std::thread holder([&] {
+    std::lock_guard lock(m);
+    step = 1;
+    while (step.load() != 2) std::this_thread::yield();
+  });
+  while (step.load() != 1) std::this_thread::yield();
+  EXPECT_FALSE(m.try_lock()) << "try_lock took a lock another thread holds";
+  step = 2;
+  holder.join();
+  ASSERT_TRUE(m.try_lock());
+  m.unlock();
 }
 
 }  // namespace
