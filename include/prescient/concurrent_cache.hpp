@@ -89,9 +89,9 @@
 // Like parallel-hashmap, the lock is a template parameter (`Mutex`): any type with
 // lock(), try_lock() and unlock(). The default tries a held lock a few dozen times
 // before it sleeps on it (detail/spin_then_park_mutex.hpp): a shard's lock is held for
-// a write, far shorter than a sleep and a wake-up. With weights, an entry heavier than its shard's
-// capacity is refused (`too_heavy`) even if it would fit the total; choose fewer shards
-// for very large entries.
+// a write, far shorter than a sleep and a wake-up. With weights, an entry heavier than
+// its shard's capacity is refused (`too_heavy`) even if it would fit the total; choose
+// fewer shards for very large entries.
 //
 // Statistics are per shard and merged on `stats()`; `size()` and `weight()` sum the
 // shards, each read under its lock (not one atomic snapshot of the whole cache).

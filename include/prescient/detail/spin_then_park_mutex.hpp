@@ -3,13 +3,12 @@
 //
 // A shard's lock is held for a write (an insert, an eviction, the buffered hits told to
 // the policy): a few hundred nanoseconds. A std::mutex found held puts the thread to
-// sleep in the kernel (a futex wait, then a wake-up and a context switch for both
-// threads: microseconds), so under a mix of hits and writes from two threads most of
-// the time went to sleeping and waking — 11,000–12,000 context switches per second of
-// concurrent_hit_bench's mixed/lru row, where spinning first leaves 1,500
-// (docs/benchmarks.md). So `lock` tries `kSpins` times, with a pause between tries,
-// before it blocks; uncontended, it is one successful try_lock, as std::mutex is. Like
-// glibc's adaptive mutexes and absl::Mutex's spin phase, without their portability cost.
+// sleep in the kernel (a futex wait, then a wake-up and a context switch: microseconds),
+// far longer than the hold, and under a mix of hits and writes from several threads
+// that is where the time went (docs/benchmarks.md, "A shard lock that spins before it
+// sleeps"). So `lock` tries `kSpins` times, with a pause between tries, before it
+// blocks; uncontended, it is one successful try_lock, as std::mutex is. The idea of
+// glibc's adaptive mutexes and of absl::Mutex's spin phase, on a portable std::mutex.
 #pragma once
 
 #include <mutex>
