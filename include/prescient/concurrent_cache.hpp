@@ -16,15 +16,20 @@
 //     or eviction) takes the lock, sets `writing`, and waits until no stripe announces a
 //     reader; so a value is never read while it is replaced or destroyed, whatever the
 //     Value type (no seqlock read of a torn std::string). Readers never wait for readers.
+//     A lookup that finds `writing` set first waits a little for it to clear (a write
+//     keeps readers out for well under a microsecond) and takes the lock only if it
+//     does not: queueing on the lock behind the writer cost more than the wait.
 //   * The policy update of a hit is not made on the hit: the hit's slot goes into its
 //     stripe's ring of `hit_buffer` slots (a plain atomic store). Every `hit_buffer`
 //     hits, the thread tries the shard's lock and, if it is free, hands its ring to the
 //     policy (oldest first); if not, it goes on, and a full ring overwrites its oldest
 //     entries: the buffer is lossy, a policy may miss some hits under contention (as in
 //     Caffeine). Every writer first drains every stripe, so a policy choosing a victim
-//     has seen the hits buffered until then; with one thread no hit is ever lost and the
-//     policy sees the requests in their order (the exactness tests hold). A buffered hit
-//     whose slot has since been freed or reused is dropped.
+//     has seen the hits buffered until then; it does so before it keeps lookups out
+//     (the drain changes the policy only, which lookups do not read). With one thread
+//     no hit is ever lost and the policy sees the requests in their order (the
+//     exactness tests hold). A buffered hit whose slot has since been freed or reused
+//     is dropped.
 //   * A policy whose hit only marks the entry (SIEVE's visited bit, S3-FIFO's 2-bit
 //     counter: `policy::has_lockfree_hit`) takes the hit at once instead: the lookup
 //     sets the entry's own byte with a relaxed atomic store, and only when the mark
@@ -887,6 +892,10 @@ class concurrent_cache {
   static constexpr std::uint64_t reader_one = 1;
   static constexpr std::uint64_t lookup_one = std::uint64_t{1} << 20;
   static constexpr std::uint64_t reader_mask = lookup_one - 1;
+  /// A lookup that finds a writer at work waits for it up to `reader_rounds` times, each
+  /// up to `reader_spins` pauses (~1–4 µs), before it takes the lock instead.
+  static constexpr unsigned reader_rounds = 2;
+  static constexpr unsigned reader_spins = 32;
 
   /// One thread stripe of one shard: written by the lookups of the threads of that
   /// stripe; read by writers (the readers) and drains (the hits), which also clear
@@ -1007,13 +1016,19 @@ class concurrent_cache {
    private:
     reader(shard& sh, std::size_t stripe_index, bool counted) noexcept
         : st_(sh.stripes[stripe_index]), owned_(sh.owned(stripe_index)), add_(reader_one + (counted ? lookup_one : 0)) {
-      // Store, then load (both sequentially consistent): with the writer's store of
-      // `writing`, then load of the readers, one of the two sees the other.
-      position_ = bump(st_.state, add_, owned_, std::memory_order_seq_cst) / lookup_one;
-      if (sh.writing.load(std::memory_order_seq_cst)) {
+      for (unsigned round = 0;; ++round) {
+        // Store, then load (both sequentially consistent): with the writer's store of
+        // `writing`, then load of the readers, one of the two sees the other.
+        position_ = bump(st_.state, add_, owned_, std::memory_order_seq_cst) / lookup_one;
+        if (!sh.writing.load(std::memory_order_seq_cst)) return;
         bump(st_.state, -add_, owned_, std::memory_order_release);
-        in_ = false;
+        if (round == reader_rounds) break;
+        // A write holds the shard for well under a microsecond: wait it out rather than
+        // queue on the lock behind it (and then drain and update the policy there).
+        for (unsigned spin = 0; spin < reader_spins && sh.writing.load(std::memory_order_relaxed); ++spin)
+          detail::cpu_pause();
       }
+      in_ = false;
     }
 
     stripe& st_;
@@ -1039,11 +1054,17 @@ class concurrent_cache {
   class exclusive {
    public:
     explicit exclusive(shard& sh) : sh_(sh), lock_(sh.mutex) {
+      // The drain changes only the policy, which lookups do not read: done before the
+      // lookups are kept out, so that they wait for the index's change alone.
+      drain_all(sh_);
       sh_.writing.store(true, std::memory_order_seq_cst);
       for (std::size_t i = 0; i < sh_.stripe_count; ++i)
-        for (unsigned spin = 0; (sh_.stripes[i].state.load(std::memory_order_seq_cst) & reader_mask) != 0; ++spin)
-          if (spin >= 64) std::this_thread::yield();  // a reader copying a large value, or descheduled
-      drain_all(sh_);
+        for (unsigned spin = 0; (sh_.stripes[i].state.load(std::memory_order_seq_cst) & reader_mask) != 0; ++spin) {
+          if (spin < 64)
+            detail::cpu_pause();
+          else
+            std::this_thread::yield();  // a reader copying a large value, or descheduled
+        }
     }
     ~exclusive() { sh_.writing.store(false, std::memory_order_release); }  // then lock_ unlocks
     exclusive(const exclusive&) = delete;

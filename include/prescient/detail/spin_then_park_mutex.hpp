@@ -15,6 +15,15 @@
 
 namespace prescient::detail {
 
+/// A spin-wait hint to the core: a pause on x86, a yield on ARM, nothing elsewhere.
+inline void cpu_pause() noexcept {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#elif defined(__aarch64__)
+  asm volatile("yield");
+#endif
+}
+
 class spin_then_park_mutex {
  public:
   /// Tries before sleeping: about 1–4 µs of pauses on x86 (a pause is ~40–140 cycles),
@@ -24,7 +33,7 @@ class spin_then_park_mutex {
   void lock() {
     for (int i = 0; i < kSpins; ++i) {
       if (m_.try_lock()) return;
-      pause();
+      cpu_pause();
     }
     m_.lock();
   }
@@ -32,14 +41,6 @@ class spin_then_park_mutex {
   void unlock() { m_.unlock(); }
 
  private:
-  static void pause() noexcept {
-#if defined(__x86_64__) || defined(__i386__)
-    __builtin_ia32_pause();
-#elif defined(__aarch64__)
-    asm volatile("yield");
-#endif
-  }
-
   std::mutex m_;
 };
 
