@@ -17,8 +17,9 @@
 //     reader; so a value is never read while it is replaced or destroyed, whatever the
 //     Value type (no seqlock read of a torn std::string). Readers never wait for readers.
 //     A lookup that finds `writing` set first waits a little for it to clear (a write
-//     keeps readers out for well under a microsecond) and takes the lock only if it
-//     does not: queueing on the lock behind the writer cost more than the wait.
+//     keeps readers out only while it changes the index) and takes the lock only if it
+//     does not: queueing on the lock behind the writer, then draining and updating the
+//     policy there, cost more (docs/benchmarks.md).
 //   * The policy update of a hit is not made on the hit: the hit's slot goes into its
 //     stripe's ring of `hit_buffer` slots (a plain atomic store). Every `hit_buffer`
 //     hits, the thread tries the shard's lock and, if it is free, hands its ring to the
@@ -893,7 +894,8 @@ class concurrent_cache {
   static constexpr std::uint64_t lookup_one = std::uint64_t{1} << 20;
   static constexpr std::uint64_t reader_mask = lookup_one - 1;
   /// A lookup that finds a writer at work waits for it up to `reader_rounds` times, each
-  /// up to `reader_spins` pauses (~1–4 µs), before it takes the lock instead.
+  /// up to `reader_spins` pauses (a pause is ~40–140 cycles on x86), before it takes the
+  /// lock instead.
   static constexpr unsigned reader_rounds = 2;
   static constexpr unsigned reader_spins = 32;
 
@@ -1023,8 +1025,8 @@ class concurrent_cache {
         if (!sh.writing.load(std::memory_order_seq_cst)) return;
         bump(st_.state, -add_, owned_, std::memory_order_release);
         if (round == reader_rounds) break;
-        // A write holds the shard for well under a microsecond: wait it out rather than
-        // queue on the lock behind it (and then drain and update the policy there).
+        // A write keeps lookups out only while it changes the index: wait it out rather
+        // than queue on the lock behind it (and then drain and update the policy there).
         for (unsigned spin = 0; spin < reader_spins && sh.writing.load(std::memory_order_relaxed); ++spin)
           detail::cpu_pause();
       }
