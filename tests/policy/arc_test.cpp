@@ -159,6 +159,53 @@ TEST(Arc, GhostsAreBounded) {
   EXPECT_LE(p.t1_weight() + p.t2_weight() + p.b1_weight() + p.b2_weight(), 200u);
 }
 
+TEST(Arc, AdoptPlacesResidentsByWhatTheCallerKnows) {
+  // A hand-over (the learned policy waking ARC with the cache's contents): entries
+  // requested more than once start in T2, the others in T1, least recently used first;
+  // adopting is not a request, so a ghost of the key is dropped without adapting p.
+  pol::arc p(4);
+  p.reserve_slots(8);
+  enum : key_t { A = 1, B, C, D, E, F };
+  // B leaves a ghost in B1 first: an ordinary request would take it back into T2.
+  const access b{mix(B), 0, 1, access::unknown};
+  p.on_miss(b);
+  p.on_insert(7, b);
+  p.on_evict(7);
+  ASSERT_TRUE(p.in_b1(mix(B)));
+  const bool frequent[] = {false, true, false, true};
+  const key_t keys[] = {A, B, C, D};
+  for (slot_id s = 0; s < 4; ++s) p.adopt(s, access{mix(keys[s]), 1 + s, 1, access::unknown}, frequent[s]);
+  for (slot_id s = 0; s < 4; ++s) {
+    EXPECT_EQ(p.in_t2(s), frequent[s]) << "slot " << s;
+    EXPECT_EQ(p.in_t1(s), !frequent[s]) << "slot " << s;
+  }
+  EXPECT_EQ(p.t1_weight(), 2u);
+  EXPECT_EQ(p.t2_weight(), 2u);
+  EXPECT_DOUBLE_EQ(p.target(), 0.0);  // B's ghost did not count as a hit in B1
+  EXPECT_FALSE(p.in_b1(mix(B)));
+  // A new key: |T1| = 2 > p = 0, so T1's least recently used (the first adopted, A)
+  // goes to B1; then another: C.
+  const access e{mix(E), 10, 1, access::unknown};
+  p.on_miss(e);
+  EXPECT_EQ(p.victim(e), slot_id{0});
+  p.on_evict(0);
+  p.on_insert(0, e);
+  EXPECT_TRUE(p.in_b1(mix(A)));
+  const access f{mix(F), 11, 1, access::unknown};
+  p.on_miss(f);
+  EXPECT_EQ(p.victim(f), slot_id{2});
+  // The same residents adopted all as infrequent would have lost B first of the two.
+  pol::arc q(4);
+  q.reserve_slots(8);
+  for (slot_id s = 0; s < 4; ++s) q.adopt(s, access{mix(keys[s]), 1 + s, 1, access::unknown}, false);
+  q.on_miss(e);
+  EXPECT_EQ(q.victim(e), slot_id{0});
+  q.on_evict(0);
+  q.on_insert(0, e);
+  q.on_miss(f);
+  EXPECT_EQ(q.victim(f), slot_id{1});
+}
+
 TEST(Arc, ModelUnitWeights) {
   arc_ref ref(64);
   run_model<pol::arc>(64, {}, ref, 6, 200, 1, 100000);

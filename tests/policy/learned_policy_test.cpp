@@ -460,6 +460,32 @@ TEST(LearnedPolicy, TheBaseHeuristicWakesWhenTheModelGoes) {
   EXPECT_NEAR(static_cast<double>(hits) / static_cast<double>(second.size()), reference, 0.02 * reference);
 }
 
+// A woken S3-FIFO is told which residents were requested more than once (the key
+// histories know): they start in M, where it would have put them, not in S's FIFO with
+// everything else. Here 100 hot keys (five requests each) sit behind 200 one-time keys
+// in recency order when the model goes; a run of 250 new keys then evicts the one-time
+// keys and the new ones, not the hot keys, which are the least recently used.
+TEST(LearnedPolicy, AWokenHeuristicKeepsWhatWasRequestedMoreThanOnce) {
+  using P = policy::learned<backwards_predictor>;
+  P::config cfg = backwards_config();
+  cfg.duel = false;
+  cache<std::uint64_t, std::uint64_t, P> c(300, cfg);
+  for (int round = 0; round < 5; ++round)
+    for (std::uint64_t k = 0; k < 100; ++k) c.get_or_insert(k, [&] { return k; });
+  for (std::uint64_t k = 1000; k < 1200; ++k) c.get_or_insert(k, [&] { return k; });
+  ASSERT_EQ(c.size(), 300u);
+  c.policy().set_model(nullptr);
+  for (std::uint64_t k = 5000; k < 5250; ++k) c.get_or_insert(k, [&] { return k; });
+  EXPECT_GT(c.policy().stats().fallback_evictions, 0u);
+  std::size_t hot = 0;
+  for (std::uint64_t k = 0; k < 100; ++k) hot += c.contains(k);
+  EXPECT_EQ(hot, 100u);
+  std::size_t once = 0;
+  for (std::uint64_t k = 1000; k < 1200; ++k) once += c.contains(k);
+  EXPECT_EQ(once, 0u);
+  EXPECT_EQ(c.check_invariants(), "");
+}
+
 // Young candidates: an entry not requested again within 10% of a cache's insertions is
 // offered to the next ranking. 900 keys in a loop, each followed by a key never seen
 // again, through a cache of 1,000: LRU never hits. A model that knows one-hit wonders

@@ -168,6 +168,45 @@ TEST(S3Fifo, HandWorkedOrderWarmupIntoMain) {
   EXPECT_EQ(p.freq(h.slot_of(C)), 0);
 }
 
+TEST(S3Fifo, AdoptPlacesResidentsByWhatTheCallerKnows) {
+  // A hand-over (the learned policy waking S3-FIFO with the cache's contents), cap 4,
+  // S = 1, M = 3: entries requested more than once start in M, the others in S, least
+  // recently used first. Adopted A, B, C, D with B and D frequent: S = C A, M = D B.
+  //  E: S over its share → S's tail A (freq 0) → evict; F: S = E C → C.
+  // Adopted all as infrequent (S = D C B A), E and F evict A and then B.
+  enum : key_t { A = 1, B, C, D, E, F };
+  const key_t keys[] = {A, B, C, D};
+  const auto victims = [&](const bool (&frequent)[4]) {
+    pol::s3fifo p(4, {.small_ratio = 0.25, .ghost_ratio = 0.75});
+    p.reserve_slots(8);
+    // B has a ghost: an ordinary insert would send it to M; adopting drops it.
+    const access b{mix(B), 0, 1, access::unknown};
+    p.on_miss(b);
+    p.on_insert(7, b);
+    p.on_evict(7);
+    EXPECT_TRUE(p.in_ghost(mix(B)));
+    for (slot_id s = 0; s < 4; ++s) p.adopt(s, access{mix(keys[s]), 1 + s, 1, access::unknown}, frequent[s]);
+    EXPECT_FALSE(p.in_ghost(mix(B)));
+    for (slot_id s = 0; s < 4; ++s) {
+      EXPECT_EQ(p.in_main(s), frequent[s]) << "slot " << s;
+      EXPECT_EQ(p.in_small(s), !frequent[s]) << "slot " << s;
+    }
+    std::vector<slot_id> out;
+    slot_id next = 4;
+    for (const key_t k : {E, F}) {
+      const access a{mix(k), 10 + k, 1, access::unknown};
+      p.on_miss(a);
+      const slot_id v = p.victim(a);
+      out.push_back(v);
+      p.on_evict(v);
+      p.on_insert(next++, a);
+    }
+    return out;
+  };
+  EXPECT_EQ(victims({false, true, false, true}), (std::vector<slot_id>{0, 2}));
+  EXPECT_EQ(victims({false, false, false, false}), (std::vector<slot_id>{0, 1}));
+}
+
 TEST(S3Fifo, GhostIsBounded) {
   harness<pol::s3fifo> h(100);
   for (key_t k = 0; k < 100000; ++k) h.request(k);  // a scan: everything goes S → G

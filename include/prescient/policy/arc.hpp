@@ -147,6 +147,26 @@ class arc {
     pending_ghost_ = none;
   }
 
+  /// A resident handed over by another policy (the learned policy's wake), not a
+  /// request: p does not adapt (a ghost of the key is dropped: it is resident now).
+  /// `frequent` (requested more than once, as far as the caller knows) puts it in T2, as
+  /// ARC would have after its second request; otherwise it joins T1. Called from least
+  /// to most recently used.
+  void adopt(slot_id s, const access& a, bool frequent) {
+    ghosts_.erase(a.key_hash);
+    hash_[s] = a.key_hash;
+    weight_[s] = a.weight;
+    if (frequent) {
+      t2_.push_front(links_, s);
+      t2w_ += a.weight;
+      list_[s] = t2;
+    } else {
+      t1_.push_front(links_, s);
+      t1w_ += a.weight;
+      list_[s] = t1;
+    }
+  }
+
   void clear() {
     links_.reset();
     t1_.reset();

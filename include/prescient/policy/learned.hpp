@@ -464,8 +464,12 @@ class learned {
   // When one is needed — no model, the model was dropped or is out, or the guard holds —
   // it wakes with the resident entries inserted from least to most recently used, as if
   // it had seen them arrive in that order — without counting them as requests where the
-  // heuristic keeps a memory across sleeps (W-TinyLFU's sketch: `adopt`). LRU needs no
-  // waking: the recency order is always kept.
+  // heuristic keeps a memory across sleeps (W-TinyLFU's sketch: `adopt`). ARC and
+  // S3-FIFO are also told which residents the key histories say were requested more
+  // than once: those start in T2 and in M, where the heuristic would have put them, so
+  // it does not evict the frequent ones first for lack of a hit since the hand-over
+  // (W-TinyLFU's sketch already knows). LRU needs no waking: the recency order is
+  // always kept.
   void wake(detail::member m) {
     if (awake_ == m) return;
     sleep();
@@ -473,7 +477,9 @@ class learned {
     with_awake([&](auto& h) {
       for (slot_id s = recency_.back(); s != no_slot; s = links_.prev(s)) {
         const access a{hash_[s], now_, weight_[s], access::unknown};
-        if constexpr (requires { h.adopt(s, a); })
+        if constexpr (requires { h.adopt(s, a, true); })
+          h.adopt(s, a, history_[s].count >= 2);  // what the key's history says it was
+        else if constexpr (requires { h.adopt(s, a); })
           h.adopt(s, a);  // a resident handed over, not a request
         else
           h.on_insert(s, a);

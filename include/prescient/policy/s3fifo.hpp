@@ -147,6 +147,21 @@ class s3fifo {
     }
   }
 
+  /// A resident handed over by another policy (the learned policy's wake), not a
+  /// request: `frequent` (requested more than once, as far as the caller knows), not a
+  /// ghost hit, puts it in M, where S3-FIFO would have moved it; otherwise it joins S (a
+  /// ghost of the key is dropped: it is resident now). Called from least to most
+  /// recently used.
+  void adopt(slot_id s, const access& a, bool frequent) {
+    ghost_.erase(a.key_hash);
+    hash_[s] = a.key_hash;
+    weight_[s] = a.weight;
+    if (frequent)
+      push_main(s, 0);
+    else
+      push_small(s, 0);
+  }
+
   void on_access(slot_id s, const access& a) {
     if (a.weight != weight_[s]) {  // an assignment changed the entry's weight
       (in_main(s) ? main_w_ : small_w_) += a.weight - weight_[s];  // modular: fine for decreases
