@@ -148,10 +148,10 @@ class s3fifo {
   }
 
   /// A resident handed over by another policy (the learned policy's wake), not a
-  /// request: `frequent` (requested more than once, as far as the caller knows), not a
-  /// ghost hit, puts it in M, where S3-FIFO would have moved it; otherwise it joins S (a
-  /// ghost of the key is dropped: it is resident now). Called from least to most
-  /// recently used.
+  /// request: `frequent` (requested more than once, as far as the caller knows) puts it
+  /// in M, where S3-FIFO would have moved it, and otherwise it joins S. A ghost of the
+  /// key is dropped (it is resident now) and does not count as a ghost hit. Called from
+  /// least to most recently used.
   void adopt(slot_id s, const access& a, bool frequent) {
     ghost_.erase(a.key_hash);
     hash_[s] = a.key_hash;
