@@ -894,8 +894,8 @@ class concurrent_cache {
   static constexpr std::uint64_t lookup_one = std::uint64_t{1} << 20;
   static constexpr std::uint64_t reader_mask = lookup_one - 1;
   /// A lookup that finds a writer at work waits for it up to `reader_rounds` times, each
-  /// up to `reader_spins` pauses (a pause is ~40–140 cycles on x86), before it takes the
-  /// lock instead.
+  /// up to `reader_spins` pauses (`detail::cpu_pause`), before it takes the lock
+  /// instead.
   static constexpr unsigned reader_rounds = 2;
   static constexpr unsigned reader_spins = 32;
 

@@ -132,17 +132,7 @@ class arc {
 
   void on_insert(slot_id s, const access& a) {
     if (!(pending_valid_ && pending_hash_ == a.key_hash)) note_miss(a);
-    hash_[s] = a.key_hash;
-    weight_[s] = a.weight;
-    if (pending_ghost_ != none) {
-      t2_.push_front(links_, s);
-      t2w_ += a.weight;
-      list_[s] = t2;
-    } else {
-      t1_.push_front(links_, s);
-      t1w_ += a.weight;
-      list_[s] = t1;
-    }
+    place(s, a, pending_ghost_ != none);  // a ghost hit goes to T2
     pending_valid_ = false;
     pending_ghost_ = none;
   }
@@ -154,17 +144,7 @@ class arc {
   /// to most recently used.
   void adopt(slot_id s, const access& a, bool frequent) {
     ghosts_.erase(a.key_hash);
-    hash_[s] = a.key_hash;
-    weight_[s] = a.weight;
-    if (frequent) {
-      t2_.push_front(links_, s);
-      t2w_ += a.weight;
-      list_[s] = t2;
-    } else {
-      t1_.push_front(links_, s);
-      t1w_ += a.weight;
-      list_[s] = t1;
-    }
+    place(s, a, frequent);
   }
 
   void clear() {
@@ -233,6 +213,15 @@ class arc {
     const slot_id s = from_t1 ? t1_.back() : t2_.back();
     // Zero-weight entries aside, the chosen list is never empty here; be safe anyway.
     return s != no_slot ? s : (from_t1 ? t2_.back() : t1_.back());
+  }
+
+  // Puts slot s, holding a's key, at the MRU end of T2 or T1.
+  void place(slot_id s, const access& a, bool in_t2) {
+    hash_[s] = a.key_hash;
+    weight_[s] = a.weight;
+    (in_t2 ? t2_ : t1_).push_front(links_, s);
+    (in_t2 ? t2w_ : t1w_) += a.weight;
+    list_[s] = in_t2 ? t2 : t1;
   }
 
   void unlink(slot_id s) {
