@@ -98,6 +98,30 @@ TEST(LearnedReferee, AModelAheadKeepsDeciding) {
   EXPECT_GT(h.stats.model_epochs, 40u);
 }
 
+TEST(LearnedReferee, AModelFarAheadRidesOutOneBadEpoch) {
+  harness h(panel_config());
+  h.panel.rate = {0.30, 0.20, 0.25, 0.25};
+  h.run(4096 * 20, true, 0.15);  // 20 epochs 25% better than the base: a lead of ~4,000 misses
+  ASSERT_FALSE(h.ref.heuristic_decides());
+  const auto routs = h.stats.routs;
+  h.run(4096, true, 0.30);  // one epoch 50% worse (five margins are 10%): ~400 of the lead
+  EXPECT_FALSE(h.ref.heuristic_decides()) << "the lead covers the bad epoch";
+  EXPECT_EQ(h.stats.routs, routs);
+  EXPECT_EQ(h.stats.lru_epochs, 0u);
+  h.run(4096 * 4, true, 0.15);
+  EXPECT_EQ(h.stats.lru_epochs, 0u) << "and the model keeps deciding after it";
+}
+
+TEST(LearnedReferee, AModelWhoseLeadIsSpentIsRoutedByOneBadEpoch) {
+  harness h(panel_config());
+  h.panel.rate = {0.30, 0.20, 0.25, 0.25};
+  h.run(4096 * 4, true, 0.19);  // 5% better than the base: a lead of ~160 misses
+  ASSERT_FALSE(h.ref.heuristic_decides());
+  h.run(4096, true, 0.40);  // then twice the base's misses: ~800 more, the lead spent
+  EXPECT_TRUE(h.ref.heuristic_decides()) << "no second epoch is paid for";
+  EXPECT_EQ(h.stats.routs, 1u);
+}
+
 TEST(LearnedReferee, TheGuardBoundsTheRunByTheBestMember) {
   detail::referee_config cfg;  // guard 1%, and the duel made blind: margin huge
   cfg.duel_margin = 100;
