@@ -101,9 +101,9 @@ class referee {
         // An epoch counts as lost only while the model is also behind over its whole run
         // since it took over: a model ahead overall rides out a bad phase. Losing by five
         // margins at once is evidence enough (no second epoch is paid for), but only once
-        // the lead is spent too: routed whatever its run, a model 7% ahead over 40 epochs
-        // of orm-busy at 7,500 entries was handed over for one bad epoch, and its probes,
-        // judged from the heuristic's contents, were routed in turn.
+        // the lead is spent too: routed whatever its run, a model far ahead was handed
+        // over for one bad epoch, and its probes, judged from the heuristic's contents,
+        // were routed in turn (docs/experiments.md, "A model ahead rides out one bad epoch").
         const bool behind = run_misses_ > run_shadow_misses_;
         const bool lost = m > (1 + cfg_.duel_margin) * shadow && behind;
         const bool routed = m > (1 + 5 * cfg_.duel_margin) * shadow && behind;
