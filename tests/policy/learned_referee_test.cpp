@@ -113,13 +113,19 @@ TEST(LearnedReferee, AModelFarAheadRidesOutOneBadEpoch) {
 }
 
 TEST(LearnedReferee, AModelWhoseLeadIsSpentIsRoutedByOneBadEpoch) {
-  harness h(panel_config());
+  detail::referee_config cfg = panel_config();
+  cfg.losses_to_switch = 100;  // only a routed epoch can hand over here
+  harness h(cfg);
   h.panel.rate = {0.30, 0.20, 0.25, 0.25};
   h.run(4096 * 4, true, 0.19);  // 5% better than the base: a lead of ~160 misses
   ASSERT_FALSE(h.ref.heuristic_decides());
-  h.run(4096, true, 0.40);  // then twice the base's misses: ~800 more, the lead spent
-  EXPECT_TRUE(h.ref.heuristic_decides()) << "no second epoch is paid for";
-  EXPECT_EQ(h.stats.routs, 1u);
+  // Level for three quarters of an epoch (no mid-epoch rout), then three times the
+  // base's misses: the epoch ends ~50% worse, ~400 misses more, the lead spent.
+  h.run(3072, true, 0.20);
+  ASSERT_FALSE(h.ref.heuristic_decides());
+  h.run(1024, true, 0.60);
+  EXPECT_TRUE(h.ref.heuristic_decides()) << "routed at the epoch's end: no second epoch is paid for";
+  EXPECT_EQ(h.stats.routs, 0u) << "not by the mid-epoch check";
 }
 
 TEST(LearnedReferee, TheGuardBoundsTheRunByTheBestMember) {
