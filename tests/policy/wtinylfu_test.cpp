@@ -226,6 +226,41 @@ TEST(WTinyLfu, AdoptTakesResidentsWithoutCountingThem) {
   EXPECT_EQ(adopted.victim(next), counted.victim(next));
 }
 
+TEST(WTinyLfu, ReleasedEntriesKeepTheSketch) {
+  // While it sleeps beside the learned policy, W-TinyLFU gives its per-slot memory back
+  // (`release_entries`) but keeps counting requests: woken with reserve_slots, it must
+  // decide exactly as one that only forgot its entries (`clear_entries`) — the same
+  // frequencies, the same places, the same victims.
+  pol::wtinylfu cleared(8, {.window_ratio = 0.25, .sketch_entries = 4096});
+  pol::wtinylfu released(8, {.window_ratio = 0.25, .sketch_entries = 4096});
+  const auto fill = [](pol::wtinylfu& p, std::uint64_t base) {
+    p.reserve_slots(8);
+    for (slot_id s = 0; s < 8; ++s) p.on_insert(s, access{mix(base + s), s, 1, access::unknown});
+  };
+  fill(cleared, 100);
+  fill(released, 100);
+  for (std::uint64_t k = 100; k < 104; ++k)
+    for (int r = 0; r < 3; ++r) {
+      cleared.record(mix(k));
+      released.record(mix(k));
+    }
+  cleared.clear_entries();
+  released.release_entries();
+  EXPECT_TRUE(released.resident_slots().empty());
+  fill(cleared, 104);  // keys 104..111: four of them new, four frequent from before
+  fill(released, 104);
+  for (std::uint64_t k = 100; k < 112; ++k) EXPECT_EQ(released.frequency(mix(k)), cleared.frequency(mix(k)));
+  for (std::uint64_t i = 0; i < 16; ++i) {
+    const access next{mix(300 + i), 20 + i, 1, access::unknown};
+    const slot_id v = cleared.victim(next);
+    ASSERT_EQ(released.victim(next), v) << "eviction " << i;
+    cleared.on_evict(v);
+    released.on_evict(v);
+    cleared.on_insert(v, next);
+    released.on_insert(v, next);
+  }
+}
+
 TEST(WTinyLfu, ScanResistance) {
   // A hot set that fits survives a long scan of one-hit keys.
   harness<pol::wtinylfu> h(100);

@@ -69,7 +69,8 @@
 // O(1) update. Per eviction: amortised `candidates / keep_victims` feature rows, each
 // scored by `screen_trees` trees, and `screen_keep / keep_victims` completed by the rest
 // of the forest. Memory per resident entry: the 56-byte history, ~60 bytes of
-// bookkeeping, the metadata of the heuristics on the cache's slots, the panel's bytes;
+// bookkeeping, the metadata of the one heuristic awake on the cache's slots (one that
+// sleeps gives its memory back, W-TinyLFU keeping its sketch), the panel's bytes;
 // plus `ghost_per_entry` ghost histories (80 bytes each) per entry and the training
 // ring (`training_rows` × ~100 bytes). `metadata_bytes_per_entry` adds up all but the ring.
 #pragma once
@@ -120,6 +121,7 @@ class learned {
 
   explicit learned(std::uint64_t capacity = 0, config cfg = {})
       : cfg_(std::move(cfg)),
+        capacity_(capacity),
         base_(capacity, cfg_.base),
         wtinylfu_(panel_wanted(capacity) ? capacity : 0),
         arc_(panel_wanted(capacity) ? capacity : 0),
@@ -165,11 +167,8 @@ class learned {
   learned& operator=(learned&&) noexcept = default;
 
   void reserve_slots(std::size_t n) {
-    base_.reserve_slots(n);
-    if (referee_panel()) {
-      wtinylfu_.reserve_slots(n);
-      arc_.reserve_slots(n);
-    }
+    with_awake([&](auto& h) { h.reserve_slots(n); });  // a sleeping heuristic holds no slots (sleep)
+    if (referee_panel()) wtinylfu_.grow_sketch(n);       // but W-TinyLFU's sketch counts on
     links_.reserve_slots(n);
     if (n > history_.size()) {
       history_.resize(n);
@@ -328,6 +327,7 @@ class learned {
   void clear() {
     sleep();
     if (model_ == nullptr) awake_ = referee_.fallback(false);  // empty: nothing to insert
+    with_awake([&](auto& h) { h.reserve_slots(history_.size()); });
     ghost_.clear();
     ring_.clear();
     sample_from_ = sampled_rows_at_ = 0;
@@ -349,10 +349,19 @@ class learned {
   [[nodiscard]] std::size_t metadata_bytes_per_entry() const {
     return learn::key_history::bytes + 4 * sizeof(std::uint64_t) + 3 * sizeof(std::uint32_t) + detail::slot_links::bytes_per_slot +
            (cfg_.young_candidates > 0 ? sizeof(young_entry) : 0) +
-           base_.metadata_bytes_per_entry() +
-           (referee_panel() ? wtinylfu_.metadata_bytes_per_entry() + arc_.metadata_bytes_per_entry() : 0) +
+           heuristic_bytes_per_entry() +
            (panel_ ? panel_->bytes_per_entry() : 0) +
            static_cast<std::size_t>(cfg_.ghost_per_entry * learn::history_table::bytes_per_key);
+  }
+
+  /// The heuristics' share: only the awake one holds metadata per slot (see sleep), so
+  /// the largest of those that may wake, plus W-TinyLFU's sketch, which counts all along.
+  [[nodiscard]] std::size_t heuristic_bytes_per_entry() const {
+    if (!referee_panel()) return base_.metadata_bytes_per_entry();
+    const std::size_t sketch = wtinylfu_.sketch_bytes_per_entry();
+    return std::max({base_.metadata_bytes_per_entry(), wtinylfu_.metadata_bytes_per_entry() - sketch,
+                     arc_.metadata_bytes_per_entry()}) +
+           sketch;
   }
 
   /// The slots the policy holds, walked through its recency list (for
@@ -475,6 +484,7 @@ class learned {
     sleep();
     awake_ = m;
     with_awake([&](auto& h) {
+      h.reserve_slots(history_.size());
       for (slot_id s = recency_.back(); s != no_slot; s = links_.prev(s)) {
         const access a{hash_[s], now_, weight_[s], access::unknown};
         if constexpr (requires { h.adopt(s, a, true); })
@@ -508,14 +518,23 @@ class learned {
     }
     return no_slot;
   }
-  // W-TinyLFU's frequency sketch is what it remembers of keys long gone: with a panel
-  // it keeps counting every request while W-TinyLFU sleeps (`record`), so W-TinyLFU
-  // wakes knowing the past rather than from nothing.
+  // A heuristic that sleeps gives its memory back, so that only the awake one holds
+  // metadata for every slot: the base and ARC are rebuilt empty (as cleared; wake
+  // reserves their slots again). W-TinyLFU keeps its frequency sketch, what it remembers
+  // of keys long gone: with a panel the sketch counts every request while W-TinyLFU
+  // sleeps (`record`), so it wakes knowing the past rather than from nothing.
   void sleep() {
-    if (awake_ == detail::member::wtinylfu && referee_panel())
-      wtinylfu_.clear_entries();
-    else
-      with_awake([](auto& h) { h.clear(); });
+    switch (awake_) {
+      case detail::member::base: base_ = Base(capacity_, cfg_.base); break;
+      case detail::member::arc: arc_ = arc(panel_wanted(capacity_) ? capacity_ : 0); break;
+      case detail::member::wtinylfu:
+        if (referee_panel())
+          wtinylfu_.release_entries();
+        else
+          wtinylfu_.clear();
+        break;
+      default: break;
+    }
     awake_ = detail::member::lru;
   }
   // Calls f on the awake heuristic, if any.
@@ -957,6 +976,7 @@ class learned {
   double uniform() { return static_cast<double>(next_random() >> 11) * 0x1.0p-53; }
 
   config cfg_;
+  std::uint64_t capacity_;  // as built (the heuristics keep their proportions: cache::set_capacity)
   Base base_;
   wtinylfu wtinylfu_;       // the panel's other heuristics, to hand the decisions to
   arc arc_;

@@ -142,6 +142,10 @@ class wtinylfu {
       weight_.resize(n, 0);
       seg_.resize(n, none);
     }
+    grow_sketch(n);
+  }
+  /// The sketch's part of reserve_slots: sized for `n` entries unless set by config.
+  void grow_sketch(std::size_t n) {
     if (cfg_.sketch_entries == 0) sketch_.ensure_capacity(n);
   }
 
@@ -240,9 +244,23 @@ class wtinylfu {
     counted_ = false;
   }
 
+  /// As clear_entries, and gives the per-slot memory back (reserve_slots before the
+  /// next insertion): a policy that keeps W-TinyLFU asleep beside it (the learned
+  /// policy's panel) holds only the sketch meanwhile.
+  void release_entries() {
+    clear_entries();
+    links_.release();
+    std::vector<std::uint64_t>().swap(hash_);
+    std::vector<std::uint64_t>().swap(weight_);
+    std::vector<std::uint8_t>().swap(seg_);
+  }
+
+  /// The sketch's share of metadata_bytes_per_entry (what release_entries keeps).
+  [[nodiscard]] std::size_t sketch_bytes_per_entry() const {
+    return (sketch_.memory_bytes() + sketch_.entries() - 1) / sketch_.entries();
+  }
   [[nodiscard]] std::size_t metadata_bytes_per_entry() const {
-    return detail::slot_links::bytes_per_slot + 2 * sizeof(std::uint64_t) + 1 +
-           (sketch_.memory_bytes() + sketch_.entries() - 1) / sketch_.entries();
+    return detail::slot_links::bytes_per_slot + 2 * sizeof(std::uint64_t) + 1 + sketch_bytes_per_entry();
   }
 
   /// The slots the policy holds: window, probation, protected (for cache::check_invariants;

@@ -33,6 +33,8 @@ class slot_links {
   [[nodiscard]] slot_id next(slot_id s) const { return links_[s].next; }
   [[nodiscard]] slot_id prev(slot_id s) const { return links_[s].prev; }
   void reset() { std::fill(links_.begin(), links_.end(), link{}); }
+  /// Unlinks every slot and gives the memory back (reserve_slots before the next use).
+  void release() { std::vector<link>().swap(links_); }
   static constexpr std::size_t bytes_per_slot = 2 * sizeof(slot_id);
 
  private:
