@@ -68,7 +68,7 @@
 // miniatures' requests), W-TinyLFU's sketch increment, and the awake heuristic's own
 // O(1) update. Per eviction: amortised `candidates / keep_victims` feature rows, each
 // scored by `screen_trees` trees, and `screen_keep / keep_victims` completed by the rest
-// of the forest. Memory per resident entry: the 56-byte history, ~60 bytes of
+// of the forest. Memory per resident entry: the 56-byte history, ~50 bytes of
 // bookkeeping, the metadata of the one heuristic awake on the cache's slots (one that
 // sleeps gives its memory back, W-TinyLFU keeping its sketch), the panel's bytes;
 // plus `ghost_per_entry` ghost histories (80 bytes each) per entry and the training
@@ -175,8 +175,10 @@ class learned {
       hash_.resize(n, 0);
       weight_.resize(n, 0);
       stamp_.resize(n, 0);
-      score_stamp_.resize(n, 0);
-      score_time_.resize(n, 0);
+      if (cfg_.rescore_age_factor > 0) {  // lazy rescoring's record, kept only when it is on
+        score_stamp_.resize(n, 0);
+        score_time_.resize(n, 0);
+      }
       predicted_.resize(n, 0);
       dense_pos_.resize(n, not_resident);
       resident_.reserve(n);
@@ -347,7 +349,8 @@ class learned {
   }
 
   [[nodiscard]] std::size_t metadata_bytes_per_entry() const {
-    return learn::key_history::bytes + 4 * sizeof(std::uint64_t) + 3 * sizeof(std::uint32_t) + detail::slot_links::bytes_per_slot +
+    return learn::key_history::bytes + 3 * sizeof(std::uint64_t) + 2 * sizeof(std::uint32_t) + detail::slot_links::bytes_per_slot +
+           (cfg_.rescore_age_factor > 0 ? sizeof(std::uint64_t) + sizeof(std::uint32_t) : 0) +
            (cfg_.young_candidates > 0 ? sizeof(young_entry) : 0) +
            heuristic_bytes_per_entry() +
            (panel_ ? panel_->bytes_per_entry() : 0) +
@@ -700,8 +703,10 @@ class learned {
           continue;
         }
         predicted_[s] = static_cast<double>(now_) + time_to_next(scores_[j]);
-        score_stamp_[s] = stamp_[s];
-        score_time_[s] = now_;
+        if (cfg_.rescore_age_factor > 0) {
+          score_stamp_[s] = stamp_[s];
+          score_time_[s] = now_;
+        }
       }
     }
     ++stats_.rankings;
