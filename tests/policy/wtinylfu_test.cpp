@@ -247,8 +247,9 @@ TEST(WTinyLfu, ReleasedEntriesKeepTheSketch) {
   cleared.clear_entries();
   released.release_entries();
   EXPECT_TRUE(released.resident_slots().empty());
-  fill(cleared, 104);  // keys 104..111: four of them new, four frequent from before
+  fill(cleared, 104);  // keys 104..111: 104-107 seen once before, 108-111 new
   fill(released, 104);
+  // 100-103 (four requests each, none resident now) are what the sketch must remember.
   for (std::uint64_t k = 100; k < 112; ++k) EXPECT_EQ(released.frequency(mix(k)), cleared.frequency(mix(k)));
   for (std::uint64_t i = 0; i < 16; ++i) {
     const access next{mix(300 + i), 20 + i, 1, access::unknown};

@@ -530,12 +530,7 @@ class learned {
     switch (awake_) {
       case detail::member::base: base_ = Base(capacity_, cfg_.base); break;
       case detail::member::arc: arc_ = arc(panel_wanted(capacity_) ? capacity_ : 0); break;
-      case detail::member::wtinylfu:
-        if (referee_panel())
-          wtinylfu_.release_entries();
-        else
-          wtinylfu_.clear();
-        break;
+      case detail::member::wtinylfu: wtinylfu_.release_entries(); break;  // awake only with a panel
       default: break;
     }
     awake_ = detail::member::lru;
