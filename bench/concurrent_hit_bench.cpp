@@ -191,6 +191,17 @@ struct buffered_hits : P {
 static_assert(!prescient::policy::has_lockfree_hit<buffered_hits<prescient::policy::s3fifo>>);
 static_assert(prescient::policy::has_lockfree_hit<prescient::policy::s3fifo>);
 
+// A policy whose buffered hits every thread drains from its own ring (as every policy's
+// were before a shard had one drainer, and as the learned policy's still are): LRU under
+// both designs in the same run.
+template <class P>
+struct own_ring_drains : P {
+  using P::P;
+  static constexpr bool costly_hit = true;
+};
+static_assert(prescient::policy::has_costly_hit<own_ring_drains<prescient::policy::lru>>);
+static_assert(!prescient::policy::has_costly_hit<prescient::policy::lru>);
+
 template <class Policy>
 void register_hits_only(const std::string& name) {
   for (const bool zipf : {true, false}) {
@@ -199,6 +210,14 @@ void register_hits_only(const std::string& name) {
                                  [zipf](benchmark::State& s) { hit<sharded<Policy>, Policy>(s, zipf); })
         ->Threads(1)->Threads(2)->Threads(4)->Threads(8)->UseRealTime()->MinTime(0.4);
   }
+}
+
+template <class Policy>
+void register_concurrent_only(const std::string& name) {
+  register_hits_only<Policy>(name);
+  benchmark::RegisterBenchmark(("mixed/" + name + "/zipf/concurrent_cache").c_str(),
+                               [](benchmark::State& s) { mixed<sharded<Policy>, Policy>(s); })
+      ->Threads(1)->Threads(2)->Threads(4)->Threads(8)->UseRealTime()->MinTime(0.4);
 }
 
 template <class Policy>
@@ -231,6 +250,7 @@ int main(int argc, char** argv) {
   register_policy<prescient::policy::sieve>("sieve");
   register_hits_only<buffered_hits<prescient::policy::s3fifo>>("s3fifo_buffered");
   register_hits_only<buffered_hits<prescient::policy::sieve>>("sieve_buffered");
+  register_concurrent_only<own_ring_drains<prescient::policy::lru>>("lru_own_ring");
   register_policy<learned_forest>("learned");
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;

@@ -21,14 +21,22 @@
 //     does not: queueing on the lock behind the writer, then draining and updating the
 //     policy there, cost more (docs/benchmarks.md).
 //   * The policy update of a hit is not made on the hit: the hit's slot goes into its
-//     stripe's ring of `hit_buffer` slots (a plain atomic store). Every `hit_buffer`
-//     hits, the thread tries the shard's lock and, if it is free, hands its ring to the
-//     policy (oldest first); if not, it goes on, and a full ring overwrites its oldest
-//     entries: the buffer is lossy, a policy may miss some hits under contention (as in
-//     Caffeine). Every writer first drains every stripe, so a policy choosing a victim
-//     has seen the hits buffered until then; it does so before it keeps lookups out
-//     (the drain changes the policy only, which lookups do not read). With one thread
-//     no hit is ever lost and the policy sees the requests in their order (the
+//     stripe's ring of `hit_buffer` slots (a plain atomic store). Every `drain_every`
+//     hits, the shard's *drainer* — the thread that drained it last — tries the shard's
+//     lock and, if it is free, hands every stripe's ring to the policy (oldest first);
+//     if not, it goes on. Another thread leaves its ring to the drainer, unless the
+//     drainer has let `takeover_lag` of its hits wait: then it drains and becomes the
+//     drainer. One core thus makes a shard's policy updates and keeps their lines (an
+//     LRU's links of the hot entries) in its cache; when every thread drained its own
+//     ring, both cores moved the same hot entries and each move fetched their lines
+//     from the other core. (A policy whose hit update is costly, the learned one, has
+//     every thread drain its own ring instead: `policy::has_costly_hit`.) A full ring
+//     overwrites its oldest entries: the buffer is lossy, a policy may miss some hits
+//     under contention (as in Caffeine), and a drain may miss the hit of a lookup
+//     still under way. Every writer first drains every stripe, so a policy choosing a
+//     victim has seen the hits buffered until then; it does so before it keeps lookups
+//     out (the drain changes the policy only, which lookups do not read). With one
+//     thread no hit is ever lost and the policy sees the requests in their order (the
 //     exactness tests hold). A buffered hit whose slot has since been freed or reused
 //     is dropped.
 //   * A policy whose hit only marks the entry (SIEVE's visited bit, S3-FIFO's 2-bit
@@ -84,7 +92,7 @@
 // so a lookup announces itself with a sequentially consistent store and withdraws with a
 // plain one: one full barrier per hit, where a lock takes two locked instructions
 // (locking and unlocking); a shared stripe's lookups use locked additions. Memory: each
-// shard has (1.25 × owned) × 576 bytes of stripes (64 hit slots of 8 bytes and a
+// shard has (1.25 × owned) × 1,088 bytes of stripes (128 hit slots of 8 bytes and a
 // counting line). The single-threaded `cache` has none of this.
 //
 // A policy whose shards share state says so with `Policy::prepare_shards(config&,
@@ -887,8 +895,14 @@ class concurrent_cache {
   static constexpr bool small_value = std::is_trivially_copyable_v<Value> && std::is_default_constructible_v<Value> &&
                                       std::is_copy_assignable_v<Value> && sizeof(std::optional<Value>) <= 16;
 
-  /// Hits buffered per stripe between drains (a power of two).
-  static constexpr std::size_t hit_buffer = 64;
+  /// A stripe's ring of buffered hits (a power of two). Its thread offers a drain every
+  /// `drain_every` hits; the shard's drainer (below) drains every ring, so a ring holds
+  /// up to twice that before its oldest hits are overwritten.
+  static constexpr std::size_t hit_buffer = 128;
+  static constexpr std::size_t drain_every = 64;
+  /// A thread that is not its shard's drainer drains (and becomes the drainer) only once
+  /// this many of its hits wait: the drainer has not come round in time.
+  static constexpr std::uint64_t takeover_lag = 96;
   /// A stripe's `state`: readers inside now in the low bits, lookups counted above.
   static constexpr std::uint64_t reader_one = 1;
   static constexpr std::uint64_t lookup_one = std::uint64_t{1} << 20;
@@ -964,18 +978,24 @@ class concurrent_cache {
           stripe_count(owned + std::max<std::size_t>(1, owned / 4)),
           stripes(std::make_unique<stripe[]>(stripe_count)),
           cache(make_cache(capacity, o)),
-          drained(stripe_count, 0),
+          drained(std::make_unique<std::atomic<std::uint64_t>[]>(stripe_count)),
           base_lookups(stripe_count, 0),
           base_misses(stripe_count, 0) {}
     /// Set while a writer changes the index or the slab: lookups take the lock then.
     alignas(64) std::atomic<bool> writing{false};
+    /// The stripe whose thread drains every stripe's hits (the last to drain): one core
+    /// keeps the policy's lines (an LRU's links) in its cache, instead of every core's
+    /// drains moving the same hot entries between caches. Written under `mutex`.
+    std::atomic<std::uint32_t> drainer{0};
     std::size_t owned_stripes;  ///< stripes [0, owned_stripes) are owned, the rest shared
     std::size_t stripe_count;
     std::unique_ptr<stripe[]> stripes;
     shard_cache cache;  ///< its index and slab are read without the lock; its policy only under it
     alignas(64) mutable Mutex mutex;
     // Under `mutex`:
-    std::vector<std::uint64_t> drained;       ///< per stripe: the position its hits are drained up to
+    /// Per stripe: the position its hits are drained up to. Written under `mutex`; read
+    /// without it by a thread deciding whether to take over the drains.
+    std::unique_ptr<std::atomic<std::uint64_t>[]> drained;
     std::vector<std::uint64_t> base_lookups;  ///< per stripe: the counts at the last reset_stats
     std::vector<std::uint64_t> base_misses;
     std::vector<std::shared_ptr<flight>> flights;  ///< loads in flight; few, so a vector
@@ -1012,12 +1032,18 @@ class concurrent_cache {
     bool buffer_hit(slot_id s, std::uint64_t key_hash) noexcept {
       st_.hits[position_ & (hit_buffer - 1)].store((std::uint64_t{s} + 1) << 32 | (key_hash & 0xffffffffu),
                                                    std::memory_order_relaxed);
-      return (position_ & (hit_buffer - 1)) == hit_buffer - 1;
+      return (position_ & (drain_every - 1)) == drain_every - 1;
     }
+    [[nodiscard]] std::size_t stripe_index() const noexcept { return index_; }
+    /// This lookup's position in its stripe's ring.
+    [[nodiscard]] std::uint64_t position() const noexcept { return position_; }
 
    private:
     reader(shard& sh, std::size_t stripe_index, bool counted) noexcept
-        : st_(sh.stripes[stripe_index]), owned_(sh.owned(stripe_index)), add_(reader_one + (counted ? lookup_one : 0)) {
+        : st_(sh.stripes[stripe_index]),
+          index_(stripe_index),
+          owned_(sh.owned(stripe_index)),
+          add_(reader_one + (counted ? lookup_one : 0)) {
       for (unsigned round = 0;; ++round) {
         // Store, then load (both sequentially consistent): with the writer's store of
         // `writing`, then load of the readers, one of the two sees the other.
@@ -1034,6 +1060,7 @@ class concurrent_cache {
     }
 
     stripe& st_;
+    const std::size_t index_;
     const bool owned_;
     const std::uint64_t add_;
     std::uint64_t position_ = 0;
@@ -1087,7 +1114,7 @@ class concurrent_cache {
   static void drain(shard& sh, std::size_t i) noexcept {
     stripe& st = sh.stripes[i];
     const std::uint64_t end = st.state.load(std::memory_order_acquire) / lookup_one;
-    std::uint64_t from = sh.drained[i];
+    std::uint64_t from = sh.drained[i].load(std::memory_order_relaxed);
     if (end == from) return;
     // More than a ring's worth since the last drain (the oldest were overwritten), or
     // the count went back (a lookup was taken back): the whole ring.
@@ -1099,7 +1126,7 @@ class concurrent_cache {
       e.store(0, std::memory_order_relaxed);  // a hit written meanwhile is lost: lossy, and no locked instruction per entry
       apply_hit(sh.cache, v);
     }
-    sh.drained[i] = end;
+    sh.drained[i].store(end, std::memory_order_relaxed);
   }
 
   static void drain_all(shard& sh) noexcept {
@@ -1129,6 +1156,8 @@ class concurrent_cache {
     if constexpr (expires)
       if (locked_hits_) return fast::not_served;  // a read rule, or after_access beside an entry expiry
     bool drain_due = false;
+    std::size_t stripe_index = 0;
+    std::uint64_t position = 0;
     [[maybe_unused]] std::uint64_t now = 0;  // the ticker, read once the lookup is inside
     {
       reader r(sh, true);
@@ -1172,19 +1201,38 @@ class concurrent_cache {
       }
       if constexpr (policy::has_lockfree_hit<Policy>)
         sh.cache.policy_.on_access_lockfree(s);  // a mark on the entry itself: no buffer, no drain
-      else
+      else {
         drain_due = r.buffer_hit(s, h);
+        stripe_index = r.stripe_index();
+        position = r.position();
+      }
       std::forward<OnHit>(on_hit)(std::as_const(sh.cache.slab_[s]->value));
     }
-    if (drain_due) try_drain(sh);
+    if (drain_due) try_drain(sh, stripe_index, position);
     return fast::hit;
   }
 
-  /// Drains the calling thread's stripe if the shard's lock is free (else the ring will
-  /// wrap: lossy).
-  static void try_drain(shard& sh) noexcept {
-    std::unique_lock<Mutex> lock(sh.mutex, std::try_to_lock);
-    if (lock.owns_lock()) drain(sh, sh.my_stripe());
+  /// Every `drain_every` hits on stripe `mine` (the last at `position`): the shard's
+  /// drainer drains every stripe if the lock is free; another thread leaves its hits to
+  /// the drainer unless `takeover_lag` of them wait, and then drains and becomes the
+  /// drainer (so a thread whose drains fall behind hands the shard to a faster one).
+  /// With one thread it drains its own stripe every time. A held lock: the ring goes on
+  /// and may wrap (lossy).
+  /// A policy with a costly hit (policy::has_costly_hit) has every thread drain its own
+  /// ring instead, so that no thread makes the others' updates.
+  static void try_drain(shard& sh, std::size_t mine, std::uint64_t position) noexcept {
+    if constexpr (policy::has_costly_hit<Policy>) {
+      std::unique_lock<Mutex> lock(sh.mutex, std::try_to_lock);
+      if (lock.owns_lock()) drain(sh, mine);
+    } else {
+      if (sh.drainer.load(std::memory_order_relaxed) != mine &&
+          position + 1 - sh.drained[mine].load(std::memory_order_relaxed) < takeover_lag)
+        return;
+      std::unique_lock<Mutex> lock(sh.mutex, std::try_to_lock);
+      if (!lock.owns_lock()) return;
+      sh.drainer.store(static_cast<std::uint32_t>(mine), std::memory_order_relaxed);
+      drain_all(sh);
+    }
   }
 
   template <class K>

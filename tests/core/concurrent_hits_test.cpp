@@ -112,6 +112,37 @@ void marks_from_two_threads_survive_eviction() {
 TEST(ConcurrentHits, SieveMarksFromTwoThreadsDecideEviction) { marks_from_two_threads_survive_eviction<prescient::policy::sieve>(); }
 TEST(ConcurrentHits, S3fifoMarksFromTwoThreadsDecideEviction) { marks_from_two_threads_survive_eviction<prescient::policy::s3fifo>(); }
 
+// A shard's buffered hits are drained by one thread, its drainer (the last to drain);
+// another thread leaves its ring to the drainer until too many of its hits wait, and
+// then takes the drains over. Here the drainer (this thread) goes idle while a second
+// thread hits every resident key once, in a random order: twice its ring's length of
+// hits, with no write to drain them. None may be lost: LRU must then evict the keys in
+// exactly the order the second thread hit them.
+TEST(ConcurrentHits, LruHitsOfAThreadThatIsNotTheDrainerAllReachThePolicy) {
+  constexpr u64 n = 256;
+  prescient::concurrent_cache<u64, u64, prescient::policy::lru> c(n, {.shards = 1});
+  for (u64 k = 0; k < n; ++k) c.put(k, k);
+  for (int round = 0; round < 2; ++round)
+    for (u64 k = 0; k < n; ++k) ASSERT_EQ(c.get(k), std::optional<u64>(k));  // this thread drains
+  std::vector<u64> order(n);
+  for (u64 k = 0; k < n; ++k) order[k] = k;
+  std::shuffle(order.begin(), order.end(), std::mt19937_64(5));
+  std::thread other([&] {
+    for (const u64 k : order) EXPECT_EQ(c.get(k), std::optional<u64>(k));
+  });
+  other.join();
+  std::vector<u64> evicted;
+  for (u64 k = n; k < 2 * n; ++k) {
+    c.put(k, k);
+    for (u64 old = 0; old < n; ++old)
+      if (std::find(evicted.begin(), evicted.end(), old) == evicted.end() && !c.contains(old)) evicted.push_back(old);
+    ASSERT_EQ(evicted.size(), k - n + 1) << "one eviction per insert";
+  }
+  EXPECT_EQ(evicted, order) << "a hit of the thread that did not drain was lost or reordered";
+  EXPECT_EQ(c.stats().hits, 3 * n);
+  EXPECT_EQ(c.check_invariants(), "");
+}
+
 TEST(ConcurrentHits, LruReadersRaceWriters) { readers_race_writers<prescient::policy::lru>(); }
 TEST(ConcurrentHits, S3fifoReadersRaceWriters) { readers_race_writers<prescient::policy::s3fifo>(); }
 TEST(ConcurrentHits, SieveReadersRaceWriters) { readers_race_writers<prescient::policy::sieve>(); }

@@ -117,6 +117,14 @@ concept has_lockfree_hit = requires(P& p, slot_id s) {
   { p.on_access_lockfree(s) } noexcept;
 };
 
+/// A policy whose hit update costs far more than the cache lines it moves (the learned
+/// policy's hit updates the key's history, features, panel and sketch: 0.5–1 µs) says
+/// so with `static constexpr bool costly_hit = true`. concurrent_cache then has every
+/// thread drain its own ring of buffered hits, spreading that work over the threads,
+/// rather than one drainer per shard making every thread's updates (concurrent_cache.hpp).
+template <class P>
+concept has_costly_hit = requires { requires P::costly_hit; };
+
 template <class P>
 concept has_admission = requires(P p, const access& a, slot_id s) {
   { p.admit(a, s) } -> std::convertible_to<bool>;
