@@ -222,18 +222,15 @@ void register_concurrent_only(const std::string& name) {
 
 template <class Policy>
 void register_policy(const std::string& name) {
+  register_concurrent_only<Policy>(name);
   const auto threads = [](benchmark::internal::Benchmark* b) {
     b->Threads(1)->Threads(2)->Threads(4)->Threads(8)->UseRealTime()->MinTime(0.4);
   };
   for (const bool zipf : {true, false}) {
     const std::string dist = zipf ? "zipf" : "uniform";
-    threads(benchmark::RegisterBenchmark(("hit/" + name + "/" + dist + "/concurrent_cache").c_str(),
-                                         [zipf](benchmark::State& s) { hit<sharded<Policy>, Policy>(s, zipf); }));
     threads(benchmark::RegisterBenchmark(("hit/" + name + "/" + dist + "/mutex_shards").c_str(),
                                          [zipf](benchmark::State& s) { hit<mutex_shards<Policy>, Policy>(s, zipf); }));
   }
-  threads(benchmark::RegisterBenchmark(("mixed/" + name + "/zipf/concurrent_cache").c_str(),
-                                       [](benchmark::State& s) { mixed<sharded<Policy>, Policy>(s); }));
   threads(benchmark::RegisterBenchmark(("mixed/" + name + "/zipf/mutex_shards").c_str(),
                                        [](benchmark::State& s) { mixed<mutex_shards<Policy>, Policy>(s); }));
 }

@@ -1212,9 +1212,9 @@ class cache {
   // time, changed only by writers, which keep those lookups out — comes first, and what
   // every policy update writes (a drained hit's too: the clock and the policy) comes
   // last, with over 64 bytes of fields that only writers touch between: no cache line
-  // holds both. When the clock shared a line with the index (and the list head with the
-  // slab), each hit a drain told the policy took that line from the cores whose lookups
-  // read it. (An alignas(64) would do it too, but over-aligning the type made a
+  // holds both. When the clock shared a line with a concurrent shard's `writing` flag
+  // (and an LRU's list head with the index), each hit a drain told the policy took that
+  // line from the cores whose lookups read it. (An alignas(64) would do it too, but over-aligning the type made a
   // `cache` on the stack slower to hit, in cache_bench.)
   [[no_unique_address]] Hash hash_;
   [[no_unique_address]] KeyEqual equal_;

@@ -1216,10 +1216,10 @@ class concurrent_cache {
   /// drainer drains every stripe if the lock is free; another thread leaves its hits to
   /// the drainer unless `takeover_lag` of them wait, and then drains and becomes the
   /// drainer (so a thread whose drains fall behind hands the shard to a faster one).
-  /// With one thread it drains its own stripe every time. A held lock: the ring goes on
-  /// and may wrap (lossy).
-  /// A policy with a costly hit (policy::has_costly_hit) has every thread drain its own
-  /// ring instead, so that no thread makes the others' updates.
+  /// With one thread, that thread is the drainer from its first drain on. A held lock:
+  /// the ring goes on and may wrap (lossy). A policy with a costly hit
+  /// (policy::has_costly_hit) has every thread drain its own ring instead, so that no
+  /// thread makes the others' updates.
   static void try_drain(shard& sh, std::size_t mine, std::uint64_t position) noexcept {
     if constexpr (policy::has_costly_hit<Policy>) {
       std::unique_lock<Mutex> lock(sh.mutex, std::try_to_lock);
