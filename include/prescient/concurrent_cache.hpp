@@ -1130,6 +1130,9 @@ class concurrent_cache {
   }
 
   static void drain_all(shard& sh) noexcept {
+    // A policy that takes its hits as marks buffers none: nothing to drain, and reading
+    // the stripes' counters would only fetch lines the other threads' lookups write.
+    if constexpr (policy::has_lockfree_hit<Policy>) return;
     for (std::size_t i = 0; i < sh.stripe_count; ++i) drain(sh, i);
   }
 
