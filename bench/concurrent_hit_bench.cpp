@@ -165,7 +165,8 @@ void mixed(benchmark::State& state) {
     u64 fresh = u64{1} << 60 | blocks.fetch_add(1) << 36;
     std::size_t i = 0;
     std::minstd_rand rng(12345);
-    for (std::size_t r = 0; r < settle_requests; ++r) mixed_stream(*made, i, rng, fresh, trace(true));
+    const std::vector<u64>& keys = trace(true);
+    for (std::size_t r = 0; r < settle_requests; ++r) mixed_stream(*made, i, rng, fresh, keys);
     return made;
   }();
   u64 fresh = u64{1} << 60 | blocks.fetch_add(1) << 36;

@@ -1214,8 +1214,8 @@ class cache {
   // last, with over 64 bytes of fields that only writers touch between: no cache line
   // holds both. When the clock shared a line with a concurrent shard's `writing` flag
   // (and an LRU's list head with the index), each hit a drain told the policy took that
-  // line from the cores whose lookups read it. (An alignas(64) would do it too, but over-aligning the type made a
-  // `cache` on the stack slower to hit, in cache_bench.)
+  // line from the cores whose lookups read it. (An alignas(64) would do it too, but
+  // over-aligning the type made a `cache` on the stack slower to hit, in cache_bench.)
   [[no_unique_address]] Hash hash_;
   [[no_unique_address]] KeyEqual equal_;
   [[no_unique_address]] Weigher weigher_;
