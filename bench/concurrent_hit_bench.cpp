@@ -4,7 +4,9 @@
 // and the learned policy, with 1, 2, 4 and 8 threads (4 and 8 oversubscribe a small
 // machine: they must not collapse). Beside each, the previous design in the same run:
 // the same shards of `cache`, each behind a std::mutex that every request takes
-// (`mutex_shards`).
+// (`mutex_shards`). Calibrations: `private_caches` (every thread hits its own `cache`)
+// and `private_concurrent_caches` (every thread runs the mixed stream on its own
+// concurrent_cache): what the machine gives when nothing is shared.
 //
 //   build/release/bench/concurrent_hit_bench --benchmark_filter=hit/lru
 //
@@ -157,24 +159,36 @@ u64 mixed_stream(Cache& c, std::size_t& i, std::minstd_rand& rng, u64& fresh, co
   return 0;
 }
 
+// A cache of `resident` entries, filled, then settled on the mixed stream.
 template <class Cache, class Policy>
+std::unique_ptr<Cache> settled_cache(std::atomic<u64>& blocks) {
+  std::unique_ptr<Cache> made = make_cache<Cache, Policy>(resident);
+  u64 fresh = u64{1} << 60 | blocks.fetch_add(1) << 36;
+  std::size_t i = 0;
+  std::minstd_rand rng(12345);
+  const std::vector<u64>& keys = trace(true);
+  for (std::size_t r = 0; r < settle_requests; ++r) mixed_stream(*made, i, rng, fresh, keys);
+  return made;
+}
+
+// `private_per_thread`: every thread (up to 8) runs the stream on a cache of its own,
+// settled the same way: what the machine gives the mixed stream when nothing is shared,
+// the calibration its shared rows are read against (as private_caches is for hits).
+template <class Cache, class Policy, bool private_per_thread = false>
 void mixed(benchmark::State& state) {
   static std::atomic<u64> blocks{0};
-  static std::unique_ptr<Cache> c = [] {
-    std::unique_ptr<Cache> made = make_cache<Cache, Policy>(resident);
-    u64 fresh = u64{1} << 60 | blocks.fetch_add(1) << 36;
-    std::size_t i = 0;
-    std::minstd_rand rng(12345);
-    const std::vector<u64>& keys = trace(true);
-    for (std::size_t r = 0; r < settle_requests; ++r) mixed_stream(*made, i, rng, fresh, keys);
-    return made;
+  static std::vector<std::unique_ptr<Cache>> caches = [] {
+    std::vector<std::unique_ptr<Cache>> v;
+    for (int t = 0; t < (private_per_thread ? 8 : 1); ++t) v.push_back(settled_cache<Cache, Policy>(blocks));
+    return v;
   }();
+  Cache& c = *caches[static_cast<std::size_t>(state.thread_index()) % caches.size()];
   u64 fresh = u64{1} << 60 | blocks.fetch_add(1) << 36;
   const std::vector<u64>& keys = trace(true);
   std::size_t i = static_cast<std::size_t>(state.thread_index()) * 104'729;
   std::minstd_rand rng(static_cast<unsigned>(state.thread_index()) + 1);
   u64 hits = 0;
-  for (auto _ : state) hits += mixed_stream(*c, i, rng, fresh, keys);
+  for (auto _ : state) hits += mixed_stream(c, i, rng, fresh, keys);
   state.SetItemsProcessed(state.iterations());
   state.counters["hit_ratio"] = benchmark::Counter(static_cast<double>(hits) / static_cast<double>(std::max<int64_t>(1, state.iterations())),
                                                    benchmark::Counter::kAvgThreads);
@@ -258,6 +272,14 @@ void register_policy(const std::string& name) {
                                        [](benchmark::State& s) { mixed<mutex_shards<Policy>, Policy>(s); }));
 }
 
+// The mixed stream with nothing shared: every thread its own concurrent_cache.
+template <class Policy>
+void register_private_mixed(const std::string& name) {
+  benchmark::RegisterBenchmark(("mixed/" + name + "/zipf/private_concurrent_caches").c_str(),
+                               [](benchmark::State& s) { mixed<sharded<Policy>, Policy, true>(s); })
+      ->Threads(1)->Threads(2)->Threads(4)->Threads(8)->UseRealTime()->MinTime(0.4);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -272,6 +294,9 @@ int main(int argc, char** argv) {
   register_hits_only<buffered_hits<prescient::policy::sieve>>("sieve_buffered");
   register_concurrent_only<own_ring_drains<prescient::policy::lru>>("lru_own_ring");
   register_policy<learned_forest>("learned");
+  register_private_mixed<prescient::policy::lru>("lru");
+  register_private_mixed<prescient::policy::s3fifo>("s3fifo");
+  register_private_mixed<prescient::policy::sieve>("sieve");
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
   benchmark::RunSpecifiedBenchmarks();
