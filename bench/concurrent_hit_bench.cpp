@@ -6,7 +6,8 @@
 // the same shards of `cache`, each behind a std::mutex that every request takes
 // (`mutex_shards`). Calibrations: `private_caches` (every thread hits its own `cache`)
 // and `private_concurrent_caches` (every thread runs the mixed stream on its own
-// concurrent_cache): what the machine gives when nothing is shared.
+// concurrent_cache): what the machine gives when nothing is shared. The rows fix 8
+// shards; `concurrent_cache_default_shards` lets the cache pick its count.
 //
 //   build/release/bench/concurrent_hit_bench --benchmark_filter=hit/lru
 //
@@ -97,6 +98,13 @@ class mutex_shards {
 template <class Policy>
 using sharded = prescient::concurrent_cache<u64, u64, Policy>;
 
+// The same, with the shard count the cache picks itself (options' shards = 0) instead
+// of the rows' fixed `shards`.
+template <class Policy>
+struct default_sharded : sharded<Policy> {
+  using sharded<Policy>::sharded;
+};
+
 // `capacity`: room for every key (a quarter more, as the shards' shares of the keys are
 // uneven), or exactly the resident keys (the mixed stream then evicts).
 template <class Cache, class Policy>
@@ -105,6 +113,8 @@ std::unique_ptr<Cache> make_cache(u64 capacity) {
   std::unique_ptr<Cache> c;
   if constexpr (std::is_same_v<Cache, sharded<Policy>>)
     c = std::make_unique<Cache>(capacity, typename Cache::options{.shards = shards, .policy = cfg});
+  else if constexpr (std::is_same_v<Cache, default_sharded<Policy>>)
+    c = std::make_unique<Cache>(capacity, typename Cache::options{.policy = cfg});
   else
     c = std::make_unique<Cache>(capacity, shards, cfg);
   for (const bool zipf : {true, false})
@@ -272,11 +282,15 @@ void register_policy(const std::string& name) {
                                        [](benchmark::State& s) { mixed<mutex_shards<Policy>, Policy>(s); }));
 }
 
-// The mixed stream with nothing shared: every thread its own concurrent_cache.
+// The mixed stream with nothing shared (every thread its own concurrent_cache), and on
+// one cache of the default shard count.
 template <class Policy>
-void register_private_mixed(const std::string& name) {
+void register_mixed_calibrations(const std::string& name) {
   benchmark::RegisterBenchmark(("mixed/" + name + "/zipf/private_concurrent_caches").c_str(),
                                [](benchmark::State& s) { mixed<sharded<Policy>, Policy, true>(s); })
+      ->Threads(1)->Threads(2)->Threads(4)->Threads(8)->UseRealTime()->MinTime(0.4);
+  benchmark::RegisterBenchmark(("mixed/" + name + "/zipf/concurrent_cache_default_shards").c_str(),
+                               [](benchmark::State& s) { mixed<default_sharded<Policy>, Policy>(s); })
       ->Threads(1)->Threads(2)->Threads(4)->Threads(8)->UseRealTime()->MinTime(0.4);
 }
 
@@ -294,9 +308,9 @@ int main(int argc, char** argv) {
   register_hits_only<buffered_hits<prescient::policy::sieve>>("sieve_buffered");
   register_concurrent_only<own_ring_drains<prescient::policy::lru>>("lru_own_ring");
   register_policy<learned_forest>("learned");
-  register_private_mixed<prescient::policy::lru>("lru");
-  register_private_mixed<prescient::policy::s3fifo>("s3fifo");
-  register_private_mixed<prescient::policy::sieve>("sieve");
+  register_mixed_calibrations<prescient::policy::lru>("lru");
+  register_mixed_calibrations<prescient::policy::s3fifo>("s3fifo");
+  register_mixed_calibrations<prescient::policy::sieve>("sieve");
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
   benchmark::RunSpecifiedBenchmarks();

@@ -39,6 +39,7 @@
 #include "prescient/learn/forest_trainer.hpp"
 #include "prescient/policy/learned.hpp"
 #include "prescient/policy/s3fifo.hpp"
+#include "prescient/policy/sieve.hpp"
 #include "prescient/trace/reader.hpp"
 #include "sim/replay.hpp"
 #include "support/trace_path.hpp"
@@ -122,17 +123,18 @@ int main(int argc, char** argv) try {
         for (const u64 t : thread_counts)
           for (const bool settle : {false, true}) {
             host_result h{};
-            if (policy == "s3fifo") {
+            if (policy == "s3fifo" || policy == "sieve") {
               if (settle) continue;  // nothing trains
-              h = host_replay<prescient::policy::s3fifo>(requests, size, s, t, false);
+              h = policy == "s3fifo" ? host_replay<prescient::policy::s3fifo>(requests, size, s, t, false)
+                                     : host_replay<prescient::policy::sieve>(requests, size, s, t, false);
             } else if (policy == "learned") {
               h = host_replay<prescient::policy::learned<prescient::learn::compiled_forest>>(requests, size, s, t, settle);
             } else {
-              throw std::runtime_error("host_replay_bench: policies are s3fifo and learned, not " + policy);
+              throw std::runtime_error("host_replay_bench: policies are s3fifo, sieve and learned, not " + policy);
             }
             std::printf("%-8llu %-8s %6llu %7llu %-8s %10.4f %10.4f %+8.2f%% %8llu\n", static_cast<unsigned long long>(size),
                         policy.c_str(), static_cast<unsigned long long>(s), static_cast<unsigned long long>(t),
-                        policy == "s3fifo" ? "-" : settle ? "settled" : "free", h.miss_ratio, sim,
+                        policy != "learned" ? "-" : settle ? "settled" : "free", h.miss_ratio, sim,
                         100.0 * (h.miss_ratio - sim) / sim, static_cast<unsigned long long>(h.retrains));
             std::fflush(stdout);
           }

@@ -93,7 +93,8 @@
 // plain one: one full barrier per hit, where a lock takes two locked instructions
 // (locking and unlocking); a shared stripe's lookups use locked additions. Memory: each
 // shard has (1.25 × owned) × 1,088 bytes of stripes (128 hit slots of 8 bytes and a
-// counting line). The single-threaded `cache` has none of this.
+// counting line), 64 bytes each (the counting line) for a policy whose hits are marks.
+// The single-threaded `cache` has none of this.
 //
 // A policy whose shards share state says so with `Policy::prepare_shards(config&,
 // shards, capacity)`, called once before the shards are built (the learned policy: one
@@ -216,8 +217,13 @@ class thread_number {
 template <class PolicyConfig, class Hash, class KeyEqual, class Weigher, class Expiry = no_expiry>
 struct concurrent_cache_options {
   /// 0 picks a power of two near 4 × hardware threads, but never so many that a shard
-  /// would hold fewer than 64 units of capacity; any other count is rounded up to a
-  /// power of two.
+  /// would hold fewer than 64 units of capacity; for a policy whose hits are marks
+  /// (SIEVE, S3-FIFO: their shards carry no hit rings) up to 16 × hardware threads while
+  /// a shard holds 256 units or more. A lookup that meets a writer on its shard waits or
+  /// takes the lock, and with a tenth of the requests writing that costs a shared cache
+  /// more than anything else: 32 shards instead of 8 gave two threads 1.2–1.4× the mixed
+  /// stream's throughput (docs/benchmarks.md, "The mixed stream against a private
+  /// calibration"). Any other count is rounded up to a power of two.
   std::size_t shards = 0;
   PolicyConfig policy{};  ///< every shard's policy parameters
   Hash hash{};
@@ -264,6 +270,13 @@ class concurrent_cache {
       const std::size_t threads = std::max(1u, std::thread::hardware_concurrency());
       shards = std::bit_ceil(4 * threads);
       while (shards > 1 && capacity / shards < 64) shards /= 2;
+      if constexpr (policy::has_lockfree_hit<Policy>) {
+        // More shards, each of 256 units at least: the miss ratio then stays within
+        // about half a per cent of one cache's (docs/benchmarks.md).
+        std::size_t more = std::bit_ceil(16 * threads);
+        while (more > shards && capacity / more < 256) more /= 2;
+        shards = std::max(shards, more);
+      }
     }
     shards = std::bit_ceil(shards);
     shard_bits_ = static_cast<unsigned>(std::countr_zero(shards));
@@ -917,15 +930,20 @@ class concurrent_cache {
   /// stripe; read by writers (the readers) and drains (the hits), which also clear
   /// `hits` entries. An *owned* stripe has one thread (the holder of its number), which
   /// changes its counters with plain stores; a shared one, locked additions.
-  struct alignas(64) stripe {
+  struct alignas(64) stripe_counts {
     /// Low 20 bits: lookups inside the index now. Above: lookups counted without the
     /// lock (hits and misses), which is also the position in `hits` of the next one.
     std::atomic<std::uint64_t> state{0};
     std::atomic<std::uint64_t> misses{0};  ///< of those lookups, the misses
+  };
+  struct stripe_with_ring : stripe_counts {
     /// The hits not yet told to the policy: (slot + 1) << 32 | the key hash's low 32
     /// bits; 0 for none.
     alignas(64) std::array<std::atomic<std::uint64_t>, hit_buffer> hits{};
   };
+  /// A policy whose hits are marks buffers none: its stripe is the counting line alone.
+  using stripe = std::conditional_t<policy::has_lockfree_hit<Policy>, stripe_counts, stripe_with_ring>;
+  static_assert(sizeof(stripe_counts) == 64);
 
   /// Adds `v` (modulo 2^64) to a counter of a stripe and returns the value before: a load
   /// and a store when the calling thread owns the stripe (no other thread writes it, so
@@ -1132,8 +1150,8 @@ class concurrent_cache {
   static void drain_all(shard& sh) noexcept {
     // A policy that takes its hits as marks buffers none: nothing to drain, and reading
     // the stripes' counters would only fetch lines the other threads' lookups write.
-    if constexpr (policy::has_lockfree_hit<Policy>) return;
-    for (std::size_t i = 0; i < sh.stripe_count; ++i) drain(sh, i);
+    if constexpr (!policy::has_lockfree_hit<Policy>)
+      for (std::size_t i = 0; i < sh.stripe_count; ++i) drain(sh, i);
   }
 
   /// A buffered hit, told to the policy if its slot still holds the key it was for.

@@ -2,7 +2,9 @@
 // that some thread wrote for that key. Run it under the tsan preset as well.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
+#include <bit>
 #include <chrono>
 #include <cstdint>
 #include <mutex>
@@ -16,6 +18,8 @@
 #include "prescient/policy/fifo.hpp"
 #include "prescient/policy/lfu.hpp"
 #include "prescient/policy/lru.hpp"
+#include "prescient/policy/s3fifo.hpp"
+#include "prescient/policy/sieve.hpp"
 
 namespace {
 
@@ -87,6 +91,31 @@ TEST(ConcurrentCache, DefaultShardCountKeepsShardsUseful) {
   prescient::concurrent_cache<int, int> zero(0);
   EXPECT_FALSE(zero.put(1, 1));
   EXPECT_EQ(zero.size(), 0u);
+}
+
+// The default shard count: a power of two near 4 × hardware threads with 64 units a
+// shard at least; for a policy whose hits are marks (no hit rings in its shards, and
+// more shards mean fewer lookups meeting a writer) up to 16 × while a shard holds 256.
+TEST(ConcurrentCache, DefaultShardCountFollowsThePolicysHits) {
+  const std::size_t threads = std::max(1u, std::thread::hardware_concurrency());
+  const std::uint64_t large = 256 * std::bit_ceil(16 * threads);  // room for every count tried
+  EXPECT_EQ((prescient::concurrent_cache<int, int, prescient::policy::lru>(large).shard_count()),
+            std::bit_ceil(4 * threads));
+  EXPECT_EQ((prescient::concurrent_cache<int, int, prescient::policy::sieve>(large).shard_count()),
+            std::bit_ceil(16 * threads));
+  EXPECT_EQ((prescient::concurrent_cache<int, int, prescient::policy::s3fifo>(large).shard_count()),
+            std::bit_ceil(16 * threads));
+  // Half that capacity: the marks' extra shards stop at 256 units each.
+  EXPECT_EQ((prescient::concurrent_cache<int, int, prescient::policy::sieve>(large / 2).shard_count()),
+            std::max(std::bit_ceil(4 * threads), std::bit_ceil(16 * threads) / 2));
+  // A small cache gets no more shards than LRU's rule gives it.
+  prescient::concurrent_cache<int, int, prescient::policy::sieve> small(1000);
+  const prescient::concurrent_cache<int, int, prescient::policy::lru> small_lru(1000);
+  EXPECT_EQ(small.shard_count(), small_lru.shard_count());
+  EXPECT_GE(1000 / small.shard_count(), 64u);
+  for (int i = 0; i < 5000; ++i) small.put(i, i);
+  EXPECT_LE(small.size(), 1000u);
+  EXPECT_GT(small.size(), 900u);
 }
 
 // The shards' default lock spins before it sleeps: it must still exclude. Four threads
