@@ -1,8 +1,9 @@
 // The learned policy's referee, driven by synthetic miss streams: a fake panel whose
 // members miss at chosen rates, and a cache whose misses the test decides. It picks the
-// panel's best heuristic (not a member within the switch margin), hands the decisions to
-// it when the model loses the duel and probes the model again, lets a model that is
-// ahead overall ride out a bad epoch, and bounds the run by the best member (the guard).
+// panel's best heuristic (not a member within the switch margin, unless the panel's
+// shadows are exact), hands the decisions to it when the model loses the duel and
+// probes the model again, lets a model that is ahead overall ride out a bad epoch, and
+// bounds the run by the best member (the guard).
 #include "prescient/policy/learned/referee.hpp"
 
 #include <gtest/gtest.h>
@@ -17,14 +18,16 @@ using detail::member;
 
 // Members miss independently with fixed probabilities per request.
 struct fake_panel {
-  std::array<double, detail::panel_members> rate{};
+  std::array<double, detail::panel_members> miss_rate{};
+  double sample_rate = 0.02;  // the share of keys the miniatures see (1: exact shadows)
   std::array<double, detail::panel_members> epoch{};
   std::mt19937_64 rng{7};
   void request() {
     std::uniform_real_distribution<double> u(0, 1);
-    for (std::size_t m = 0; m < rate.size(); ++m) epoch[m] += u(rng) < rate[m];
+    for (std::size_t m = 0; m < miss_rate.size(); ++m) epoch[m] += u(rng) < miss_rate[m];
   }
   [[nodiscard]] double epoch_misses(member m) const { return epoch[static_cast<std::size_t>(m)]; }
+  [[nodiscard]] double rate() const { return sample_rate; }
   void start_epoch() { epoch.fill(0); }
 };
 
@@ -42,7 +45,7 @@ struct harness {
     for (std::size_t i = 0; i < n; ++i) {
       panel.request();
       const bool model_decides = model && !ref.heuristic_decides() && !ref.guarded();
-      const double rate = model_decides ? model_rate : panel.rate[static_cast<std::size_t>(ref.fallback(model))];
+      const double rate = model_decides ? model_rate : panel.miss_rate[static_cast<std::size_t>(ref.fallback(model))];
       if (u(rng) < rate) {
         ref.cache_miss();
         ++cache_misses;
@@ -61,7 +64,7 @@ detail::referee_config panel_config() {
 
 TEST(LearnedReferee, PicksThePanelsBestHeuristic) {
   harness h(panel_config());
-  h.panel.rate = {0.30, 0.25, 0.15, 0.26};  // lru, base, wtinylfu, arc
+  h.panel.miss_rate = {0.30, 0.25, 0.15, 0.26};  // lru, base, wtinylfu, arc
   EXPECT_EQ(h.ref.fallback(false), member::base) << "the base until there is evidence";
   h.run(20000, false, 0);
   EXPECT_EQ(h.ref.fallback(false), member::wtinylfu);
@@ -71,15 +74,29 @@ TEST(LearnedReferee, PicksThePanelsBestHeuristic) {
 
 TEST(LearnedReferee, StaysWithinTheSwitchMargin) {
   harness h(panel_config());
-  h.panel.rate = {0.30, 0.200, 0.195, 0.30};  // W-TinyLFU 2.5% better: under the 5% margin
+  h.panel.miss_rate = {0.30, 0.200, 0.195, 0.30};  // W-TinyLFU 2.5% better: under the 5% margin
   h.run(50000, false, 0);
   EXPECT_EQ(h.ref.fallback(false), member::base);
   EXPECT_EQ(h.stats.heuristic_switches, 0u);
 }
 
+TEST(LearnedReferee, ExactShadowsSwitchOnAnyLead) {
+  // Shadows as large as the cache count every request: their misses carry no sampling
+  // noise to guard against, and the member ahead takes over however small its lead.
+  // The same lead seen by miniatures stays within the margin (StaysWithinTheSwitchMargin).
+  harness h(panel_config());
+  h.panel.sample_rate = 1;
+  h.panel.miss_rate = {0.30, 0.200, 0.195, 0.30};  // W-TinyLFU 2.5% better
+  // Epochs of 40,000 requests: the lead, about 400 misses in the decayed sums, is
+  // nearly three standard deviations of the members' random misses.
+  h.run(400000, false, 0, 5000);
+  EXPECT_EQ(h.ref.fallback(false), member::wtinylfu);
+  EXPECT_GE(h.stats.heuristic_switches, 1u);
+}
+
 TEST(LearnedReferee, HandsALosingModelsDecisionsToTheHeuristicAndProbesAgain) {
   harness h(panel_config());
-  h.panel.rate = {0.30, 0.20, 0.25, 0.25};
+  h.panel.miss_rate = {0.30, 0.20, 0.25, 0.25};
   h.run(8192, false, 0);  // two epochs (4096 each at 500 entries): the base is best
   h.run(200000, true, 0.30);  // a model 50% worse than the base
   EXPECT_TRUE(h.ref.heuristic_decides() || h.stats.model_epochs > 1);
@@ -91,7 +108,7 @@ TEST(LearnedReferee, HandsALosingModelsDecisionsToTheHeuristicAndProbesAgain) {
 
 TEST(LearnedReferee, AModelAheadKeepsDeciding) {
   harness h(panel_config());
-  h.panel.rate = {0.30, 0.20, 0.25, 0.25};
+  h.panel.miss_rate = {0.30, 0.20, 0.25, 0.25};
   h.run(200000, true, 0.18);
   EXPECT_FALSE(h.ref.heuristic_decides());
   EXPECT_EQ(h.stats.lru_epochs, 0u);
@@ -100,7 +117,7 @@ TEST(LearnedReferee, AModelAheadKeepsDeciding) {
 
 TEST(LearnedReferee, AModelFarAheadRidesOutOneBadEpoch) {
   harness h(panel_config());
-  h.panel.rate = {0.30, 0.20, 0.25, 0.25};
+  h.panel.miss_rate = {0.30, 0.20, 0.25, 0.25};
   h.run(4096 * 20, true, 0.15);  // 20 epochs 25% better than the base: a lead of ~4,000 misses
   ASSERT_FALSE(h.ref.heuristic_decides());
   const auto routs = h.stats.routs;
@@ -116,7 +133,7 @@ TEST(LearnedReferee, AModelWhoseLeadIsSpentIsRoutedByOneBadEpoch) {
   detail::referee_config cfg = panel_config();
   cfg.losses_to_switch = 100;  // only a routed epoch can hand over here
   harness h(cfg);
-  h.panel.rate = {0.30, 0.20, 0.25, 0.25};
+  h.panel.miss_rate = {0.30, 0.20, 0.25, 0.25};
   h.run(4096 * 4, true, 0.19);  // 5% better than the base: a lead of ~160 misses
   ASSERT_FALSE(h.ref.heuristic_decides());
   // Level for three quarters of an epoch (no mid-epoch rout), then three times the
@@ -132,7 +149,7 @@ TEST(LearnedReferee, TheGuardBoundsTheRunByTheBestMember) {
   detail::referee_config cfg;  // guard 1%, and the duel made blind: margin huge
   cfg.duel_margin = 100;
   harness h(cfg);
-  h.panel.rate = {0.30, 0.20, 0.25, 0.25};
+  h.panel.miss_rate = {0.30, 0.20, 0.25, 0.25};
   h.run(400000, true, 0.24);  // a model 20% worse than the best member
   EXPECT_GE(h.stats.guard_trips, 1u);
   EXPECT_GT(h.stats.guarded_epochs, 0u);
@@ -145,7 +162,7 @@ TEST(LearnedReferee, WithoutAPanelItIsTheBaseThenLru) {
   detail::referee_config cfg;
   cfg.panel = false;
   harness h(cfg);
-  h.panel.rate = {0.30, 0.20, 0.10, 0.25};  // estimates are ignored for the choice
+  h.panel.miss_rate = {0.30, 0.20, 0.10, 0.25};  // estimates are ignored for the choice
   h.run(20000, false, 0);
   EXPECT_EQ(h.ref.fallback(false), member::base);
   EXPECT_EQ(h.ref.fallback(true), member::lru);
@@ -154,7 +171,7 @@ TEST(LearnedReferee, WithoutAPanelItIsTheBaseThenLru) {
 
 TEST(LearnedReferee, ANewModelIsProbedAtTheNextEpoch) {
   harness h(panel_config());
-  h.panel.rate = {0.30, 0.20, 0.25, 0.25};
+  h.panel.miss_rate = {0.30, 0.20, 0.25, 0.25};
   h.run(60000, true, 0.40);  // lost: the heuristic decides, with a growing wait
   ASSERT_TRUE(h.ref.heuristic_decides());
   const auto epochs = h.stats.model_epochs;

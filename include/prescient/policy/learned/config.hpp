@@ -68,7 +68,9 @@ struct learned_config {
   /// hands the decisions to the best of them and bounds the run by it (0: LRU's shadow
   /// alone, and the base decides while no model does). Needs `duel`.
   std::size_t panel_entries = 512;
-  double switch_margin = 0.05;  ///< a panel member replaces the heuristic when this much better
+  /// A panel member replaces the heuristic when this much better — when the panel samples
+  /// (a cache larger than `panel_entries`); with exact shadows, when better at all.
+  double switch_margin = 0.05;
   bool reprobe = true;              ///< with a panel, a retrained model is probed at the next epoch's end
   double miss_sample_rate = 0.5;     ///< share of misses whose incoming key becomes a training row
   /// Pause sampling between far-apart retrains (rows sampled long before one would be

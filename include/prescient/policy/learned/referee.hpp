@@ -7,7 +7,11 @@
 // The heuristic. At each epoch's end, the panel member with the fewest misses over the
 // recent epochs (a sum decaying by half per epoch) becomes the heuristic — the one that
 // decides while no model does, while the model is out, and while the guard holds — if
-// it beat the current one by more than `switch_margin`. Without a panel the heuristic is
+// it beat the current one by more than `switch_margin`, a margin against the sampling
+// noise of the panel's miniatures. When the panel's shadows are exact (a cache no larger
+// than the miniatures: every key is seen), there is no such noise and a hand-over costs
+// at most a turnover of a few hundred entries, so any lead switches and the best
+// heuristic is in charge sooner (docs/experiments.md). Without a panel the heuristic is
 // the base while no model decides, and LRU otherwise (the duel and the guard against LRU
 // alone).
 //
@@ -184,7 +188,8 @@ class referee {
     for (std::size_t m = 1; m < panel_members; ++m)
       if (score[m] < score[best]) best = m;
     const auto current = static_cast<std::size_t>(heuristic_);
-    if (best != current && score[best] < (1 - cfg_.switch_margin) * score[current]) {
+    const double margin = p.rate() >= 1 ? 0.0 : cfg_.switch_margin;  // exact shadows: no sampling noise
+    if (best != current && score[best] < (1 - margin) * score[current]) {
       heuristic_ = static_cast<member>(best);
       ++stats.heuristic_switches;
     }
