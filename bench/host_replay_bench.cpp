@@ -7,7 +7,7 @@
 // of the trace by more than a round (the interleaving within a round, and so the result,
 // vary from run to run). Every request is a `get` and, on a miss, a `put`.
 //
-//   build/release/bench/host_replay_bench [trace [format [sizes [shards [threads [policies]]]]]]
+//   build/release/bench/host_replay_bench [trace [format [sizes [shards [threads [policies [learned-params]]]]]]]
 //   build/release/bench/host_replay_bench cache2k-orm-busy.trace.xz i32be 1500,7500 1,8 1,2 s3fifo,learned
 //
 // The learned policy runs twice: with its trainer free, as in a host, and settled: in
@@ -27,6 +27,7 @@
 #include <cstdint>
 #include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 #include <sstream>
 #include <stdexcept>
 #include <string>
@@ -62,8 +63,8 @@ struct host_result {
 
 template <class Policy>
 host_result host_replay(const std::vector<prescient::trace::request>& requests, u64 capacity, std::size_t shards,
-                        std::size_t threads, bool settle) {
-  prescient::concurrent_cache<u64, u64, Policy> c(capacity, {.shards = shards});
+                        std::size_t threads, bool settle, typename Policy::config cfg = {}) {
+  prescient::concurrent_cache<u64, u64, Policy> c(capacity, {.shards = shards, .policy = std::move(cfg)});
   const std::size_t round = (settle ? 1 : 256) * threads;  // settled: a model arrives before the next request
   // Settled: the shards' shared model, fetched once (an int where the policy has none).
   const auto shared = [&] {
@@ -91,7 +92,17 @@ host_result host_replay(const std::vector<prescient::trace::request>& requests, 
     });
   for (auto& th : pool) th.join();
   host_result r{c.stats().miss_ratio()};
-  if constexpr (requires { c.policy_stats().retrains; }) r.retrains = c.policy_stats().retrains;
+  if constexpr (requires { c.policy_stats().retrains; }) {
+    const auto st = c.policy_stats();
+    r.retrains = st.retrains;
+    if (std::getenv("PRESCIENT_HOST_REPLAY_STATS"))  // diagnosis: who evicted (stderr)
+      std::fprintf(stderr, "  evictions: model %llu, no model %llu, lru %llu, panel %llu; epochs: model %llu, heuristic %llu, guarded %llu; switches %llu, trips %llu, routs %llu\n",
+                   static_cast<unsigned long long>(st.model_evictions), static_cast<unsigned long long>(st.fallback_evictions),
+                   static_cast<unsigned long long>(st.recency_evictions), static_cast<unsigned long long>(st.panel_evictions),
+                   static_cast<unsigned long long>(st.model_epochs), static_cast<unsigned long long>(st.lru_epochs),
+                   static_cast<unsigned long long>(st.guarded_epochs), static_cast<unsigned long long>(st.heuristic_switches),
+                   static_cast<unsigned long long>(st.guard_trips), static_cast<unsigned long long>(st.routs));
+  }
   return r;
 }
 
@@ -108,6 +119,18 @@ int main(int argc, char** argv) try {
     std::stringstream in(argc > 6 ? argv[6] : "s3fifo,learned");
     for (std::string p; std::getline(in, p, ',');) policies.push_back(p);
   }
+  // The learned policy's parameters (the simulator's syntax: key=value,...), for both replays.
+  const std::string learned_params = argc > 7 ? argv[7] : "";
+  using learned_policy = prescient::policy::learned<prescient::learn::compiled_forest>;
+  learned_policy::config learned_cfg;
+  {
+    std::stringstream in(learned_params);
+    for (std::string kv; std::getline(in, kv, ',');) {
+      const auto eq = kv.find('=');
+      if (eq == std::string::npos || !learned_cfg.set(kv.substr(0, eq), kv.substr(eq + 1)))
+        throw std::runtime_error("host_replay_bench: bad learned parameter \"" + kv + "\"");
+    }
+  }
   const auto path = prescient::tools::find_trace(trace_name);
   if (!path) throw std::runtime_error(prescient::tools::missing_trace_message(trace_name));
   const auto requests = prescient::trace::load(*path, format);
@@ -118,6 +141,7 @@ int main(int argc, char** argv) try {
       prescient::sim::replay_options opt;
       opt.capacity = size;
       opt.ignore_size = true;
+      if (policy == "learned") opt.params = learned_params;
       const double sim = prescient::sim::replay(policy, requests, opt).miss_ratio();
       for (const u64 s : shard_counts)
         for (const u64 t : thread_counts)
@@ -128,7 +152,7 @@ int main(int argc, char** argv) try {
               h = policy == "s3fifo" ? host_replay<prescient::policy::s3fifo>(requests, size, s, t, false)
                                      : host_replay<prescient::policy::sieve>(requests, size, s, t, false);
             } else if (policy == "learned") {
-              h = host_replay<prescient::policy::learned<prescient::learn::compiled_forest>>(requests, size, s, t, settle);
+              h = host_replay<learned_policy>(requests, size, s, t, settle, learned_cfg);
             } else {
               throw std::runtime_error("host_replay_bench: policies are s3fifo, sieve and learned, not " + policy);
             }

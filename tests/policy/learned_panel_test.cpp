@@ -2,10 +2,12 @@
 // miniature caches calibrated against the exact LRU when it is not — their estimates of
 // each heuristic's misses close to what that heuristic alone misses.
 #include "prescient/policy/learned/panel.hpp"
+#include "prescient/policy/learned/config.hpp"
 
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <optional>
 #include <random>
 #include <vector>
 
@@ -34,13 +36,20 @@ double misses_alone(const std::vector<std::uint64_t>& keys, std::uint64_t capaci
   return static_cast<double>(c.stats().misses);
 }
 
-// The whole stream as one epoch: the panel's estimate for each member.
+// The whole stream as one epoch: the panel's estimate for each member. `top_bits`: when
+// set, every key hash gets these top 3 bits, as the keys of one shard of an 8-shard
+// concurrent_cache have (the shard is picked by them).
 std::array<double, policy::detail::panel_members> estimates(const std::vector<std::uint64_t>& keys,
-                                                            std::uint64_t capacity, std::size_t sampled) {
+                                                            std::uint64_t capacity, std::size_t sampled,
+                                                            std::optional<std::uint64_t> top_bits = {}) {
   policy::detail::panel<policy::s3fifo> p(capacity, sampled);
   const prescient::hash<std::uint64_t> h;
   std::uint64_t t = 0;
-  for (auto k : keys) p.request(h(k), 1, t++);
+  for (auto k : keys) {
+    std::uint64_t kh = h(k);
+    if (top_bits) kh = (kh >> 3) | (*top_bits << 61);
+    p.request(kh, 1, t++);
+  }
   std::array<double, policy::detail::panel_members> out{};
   for (std::size_t m = 0; m < out.size(); ++m) out[m] = p.epoch_misses(static_cast<member>(m));
   return out;
@@ -74,15 +83,71 @@ TEST(LearnedPanel, MiniaturesEstimateLargeCaches) {
       }
 }
 
-// The default: miniatures of 512 entries (a sample of 2.5% here) — coarser, still within
+// The default: miniatures of 1,024 entries (a sample of 5% here) — coarser, still within
 // a few per cent.
 TEST(LearnedPanel, DefaultMiniaturesEstimateLargeCaches) {
   const auto keys = zipf_keys(1000000, 200000, 5);
   const std::uint64_t capacity = 20000;
-  const auto e = estimates(keys, capacity, 512);
+  using config = policy::learned_config<int, int>;
+  ASSERT_EQ(config{}.panel_entries, 1024u);
+  const auto e = estimates(keys, capacity, config{}.panel_entries);
   EXPECT_NEAR(e[1] / misses_alone<policy::s3fifo>(keys, capacity), 1.0, 0.05);
   EXPECT_NEAR(e[2] / misses_alone<policy::wtinylfu>(keys, capacity), 1.0, 0.05);
   EXPECT_NEAR(e[3] / misses_alone<policy::arc>(keys, capacity), 1.0, 0.05);
+}
+
+// A concurrent_cache picks a key's shard by the top bits of its hash, so a shard's keys
+// all share them. The sample must not: every shard's panel sees its share of keys
+// (sampling on the hash's own top bits took all of some shards' keys and none of the
+// others', whose panels then estimated zero misses for every heuristic).
+TEST(LearnedPanel, SamplesEveryShardAlike) {
+  policy::detail::panel<policy::s3fifo> p(20000, 1024);  // a sample of about 5%
+  ASSERT_NEAR(p.rate(), 1024.0 / 20000.0, 1e-9);
+  std::mt19937_64 rng(11);
+  for (std::uint64_t shard = 0; shard < 8; ++shard) {
+    int sampled = 0;
+    const int n = 40000;
+    for (int i = 0; i < n; ++i) {
+      const std::uint64_t h = (rng() >> 3) | (shard << 61);
+      sampled += p.holds(member::base, h).has_value();
+    }
+    EXPECT_NEAR(static_cast<double>(sampled) / n, p.rate(), 0.2 * p.rate()) << "shard " << shard;
+  }
+}
+
+// The same in the estimates: a shard's panel (its keys' top bits fixed) estimates its
+// heuristics as a whole cache's does.
+TEST(LearnedPanel, AShardsMiniaturesEstimateItsHeuristics) {
+  const auto keys = zipf_keys(400000, 60000, 6);
+  const std::uint64_t capacity = 6000;
+  const prescient::hash<std::uint64_t> h;
+  for (const std::uint64_t shard : {0u, 5u, 7u}) {
+    const auto e = estimates(keys, capacity, 1024, shard);
+    // What each heuristic alone misses on these keys (the hashes are the panel's keys:
+    // the heuristics see the same stream whatever the top bits).
+    EXPECT_NEAR(e[1] / misses_alone<policy::s3fifo>(keys, capacity), 1.0, 0.05) << "shard " << shard;
+    EXPECT_NEAR(e[2] / misses_alone<policy::wtinylfu>(keys, capacity), 1.0, 0.05) << "shard " << shard;
+    EXPECT_NEAR(e[3] / misses_alone<policy::arc>(keys, capacity), 1.0, 0.05) << "shard " << shard;
+  }
+  (void)h;
+}
+
+// The salt (the learned policy's seed) picks the sample: the same salt the same keys,
+// another salt about an independent sample of the same rate.
+TEST(LearnedPanel, TheSaltPicksTheSample) {
+  policy::detail::panel<policy::s3fifo> a(10000, 1000, {}, 1), b(10000, 1000, {}, 1), c(10000, 1000, {}, 2);
+  std::mt19937_64 rng(12);
+  int in_a = 0, in_both_ac = 0;
+  for (int i = 0; i < 50000; ++i) {
+    const std::uint64_t h = rng();
+    const bool sa = a.holds(member::arc, h).has_value();
+    ASSERT_EQ(sa, b.holds(member::arc, h).has_value());
+    const bool sc = c.holds(member::arc, h).has_value();
+    in_a += sa;
+    in_both_ac += sa && sc;
+  }
+  EXPECT_NEAR(in_a / 50000.0, 0.1, 0.01);
+  EXPECT_NEAR(in_both_ac / 50000.0, 0.01, 0.004) << "another salt, an independent sample";
 }
 
 TEST(LearnedPanel, NoPanelMeansLruAlone) {

@@ -155,7 +155,8 @@ class learned {
     next_training_ = cfg_.first_model;
     interval_ = cfg_.first_retrain / 2;  // doubled at the first training
     if (cfg_.duel && capacity > 0)
-      panel_ = std::make_unique<detail::panel<Base>>(capacity, panel_wanted(capacity) ? cfg_.panel_entries : 0, cfg_.base);
+      panel_ = std::make_unique<detail::panel<Base>>(capacity, panel_wanted(capacity) ? cfg_.panel_entries : 0, cfg_.base,
+                                                     cfg_.seed);
     if (cfg_.model) install(cfg_.model);
     ranked_.reserve(cfg_.keep_victims);
     young_ready_.resize(young_ready_limit());

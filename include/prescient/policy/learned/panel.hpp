@@ -43,9 +43,13 @@ template <class Base>
 class panel {
  public:
   /// `capacity`: the cache's; `sampled_entries`: the miniatures' capacity at most (0: no
-  /// panel but the exact LRU); `base_config`: the base heuristic's parameters.
-  panel(std::uint64_t capacity, std::size_t sampled_entries, const typename Base::config& base_config = {})
+  /// panel but the exact LRU); `base_config`: the base heuristic's parameters; `salt`:
+  /// picks which keys are sampled (the learned policy's seed: another seed, another
+  /// sample, so that runs over several seeds also measure the sample's luck).
+  panel(std::uint64_t capacity, std::size_t sampled_entries, const typename Base::config& base_config = {},
+        std::uint64_t salt = 0)
       : lru_(capacity),
+        salt_(mix_salt(salt)),
         rate_(capacity == 0 || sampled_entries == 0
                   ? 0.0
                   : std::min(1.0, static_cast<double>(sampled_entries) / static_cast<double>(capacity))),
@@ -121,9 +125,27 @@ class panel {
   }
 
  private:
-  // The top 32 bits of the (well-mixed) key hash pick the sample; the index of every
-  // shadow hashes the low bits, so a sample does not crowd its buckets.
-  [[nodiscard]] bool sampled(std::uint64_t key_hash) const { return (key_hash >> 32) < threshold_ || rate_ >= 1; }
+  // The sample is drawn on the top 32 bits of a remix of the key hash (salted, folded
+  // and multiplied: every bit of the hash moves them). Not on the hash's own top
+  // bits: a concurrent_cache picks a key's shard by those, so within a shard they are
+  // fixed, and a sample on them took every key of some shards and none of others' —
+  // whose panels then saw nothing, estimated that every heuristic missed nothing, and
+  // handed the decisions to them (docs/benchmarks.md, "Host replay against the
+  // simulator"). The shadows' indexes hash the low bits, which the sample leaves uniform.
+  [[nodiscard]] bool sampled(std::uint64_t key_hash) const {
+    if (rate_ >= 1) return true;
+    std::uint64_t x = key_hash ^ salt_;
+    x ^= x >> 33;
+    return ((x * 0xff51afd7ed558ccdULL) >> 32) < threshold_;
+  }
+  // Seeds are small numbers: spread one over 64 bits (SplitMix64's finalizer), so that
+  // two seeds draw unrelated samples.
+  static std::uint64_t mix_salt(std::uint64_t z) {
+    z += 0x9e3779b97f4a7c15ULL;
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+  }
 
   // Miniature misses → whole-stream misses: 1/R, calibrated by exact over miniature LRU
   // (over the run so far, once it has seen enough misses to mean something).
@@ -136,6 +158,7 @@ class panel {
   }
 
   key_lru lru_;
+  std::uint64_t salt_;
   double rate_;
   std::uint64_t threshold_;
   std::uint64_t mini_capacity_;
