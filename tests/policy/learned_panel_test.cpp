@@ -150,6 +150,26 @@ TEST(LearnedPanel, TheSaltPicksTheSample) {
   EXPECT_NEAR(in_both_ac / 50000.0, 0.01, 0.004) << "another salt, an independent sample";
 }
 
+// The sampling error the duel allows for: none where the shadow is exact, about
+// √(sampled misses) × the scale where it samples — a few per cent of the estimate.
+TEST(LearnedPanel, EstimatesReportTheirSamplingError) {
+  const auto keys = zipf_keys(300000, 60000, 8);
+  const prescient::hash<std::uint64_t> h;
+  policy::detail::panel<policy::s3fifo> exact(800, 1024), sampled(20000, 1024);
+  std::uint64_t t = 0;
+  for (auto k : keys) {
+    exact.request(h(k), 1, t);
+    sampled.request(h(k), 1, t++);
+  }
+  for (const member m : {member::lru, member::base, member::wtinylfu, member::arc}) EXPECT_EQ(exact.epoch_noise(m), 0.0);
+  EXPECT_EQ(sampled.epoch_noise(member::lru), 0.0) << "LRU is exact";
+  for (const member m : {member::base, member::wtinylfu, member::arc}) {
+    const double e = sampled.epoch_misses(m), sd = sampled.epoch_noise(m);
+    EXPECT_GT(sd, 0.01 * e);
+    EXPECT_LT(sd, 0.2 * e);
+  }
+}
+
 TEST(LearnedPanel, NoPanelMeansLruAlone) {
   policy::detail::panel<policy::s3fifo> p(1000, 0);
   EXPECT_FALSE(p.enabled());

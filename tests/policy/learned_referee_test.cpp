@@ -31,13 +31,21 @@ struct fake_panel {
   void start_epoch() { epoch.fill(0); }
 };
 
-struct harness {
+// A panel whose miniatures report a sampling error: `relative_noise` of each sampled
+// member's estimate (the exact LRU has none), as panel::epoch_noise does.
+struct noisy_panel : fake_panel {
+  double relative_noise = 0.03;
+  [[nodiscard]] double epoch_noise(member m) const { return m == member::lru ? 0.0 : relative_noise * epoch_misses(m); }
+};
+
+template <class Panel = fake_panel>
+struct basic_harness {
   detail::referee ref;
-  fake_panel panel;
+  Panel panel;
   learned_stats stats;
   std::mt19937_64 rng{11};
   std::uint64_t cache_misses = 0, requests = 0;
-  explicit harness(detail::referee_config cfg) : ref(cfg) {}
+  explicit basic_harness(detail::referee_config cfg) : ref(cfg) {}
   // `n` requests; the cache misses with probability `model_rate` while the model
   // decides and as the deciding heuristic would otherwise.
   void run(std::size_t n, bool model, double model_rate, std::size_t entries = 500) {
@@ -55,6 +63,8 @@ struct harness {
     }
   }
 };
+
+using harness = basic_harness<>;
 
 detail::referee_config panel_config() {
   detail::referee_config c;
@@ -113,6 +123,32 @@ TEST(LearnedReferee, AModelAheadKeepsDeciding) {
   EXPECT_FALSE(h.ref.heuristic_decides());
   EXPECT_EQ(h.stats.lru_epochs, 0u);
   EXPECT_GT(h.stats.model_epochs, 40u);
+}
+
+// The duel allows `duel_noise` standard errors of the heuristic's estimate: a model 2.5%
+// behind a heuristic whose sampled estimate is uncertain by 3% keeps deciding (its
+// "losses" could be the sample's), where with exact figures it would be handed over;
+// a model 50% behind is still handed over.
+TEST(LearnedReferee, TheDuelAllowsTheEstimatesSamplingError) {
+  for (const double noise : {0.0, 2.0}) {
+    detail::referee_config c = panel_config();
+    c.duel_noise = noise;
+    basic_harness<noisy_panel> h(c);
+    h.panel.miss_rate = {0.30, 0.20, 0.25, 0.25};
+    h.run(8192, false, 0);
+    h.run(100000, true, 0.205);
+    if (noise == 0) {
+      EXPECT_GT(h.stats.lru_epochs, 0u) << "exact figures: a model 2.5% behind loses its duel";
+    } else {
+      EXPECT_EQ(h.stats.lru_epochs, 0u) << "within two standard errors: no duel lost";
+      EXPECT_FALSE(h.ref.heuristic_decides());
+    }
+  }
+  basic_harness<noisy_panel> h(panel_config());
+  h.panel.miss_rate = {0.30, 0.20, 0.25, 0.25};
+  h.run(8192, false, 0);
+  h.run(100000, true, 0.30);
+  EXPECT_GT(h.stats.lru_epochs, 4 * h.stats.model_epochs) << "a model far behind is still handed over";
 }
 
 TEST(LearnedReferee, AModelFarAheadRidesOutOneBadEpoch) {

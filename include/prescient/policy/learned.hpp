@@ -136,7 +136,7 @@ class learned {
         scores_(cfg_.candidates),
         referee_(detail::referee_config{cfg_.epoch_per_entry, cfg_.probe_every, cfg_.duel_margin,
                                         cfg_.losses_to_switch, cfg_.guard, panel_wanted(capacity),
-                                        cfg_.switch_margin, cfg_.reprobe}) {
+                                        cfg_.switch_margin, cfg_.reprobe, cfg_.duel_noise}) {
     if (!cfg_.trainer) {
       if constexpr (requires { learn::default_trainer<Predictor>::train(learn::feature_matrix{}, std::span<const float>{}); }) {
         if (cfg_.classify)

@@ -59,6 +59,9 @@ struct learned_config {
   unsigned probe_every = 8;          ///< heuristic epochs before the model is tried again (backs off)
   double duel_margin = 0.02;         ///< the model loses an epoch with > (1 + this) × the heuristic's misses
   unsigned losses_to_switch = 2;     ///< consecutive lost model epochs before the heuristic decides
+  /// The duel's margins also allow this many standard errors of the heuristic's estimate
+  /// (its miniature's misses are counted on a sample of the keys; exact shadows have none).
+  double duel_noise = 2.0;
   /// The guard: over the whole run, the cache may miss at most (1 + guard) × what the
   /// best panel member missed, plus a turnover of the cache. Past that, the heuristic
   /// decides — model or no model — until the excess is back under half (0: no guard).
@@ -107,7 +110,7 @@ struct learned_config {
   std::shared_ptr<shared_model<Predictor>> shared{};
 
   /// Parameter strings: candidates, keep, rescore, tail, young, young_depth, screen,
-  /// screen_keep, admission, duel, epoch, losses, margin, guard, panel, switch, reprobe, probe, pause, sample, rows,
+  /// screen_keep, admission, duel, epoch, losses, margin, noise, guard, panel, switch, reprobe, probe, pause, sample, rows,
   /// min_rows, max_rows, first_model, first, every, classify, boundary, window, horizon, ghost, seed,
   /// mode=sync|background|off, preset=fast (lazy rescoring and 16k training rows: about
   /// 1.3× the speed, less close to Belady); anything else goes to the base policy's
@@ -127,6 +130,7 @@ struct learned_config {
     if (key == "epoch") return parse_value(value, epoch_per_entry) && epoch_per_entry > 0;
     if (key == "losses") return parse_value(value, losses_to_switch) && losses_to_switch > 0;
     if (key == "margin") return parse_value(value, duel_margin) && duel_margin >= 0;
+    if (key == "noise") return parse_value(value, duel_noise) && duel_noise >= 0;
     if (key == "guard") return parse_value(value, guard) && guard >= 0;
     if (key == "panel") return parse_value(value, panel_entries);
     if (key == "reprobe") return parse_value(value, reprobe);

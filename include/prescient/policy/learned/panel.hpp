@@ -22,6 +22,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <optional>
@@ -99,6 +100,15 @@ class panel {
     if (i == 0) return static_cast<double>(epoch_[0]);
     if (rate_ <= 0) return static_cast<double>(epoch_[0]);  // no panel: LRU stands for all
     return static_cast<double>(epoch_[i]) * scale();
+  }
+
+  /// The standard error of `epoch_misses(m)` from the sampling: a miniature's misses are
+  /// counted on a sample of the keys, so about √(its misses) × the scale (0 where the
+  /// shadow is exact: LRU, or a cache of up to `sampled_entries`).
+  [[nodiscard]] double epoch_noise(member m) const {
+    const auto i = static_cast<std::size_t>(m);
+    if (i == 0 || rate_ <= 0 || rate_ >= 1) return 0.0;
+    return std::sqrt(static_cast<double>(epoch_[i])) * scale();
   }
 
   /// Starts a new epoch; the calibration keeps what it learned.

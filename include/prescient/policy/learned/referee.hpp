@@ -19,7 +19,9 @@
 // authors saw it too), and a cache library must not lose to the heuristics because of
 // it. The stream is cut in epochs of `epoch_per_entry` × entries requests. After
 // `losses_to_switch` consecutive epochs in which the cache missed more than (1 +
-// `duel_margin`) × the heuristic's estimate, the heuristic decides for `probe_every`
+// `duel_margin`) × the heuristic's estimate — plus `duel_noise` standard errors of that
+// estimate where the panel samples the keys (a miniature's few hundred misses an epoch
+// can overrate a heuristic by more than the margin) — the heuristic decides for `probe_every`
 // epochs, then the model is tried again. An epoch lost while the model is ahead over its
 // run since it took over does not count, however badly it was lost: a bad phase is
 // ridden out on the lead the model has earned, and the lead bounds what it can cost.
@@ -41,6 +43,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
 
@@ -58,6 +61,7 @@ struct referee_config {
   bool panel = true;              ///< the panel's estimates are there (else: LRU's alone)
   double switch_margin = 0.05;    ///< a member replaces the heuristic when it is this much better
   bool reprobe = true;            ///< a new model is probed at the next epoch's end
+  double duel_noise = 2.0;        ///< standard errors of the heuristic's estimate added to the duel's margins
 };
 
 class referee {
@@ -87,6 +91,7 @@ class referee {
     }
     if (guard_run(p, entries, stats, tripped)) ++stats.guarded_epochs;
     const double heuristic_misses = p.epoch_misses(duel_member());  // the benchmark this epoch
+    const double heuristic_noise = noise(p, duel_member());         // and its sampling error
     choose_heuristic(p, true, stats);
     p.start_epoch();
     epoch_heuristic_ = heuristic_;
@@ -109,8 +114,8 @@ class referee {
         // over for one bad epoch, and its probes, judged from the heuristic's contents,
         // were routed in turn (docs/experiments.md, "A model ahead rides out one bad epoch").
         const bool behind = run_misses_ > run_shadow_misses_;
-        const bool lost = m > (1 + cfg_.duel_margin) * shadow && behind;
-        const bool routed = m > (1 + 5 * cfg_.duel_margin) * shadow && behind;
+        const bool lost = m > (1 + cfg_.duel_margin) * shadow + heuristic_noise && behind;
+        const bool routed = m > (1 + 5 * cfg_.duel_margin) * shadow + heuristic_noise && behind;
         lost_run_ = lost ? lost_run_ + 1 : 0;
         ++epochs_since_probe_;
         if (!lost) probe_interval_ = cfg_.probe_every;
@@ -164,6 +169,17 @@ class referee {
     return std::max<std::uint64_t>(4096, static_cast<std::uint64_t>(cfg_.epoch_per_entry * static_cast<double>(entries)));
   }
 
+  // `duel_noise` standard errors of member m's estimate this epoch: a miniature that
+  // samples the keys can overrate a heuristic by chance, and the model must not lose its
+  // place to that (a panel without sampling errors, as the tests' fakes: none).
+  template <class Panel>
+  [[nodiscard]] double noise(const Panel& p, member m) const {
+    if constexpr (requires { p.epoch_noise(m); })
+      return cfg_.duel_noise * p.epoch_noise(m);
+    else
+      return 0.0;
+  }
+
   // The member the model is judged against: the heuristic that would have taken over
   // when the epoch began (one chosen on this epoch's own misses would favour itself).
   [[nodiscard]] member duel_member() const { return cfg_.panel ? epoch_heuristic_ : member::lru; }
@@ -203,7 +219,8 @@ class referee {
   void rout_if_losing_badly(bool model, Panel& p, learned_stats& stats) {
     if (!model || heuristic_decides_) return;
     const double misses = static_cast<double>(epoch_misses_), shadow = p.epoch_misses(duel_member());
-    if (misses <= (1 + 5 * cfg_.duel_margin) * shadow + rout_slack || run_misses_ + misses <= run_shadow_misses_ + shadow)
+    if (misses <= (1 + 5 * cfg_.duel_margin) * shadow + rout_slack + noise(p, duel_member()) ||
+        run_misses_ + misses <= run_shadow_misses_ + shadow)
       return;
     ++stats.model_epochs;
     ++stats.routs;
