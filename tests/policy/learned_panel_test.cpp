@@ -120,7 +120,6 @@ TEST(LearnedPanel, SamplesEveryShardAlike) {
 TEST(LearnedPanel, AShardsMiniaturesEstimateItsHeuristics) {
   const auto keys = zipf_keys(400000, 60000, 6);
   const std::uint64_t capacity = 6000;
-  const prescient::hash<std::uint64_t> h;
   for (const std::uint64_t shard : {0u, 5u, 7u}) {
     const auto e = estimates(keys, capacity, 1024, shard);
     // What each heuristic alone misses on these keys (the hashes are the panel's keys:
@@ -129,7 +128,6 @@ TEST(LearnedPanel, AShardsMiniaturesEstimateItsHeuristics) {
     EXPECT_NEAR(e[2] / misses_alone<policy::wtinylfu>(keys, capacity), 1.0, 0.05) << "shard " << shard;
     EXPECT_NEAR(e[3] / misses_alone<policy::arc>(keys, capacity), 1.0, 0.05) << "shard " << shard;
   }
-  (void)h;
 }
 
 // The salt (the learned policy's seed) picks the sample: the same salt the same keys,
