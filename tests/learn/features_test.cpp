@@ -23,16 +23,23 @@ constexpr float gap_tolerance = 0.5f / key_history::gap_units + 1e-4f;
 TEST(Features, HistoryRecordsGapsCountsAndAges) {
   feature_extractor fx({.half_lives = {10.0, 100.0, 1000.0}});
   key_history h;
-  for (std::uint64_t t : {0u, 3u, 10u}) fx.record(h, t, 7);
+  fx.record(h, 0, 7);
   float row[feature_count];
+  fx.write(h, 3, 1, row);
+  EXPECT_TRUE(std::isnan(row[col::first_gap]));  // one request: no gap known yet
+  EXPECT_TRUE(std::isnan(row[col::mean_gap]));
+  fx.record(h, 3, 7);
+  fx.write(h, 5, 1, row);
+  EXPECT_NEAR(row[col::first_gap], std::log1p(3.0f), gap_tolerance);
+  EXPECT_TRUE(std::isnan(row[col::first_gap + 1]));  // only one gap known
+  fx.record(h, 10, 7);
   fx.write(h, 15, 1, row);
   EXPECT_NEAR(row[col::age], std::log1p(5.0f), 1e-4);
   EXPECT_NEAR(row[col::first_gap], std::log1p(7.0f), gap_tolerance);      // most recent gap first
   EXPECT_NEAR(row[col::first_gap + 1], std::log1p(3.0f), gap_tolerance);
-  EXPECT_TRUE(std::isnan(row[col::first_gap + 2]));                // only two gaps known
   EXPECT_NEAR(row[col::count], std::log1p(3.0f), 1e-4);
   EXPECT_NEAR(row[col::lifetime], std::log1p(15.0f), 1e-4);
-  EXPECT_NEAR(row[col::size], std::log1p(7.0f), 1e-4);
+  EXPECT_NEAR(row[col::size], std::log1p(7.0f), gap_tolerance);  // the size in the same fixed point
   EXPECT_NEAR(row[col::mean_gap], (std::log1p(7.0f) + std::log1p(3.0f)) / 2, gap_tolerance);
   EXPECT_NEAR(row[col::age_over_gap1], std::log1p(5.0f) - std::log1p(7.0f), gap_tolerance);
   // Decayed counters: Σ 2^(−(now − tᵢ)/h) over the requests at 0, 3 and 10.
@@ -43,7 +50,7 @@ TEST(Features, HistoryRecordsGapsCountsAndAges) {
   }
 }
 
-TEST(Features, GapRingKeepsTheLastEight) {
+TEST(Features, GapsKeepTheMostRecent) {
   feature_extractor fx;
   key_history h;
   std::uint64_t t = 0;
@@ -76,7 +83,13 @@ TEST(Features, UnseenKeyHasMissingHistory) {
   EXPECT_TRUE(std::isnan(row[col::lifetime]));
   EXPECT_TRUE(std::isnan(row[col::mean_gap]));
   EXPECT_EQ(row[col::count], 0.0f);
-  EXPECT_NEAR(row[col::size], std::log1p(3.0f), 1e-4);
+  EXPECT_NEAR(row[col::size], std::log1p(3.0f), gap_tolerance);
+  // The size column of a key never seen is the one its history will hold once recorded.
+  key_history h;
+  fx.record(h, 100, 3);
+  float seen[feature_count];
+  fx.write(h, 100, 3, seen);
+  EXPECT_EQ(row[col::size], seen[col::size]);
   for (float v : row) EXPECT_FALSE(std::isinf(v));
 }
 

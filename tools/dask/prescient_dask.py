@@ -16,7 +16,7 @@ label is measured in) run across them. The pipeline (docs/distributed-training.m
   reduce  one task per partition, on a worker: its pieces (Dask moves them between
           workers), shifted to global positions, are piped to `prescient-train --format
           partition --partition p --rows-out -`, which streams the partition's rows back
-          (96-byte records). The rows stay on that worker, split at the held-out time.
+          (72-byte records). The rows stay on that worker, split at the held-out time.
   train   the partitions' rows, as Dask arrays built from those futures, go to
           xgboost.dask (tree_method hist) as a DaskDMatrix: each worker trains on the rows
           it holds; nothing but row counts and the model reaches the client.

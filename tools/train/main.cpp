@@ -37,7 +37,7 @@
 // writes each request, with its position in the file, to DIR/part-NNNNN.req (24-byte records,
 // records.hpp) by the hash of its key. The reduce reads one partition's requests, with
 // their positions in the whole log, as --format partition, and writes its rows with
-// --rows-out (96-byte records; `-`: the standard output, messages then go to stderr).
+// --rows-out (72-byte records; `-`: the standard output, messages then go to stderr).
 #include <algorithm>
 #include <array>
 #include <cerrno>

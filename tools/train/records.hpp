@@ -7,7 +7,7 @@
 //     u64 key        the trace's key (signed keys sign-extended, as trace::request)
 //     u64 size       the recorded size (1 when the format has none)
 //
-//   row record (24 + 4 × F bytes, F = learn::feature_count, 18 today: 96; `--rows-out`):
+//   row record (24 + 4 × F bytes, F = learn::feature_count, 12 today: 72; `--rows-out`):
 //     u64 time       position in the whole log of the sampled request the row belongs to
 //     u64 key        the key the row describes
 //     f32 label      log1p(requests to the key's next request), censored at the window

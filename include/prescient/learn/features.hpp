@@ -1,6 +1,6 @@
 // prescient/learn/features.hpp — what the learned cache knows about a key, as numbers.
 //
-// Every request updates the requested key's `key_history` in O(1): the last eight
+// Every request updates the requested key's `key_history` in O(1): the last two
 // inter-arrival gaps, three exponentially decayed request counters, the request count,
 // when the key was first and last seen, and its size. All times are *logical*: the
 // cache's request counter, so traces without timestamps work and a model trained on
@@ -11,18 +11,23 @@
 //
 //   col  name        value                                               missing (NaN)
 //   0    age         log1p(now − last request): recency                  never seen
-//   1-8  gap1..gap8  log1p(k-th most recent inter-arrival gap)           fewer gaps known
-//   9    count       log1p(requests seen, saturating at 2³²−1)           —
-//   10   lifetime    log1p(now − first request)                          never seen
-//   11   decay_short decayed count, half-life `half_lives[0]` requests   —
-//   12   decay_mid   decayed count, half-life `half_lives[1]`            —
-//   13   decay_long  decayed count, half-life `half_lives[2]`            —
-//   14   size        log1p(size of the last request, in weight units)    —
-//   15   mean_gap    mean of the known gaps' log1p (a geometric mean)   no gap known
-//   16   age_over_gap1      age − gap1 (logs): how far into its usual     no gap known
-//   17   age_over_mean_gap  age − mean_gap    gap the key is              no gap known
+//   1-2  gap1, gap2  log1p(k-th most recent inter-arrival gap)           fewer gaps known
+//   3    count       log1p(requests seen, saturating at 2³²−1)           —
+//   4    lifetime    log1p(now − first request)                          never seen
+//   5    decay_short decayed count, half-life `half_lives[0]` requests   —
+//   6    decay_mid   decayed count, half-life `half_lives[1]`            —
+//   7    decay_long  decayed count, half-life `half_lives[2]`            —
+//   8    size        log1p(size of the last request, in weight units)    —
+//   9    mean_gap    mean of the known gaps' log1p (a geometric mean)   no gap known
+//   10   age_over_gap1      age − gap1 (logs): how far into its usual     no gap known
+//   11   age_over_mean_gap  age − mean_gap    gap the key is              no gap known
 //
-// Columns 16 and 17 are differences of columns a tree already has, but a tree splits on
+// Two gaps, not eight: over the whole table the model did as well or better when it saw
+// only the two most recent (gaps 3-8 withheld: mean G 0.395 and 0.394 on two sets of
+// seeds against 0.391 and 0.392; docs/experiments.md), and a history is 16 bytes
+// smaller for it.
+//
+// Columns 10 and 11 are differences of columns a tree already has, but a tree splits on
 // one column at a time: "the key is overdue compared with its last gap" is a diagonal
 // boundary in (age, gap1) that would take many splits to approximate, and is the single
 // most useful fact for a key in a loop.
@@ -40,10 +45,10 @@
 // W requests gets the fixed "far" label log1p(2W). The binary label "requested again
 // within horizon H" (H ≤ W) drives the classification metrics (precision, recall, F1).
 //
-// Memory: `key_history` is 56 bytes (`key_history::bytes`; the gaps in 16-bit fixed point,
-// the count's logarithm recomputed when a row is written). The learned policy keeps one
-// per resident entry and one per key in its ghost `history_table` (56 bytes plus the
-// key's 8-byte hash and 16 of index at load ½ ≈ 80 bytes per remembered key).
+// Memory: `key_history` is 40 bytes (`key_history::bytes`; the gaps and the size in 16-bit
+// fixed point, the count's logarithm recomputed when a row is written). The learned policy
+// keeps one per resident entry and one per key in its ghost `history_table` (40 bytes
+// plus the key's 8-byte hash and 16 of index at load ½ ≈ 64 bytes per remembered key).
 #pragma once
 
 #include <Eigen/Core>
@@ -65,29 +70,29 @@
 namespace prescient::learn {
 
 /// Inter-arrival gaps kept per key.
-inline constexpr std::size_t history_gaps = 8;
+inline constexpr std::size_t history_gaps = 2;
 /// Decayed counters kept per key.
 inline constexpr std::size_t decayed_counters = 3;
 /// Columns of a feature row.
-inline constexpr std::size_t feature_count = 18;
+inline constexpr std::size_t feature_count = 10 + history_gaps;
 
 namespace column {
 inline constexpr std::size_t age = 0;
-inline constexpr std::size_t first_gap = 1;  // gap1 (most recent) … gap8 at first_gap + 7
-inline constexpr std::size_t count = 9;
-inline constexpr std::size_t lifetime = 10;
-inline constexpr std::size_t first_decayed = 11;
-inline constexpr std::size_t size = 14;
-inline constexpr std::size_t mean_gap = 15;
-inline constexpr std::size_t age_over_gap1 = 16;
-inline constexpr std::size_t age_over_mean_gap = 17;
+inline constexpr std::size_t first_gap = 1;  // gap1 (most recent), gap2 at first_gap + 1
+inline constexpr std::size_t count = first_gap + history_gaps;
+inline constexpr std::size_t lifetime = count + 1;
+inline constexpr std::size_t first_decayed = lifetime + 1;
+inline constexpr std::size_t size = first_decayed + decayed_counters;
+inline constexpr std::size_t mean_gap = size + 1;
+inline constexpr std::size_t age_over_gap1 = mean_gap + 1;
+inline constexpr std::size_t age_over_mean_gap = age_over_gap1 + 1;
+static_assert(age_over_mean_gap + 1 == feature_count);
 }  // namespace column
 
 /// Column names, for exported datasets and reports.
 inline constexpr std::array<std::string_view, feature_count> feature_names = {
-    "age",  "gap1",  "gap2",        "gap3",      "gap4",       "gap5", "gap6",     "gap7",
-    "gap8", "count", "lifetime", "decay_short", "decay_mid", "decay_long", "size", "mean_gap",
-    "age_over_gap1", "age_over_mean_gap"};
+    "age",        "gap1",      "gap2",       "count",    "lifetime",      "decay_short",
+    "decay_mid",  "decay_long", "size",      "mean_gap", "age_over_gap1", "age_over_mean_gap"};
 
 /// Parameters of the features.
 struct feature_config {
@@ -103,21 +108,28 @@ struct key_history {
   std::uint64_t last = 0;   ///< logical time of the last request
   std::uint64_t first = 0;  ///< logical time of the first request
   std::array<float, decayed_counters> decayed{};  ///< counters as of `last`
-  float log_size = 0;       ///< log1p(weight of the last request)
   std::uint32_t count = 0;  ///< requests seen (saturating)
-  /// log1p(gap) in fixed point (`gap_units` per unit, rounded), ring; [head] is the
-  /// newest. Two bytes instead of a float's four: the error, 1/2048 of a unit of
-  /// log1p (a gap off by 0.05%), is far below what the trees' 64 bins resolve.
+  /// log1p(gap) in fixed point (`to_fixed`), newest first. Two bytes instead of a
+  /// float's four: the error, 1/2048 of a unit of log1p (a gap off by 0.05%), is far
+  /// below what the trees' 64 bins resolve.
   std::array<std::uint16_t, history_gaps> log_gaps{};
-  std::uint8_t head = 0;        ///< ring position of the newest gap
-  std::uint8_t gaps_known = 0;  ///< how many ring positions hold a gap
+  std::uint16_t log_size = 0;   ///< log1p(weight of the last request), in fixed point
+  std::uint8_t gaps_known = 0;  ///< how many of `log_gaps` hold a gap
   /// A training row of this key may be waiting for its label (set by the learned
   /// policy when it samples the key). 0 means none is, so a request of a key seen before
   /// need not look for one.
   std::uint8_t row_waiting = 0;
 
-  static constexpr std::size_t bytes = 56;
-  static constexpr float gap_units = 1024.0f;  ///< fixed-point steps per unit of log1p(gap): 2^16 / 1024 = 64 > log1p(2^64)
+  static constexpr std::size_t bytes = 40;
+  static constexpr float gap_units = 1024.0f;  ///< fixed-point steps per unit of log1p: 2^16 / 1024 = 64 > log1p(2^64)
+
+  /// A logarithm (≥ 0, < 64) in the 16-bit fixed point of `log_gaps` and `log_size`.
+  [[nodiscard]] static std::uint16_t to_fixed(float log) noexcept {
+    return static_cast<std::uint16_t>(log * gap_units + 0.5f);
+  }
+  [[nodiscard]] static float from_fixed(std::uint16_t fixed) noexcept {
+    return static_cast<float>(fixed) * (1.0f / gap_units);
+  }
 
   [[nodiscard]] bool seen() const noexcept { return count > 0; }
 };
@@ -167,7 +179,7 @@ class feature_extractor {
 
   /// Sets the size the key was stored with (an insertion that is not a request), as
   /// `record` would.
-  void set_size(key_history& h, std::uint64_t size) const noexcept { h.log_size = log1p_whole(size); }
+  void set_size(key_history& h, std::uint64_t size) const noexcept { h.log_size = key_history::to_fixed(log1p_whole(size)); }
 
   /// Records a request of the key at logical time `now` (≥ h.last) with weight `size`.
   void record(key_history& h, std::uint64_t now, std::uint64_t size) const noexcept {
@@ -176,14 +188,14 @@ class feature_extractor {
       for (float& d : h.decayed) d = 1.0f;
     } else {
       const float gap = static_cast<float>(now - h.last);
-      h.head = static_cast<std::uint8_t>((h.head + 1) % history_gaps);
-      h.log_gaps[h.head] = static_cast<std::uint16_t>(log1p(gap) * key_history::gap_units + 0.5f);
+      for (std::size_t k = history_gaps - 1; k > 0; --k) h.log_gaps[k] = h.log_gaps[k - 1];
+      h.log_gaps[0] = key_history::to_fixed(log1p(gap));
       if (h.gaps_known < history_gaps) ++h.gaps_known;
       for (std::size_t i = 0; i < decayed_counters; ++i) h.decayed[i] = h.decayed[i] * decay(gap, i) + 1.0f;
     }
     h.last = now;
     if (h.count < UINT32_MAX) ++h.count;
-    h.log_size = log1p_whole(size);
+    h.log_size = key_history::to_fixed(log1p_whole(size));
   }
 
   /// Fills `row[0, feature_count)` for a key with history `h` (possibly never seen) at
@@ -198,7 +210,7 @@ class feature_extractor {
       row[column::count] = 0.0f;
       row[column::lifetime] = missing;
       for (std::size_t i = 0; i < decayed_counters; ++i) row[column::first_decayed + i] = 0.0f;
-      row[column::size] = log1p_whole(size);
+      row[column::size] = key_history::from_fixed(key_history::to_fixed(log1p_whole(size)));  // as a history keeps it
       row[column::mean_gap] = missing;
       row[column::age_over_gap1] = missing;
       row[column::age_over_mean_gap] = missing;
@@ -209,7 +221,7 @@ class feature_extractor {
     float log_gap_sum = 0;
     for (std::size_t k = 0; k < history_gaps; ++k) {
       if (k < h.gaps_known) {
-        const float g = static_cast<float>(h.log_gaps[(h.head + history_gaps - k) % history_gaps]) * (1.0f / key_history::gap_units);
+        const float g = key_history::from_fixed(h.log_gaps[k]);
         log_gap_sum += g;
         row[column::first_gap + k] = g;
       } else {
@@ -220,7 +232,7 @@ class feature_extractor {
     row[column::lifetime] = log1p(static_cast<float>(now - h.first));
     for (std::size_t i = 0; i < decayed_counters; ++i)
       row[column::first_decayed + i] = h.decayed[i] * decay(age, i);
-    row[column::size] = h.log_size;
+    row[column::size] = key_history::from_fixed(h.log_size);
     row[column::mean_gap] = h.gaps_known ? log_gap_sum / static_cast<float>(h.gaps_known) : missing;
     row[column::age_over_gap1] = row[column::age] - row[column::first_gap];  // NaN when no gap
     row[column::age_over_mean_gap] = row[column::age] - row[column::mean_gap];

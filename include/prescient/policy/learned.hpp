@@ -68,11 +68,11 @@
 // miniatures' requests), W-TinyLFU's sketch increment, and the awake heuristic's own
 // O(1) update. Per eviction: amortised `candidates / keep_victims` feature rows, each
 // scored by `screen_trees` trees, and `screen_keep / keep_victims` completed by the rest
-// of the forest. Memory per resident entry: the 56-byte history, ~50 bytes of
+// of the forest. Memory per resident entry: the 40-byte history, ~50 bytes of
 // bookkeeping, the metadata of the one heuristic awake on the cache's slots (one that
 // sleeps gives its memory back, W-TinyLFU keeping its sketch), the panel's bytes;
-// plus `ghost_per_entry` ghost histories (80 bytes each) per entry and the training
-// ring (`training_rows` × ~100 bytes). `metadata_bytes_per_entry` adds up all but the ring.
+// plus `ghost_per_entry` ghost histories (64 bytes each) per entry and the training
+// ring (`training_rows` × ~90 bytes). `metadata_bytes_per_entry` adds up all but the ring.
 #pragma once
 
 #include <algorithm>
@@ -460,7 +460,7 @@ class learned {
 
   // A miss carries no weight yet (the value is not loaded): keep the size last seen.
   void observe_miss(std::uint64_t key_hash, learn::key_history& h, std::uint64_t now) {
-    const float log_size = h.log_size;
+    const auto log_size = h.log_size;
     observe(key_hash, h, now, 1);
     if (h.count > 1) h.log_size = log_size;
   }
