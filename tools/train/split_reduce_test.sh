@@ -13,6 +13,7 @@ rm -rf "$dir" && mkdir -p "$dir"
 # A record's bytes (tools/train/records.hpp), from the features a run reports.
 features=$("$train" --trace "$trace" --format "$format" --size "$size" --folds 0 --limit 1000 2>&1 |
   sed -nE 's/.* rows x ([0-9]+) features .*/\1/p' | head -n 1)
+[ -n "$features" ] || { echo "split_reduce: no 'rows x N features' line from $train" >&2; exit 1; }
 width=$((24 + 4 * features))
 # One record per line, as hex text (od), for sort and comm.
 records() { od -An -v -tx1 -w"$width" "$1" | tr -d ' '; }

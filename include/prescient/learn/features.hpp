@@ -22,10 +22,9 @@
 //   10   age_over_gap1      age − gap1 (logs): how far into its usual     no gap known
 //   11   age_over_mean_gap  age − mean_gap    gap the key is              no gap known
 //
-// Two gaps, not eight: over the whole table the model did as well or better when it saw
-// only the two most recent (gaps 3-8 withheld: mean G 0.395 and 0.394 on two sets of
-// seeds against 0.391 and 0.392; docs/experiments.md), and a history is 16 bytes
-// smaller for it.
+// Two gaps, not eight: on every shared trace the model did as well or better without
+// the older six (docs/experiments.md, "Two gaps per key, not eight"), and a history is
+// 16 bytes smaller for it.
 //
 // Columns 10 and 11 are differences of columns a tree already has, but a tree splits on
 // one column at a time: "the key is overdue compared with its last gap" is a diagonal
