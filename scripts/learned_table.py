@@ -7,6 +7,8 @@ heuristics and Belady once, `learned` once per seed.
     python3 scripts/learned_table.py --seeds 1-9 --params keep=8
     python3 scripts/learned_table.py --only named             # the fifteen named pairs
     python3 scripts/learned_table.py --seeds 1-9 --group 3    # also wins per group of seeds
+    python3 scripts/learned_table.py --only large             # 25% and 50% of every trace's keys
+    python3 scripts/learned_table.py --only large --synthetic /tmp/scanmix  # and two scan mixes
 
 Per pair: every heuristic, the learned mean and range over the seeds, the best
 heuristic (of lru, arc, s3fifo, sieve, wtinylfu), and G = (LRU - x) / (LRU - Belady),
@@ -14,6 +16,14 @@ the share of the LRU-to-Belady gap closed, for learned and for the best heuristi
 Summary: pairs where the learned mean is at or below the best heuristic, the worst
 pair's relative excess over the best heuristic, the worst single run against LRU, and
 the mean G of learned and of the best heuristic (pairs where LRU = Belady count 0).
+
+`--only large` replays the same traces at 25% and 50% of their unique keys, sizes no
+parameter was chosen on: caches that hold most of the working set, where the referee's
+epochs (8 x the entries) and the turnover its guard allows are long against the run.
+`--synthetic DIR` adds two synthetic traces at 2,000, 8,000 and 40,000 entries (10%,
+40% and 200% of their working set): Zipf working sets interrupted by long sequential
+runs, as a storage array sees (scripts/synth_scanmix.py, seeds 1 and 2, 2M requests,
+written to DIR once).
 
 Traces are looked up as the tests do: the folders of PRESCIENT_TRACES (':'-separated),
 then the repository's data/traces (--traces DIR adds a folder before them).
@@ -55,6 +65,9 @@ NAMED = {  # the fifteen named pairs (sizes in objects)
     "lirs-2_pools.trace.gz": [200, 1000],
     "cloudphysics-io.oracleGeneral.bin.xz": [500, 2500, 5000],
 }
+# Sizes for the synthetic scan mixes: 10%, 40% and 200% of their 20,000-key working set
+# (a fraction of their unique keys would measure the scans' one-time blocks instead).
+SCANMIX_SIZES = [2000, 8000, 40000]
 HEURISTICS = ["lru", "arc", "s3fifo", "sieve", "wtinylfu"]  # the ones to beat
 OTHERS = ["fifo", "lfu"]  # replayed and shown, not compared
 
@@ -95,8 +108,11 @@ def main():
     ap.add_argument("--seeds", default="1-5", help="e.g. 1-5 or 1,4,7")
     ap.add_argument("--params", default="", help="learned's parameters, e.g. keep=8,guard=0")
     ap.add_argument("--jobs", type=int, default=os.cpu_count() or 2)
-    ap.add_argument("--only", choices=["all", "named", "scaled"], default="all",
-                    help="named: the fifteen named pairs; scaled: 2%% and 10%% of every trace's keys")
+    ap.add_argument("--only", choices=["all", "named", "scaled", "large"], default="all",
+                    help="named: the fifteen named pairs; scaled: 2%% and 10%% of every trace's keys; "
+                         "large: 25%% and 50%% of every trace's keys")
+    ap.add_argument("--synthetic", metavar="DIR",
+                    help="also replay two synthetic scan mixes (generated into DIR once)")
     ap.add_argument("--json-out", help="also write every replay's figures to this file")
     ap.add_argument("--traces", help="a folder searched before the trace path")
     ap.add_argument("--group", type=int, default=0, help="also count wins per group of this many seeds")
@@ -108,19 +124,31 @@ def main():
 
     pairs = []  # (trace, format, path, [sizes])
     missing = []
-    for name, fmt, unique in TRACES:
+    fractions = (0.25, 0.50) if args.only == "large" else (0.02, 0.10)
+    traces = list(TRACES)
+    if args.synthetic:
+        os.makedirs(args.synthetic, exist_ok=True)
+        for seed in (1, 2):
+            out = os.path.join(args.synthetic, f"scanmix-{seed}.txt")
+            if not os.path.isfile(out):
+                subprocess.run([sys.executable, os.path.join(HERE, "synth_scanmix.py"), str(seed), "2000000", out],
+                               check=True)
+            traces.append((out, "lines", None))
+    for name, fmt, unique in traces:
         sizes = set()
-        if args.only in ("all", "scaled"):
-            sizes |= {max(1, round(unique * 0.02)), max(1, round(unique * 0.10))}
+        if unique is None:
+            sizes |= set(SCANMIX_SIZES)
+        elif args.only in ("all", "scaled", "large"):
+            sizes |= {max(1, round(unique * f)) for f in fractions}
         if args.only in ("all", "named"):
             sizes |= set(NAMED.get(name, []))
         if not sizes:
             continue
-        path = find(name, dirs)
+        path = name if os.path.isabs(name) else find(name, dirs)
         if path is None:
             missing.append(name)
             continue
-        pairs.append((name, fmt, path, sorted(sizes)))
+        pairs.append((os.path.basename(name), fmt, path, sorted(sizes)))
 
     heuristic = {}  # (trace, size) -> {policy: miss ratio}
     learned = {}    # (trace, size) -> [miss ratio per seed]
