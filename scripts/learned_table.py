@@ -125,30 +125,28 @@ def main():
     pairs = []  # (trace, format, path, [sizes])
     missing = []
     fractions = (0.25, 0.50) if args.only == "large" else (0.02, 0.10)
-    traces = list(TRACES)
-    if args.synthetic:
-        os.makedirs(args.synthetic, exist_ok=True)
-        for seed in (1, 2):
-            out = os.path.join(args.synthetic, f"scanmix-{seed}.txt")
-            if not os.path.isfile(out):
-                subprocess.run([sys.executable, os.path.join(HERE, "synth_scanmix.py"), str(seed), "2000000", out],
-                               check=True)
-            traces.append((out, "lines", None))
-    for name, fmt, unique in traces:
+    for name, fmt, unique in TRACES:
         sizes = set()
-        if unique is None:
-            sizes |= set(SCANMIX_SIZES)
-        elif args.only in ("all", "scaled", "large"):
+        if args.only in ("all", "scaled", "large"):
             sizes |= {max(1, round(unique * f)) for f in fractions}
         if args.only in ("all", "named"):
             sizes |= set(NAMED.get(name, []))
         if not sizes:
             continue
-        path = name if os.path.isabs(name) else find(name, dirs)
+        path = find(name, dirs)
         if path is None:
             missing.append(name)
             continue
-        pairs.append((os.path.basename(name), fmt, path, sorted(sizes)))
+        pairs.append((name, fmt, path, sorted(sizes)))
+    if args.synthetic:
+        os.makedirs(args.synthetic, exist_ok=True)
+        for seed in (1, 2):
+            path = os.path.join(args.synthetic, f"scanmix-{seed}.txt")
+            if not os.path.isfile(path):  # written aside and renamed: an interrupted run leaves no half trace
+                subprocess.run([sys.executable, os.path.join(HERE, "synth_scanmix.py"), str(seed), "2000000",
+                                path + ".part"], check=True)
+                os.replace(path + ".part", path)
+            pairs.append((os.path.basename(path), "lines", path, SCANMIX_SIZES))
 
     heuristic = {}  # (trace, size) -> {policy: miss ratio}
     learned = {}    # (trace, size) -> [miss ratio per seed]
