@@ -144,6 +144,56 @@ TEST(HistoryTable, ForgetsTheOldestWhenFull) {
   EXPECT_NE(ghost.find(99), nullptr);
 }
 
+// Stale entries leave from the oldest end as far as the first recent one; the ring
+// grows only as far as what it holds needs, and keeps its FIFO order while it grows.
+TEST(HistoryTable, ForgetsStaleEntriesFromTheOldestEnd) {
+  history_table ghost(10000);
+  key_history h;
+  for (std::uint64_t k = 1; k <= 100; ++k) {
+    h.last = k;
+    ghost.put(k, h);
+  }
+  EXPECT_EQ(ghost.size(), 100u);
+  ghost.forget_older_than(41);  // keys 1..40 were last requested before time 41
+  EXPECT_EQ(ghost.size(), 60u);
+  EXPECT_EQ(ghost.find(40), nullptr);
+  ASSERT_NE(ghost.find(41), nullptr);
+  // A recent entry stops the walk: a stale one stored after it stays (its taker checks).
+  h.last = 1000;
+  ghost.put(500, h);
+  h.last = 2;
+  ghost.put(501, h);
+  ghost.forget_older_than(999);
+  EXPECT_EQ(ghost.size(), 2u);
+  EXPECT_NE(ghost.find(500), nullptr);
+  EXPECT_NE(ghost.find(501), nullptr);
+  // A table whose entries go stale as fast as they come holds few, and its memory stays
+  // far below its bound.
+  history_table window(100000);
+  for (std::uint64_t t = 1; t <= 50000; ++t) {
+    h.last = t;
+    window.forget_older_than(t > 200 ? t - 200 : 0);
+    window.put(t, h);
+  }
+  EXPECT_EQ(window.size(), 201u);
+  EXPECT_LT(window.bytes(), 1000 * history_table::bytes_per_key);
+  // Growing keeps the order: the oldest is still forgotten first once full.
+  history_table fifo(300);
+  for (std::uint64_t k = 1; k <= 301; ++k) {
+    h.last = k;
+    const auto forgotten = fifo.put(k, h);
+    if (k <= 300) {
+      EXPECT_FALSE(forgotten.has_value()) << k;
+    } else {
+      ASSERT_TRUE(forgotten.has_value());
+      EXPECT_EQ(forgotten->last, 1u);
+    }
+  }
+  EXPECT_EQ(fifo.size(), 300u);
+  EXPECT_EQ(fifo.find(1), nullptr);
+  EXPECT_NE(fifo.find(2), nullptr);
+}
+
 TEST(Normaliser, BatchesMergeToTheWholeAndSkipNaN) {
   std::mt19937 rng(3);
   std::normal_distribution<float> normal(5, 2);

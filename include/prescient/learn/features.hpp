@@ -47,7 +47,8 @@
 // Memory: `key_history` is 40 bytes (`key_history::bytes`; the gaps and the size in 16-bit
 // fixed point, the count's logarithm recomputed when a row is written). The learned policy
 // keeps one per resident entry and one per key in its ghost `history_table` (40 bytes
-// plus the key's 8-byte hash and 16 of index at load ½ ≈ 64 bytes per remembered key).
+// plus the key's 8-byte hash, when it was stored, and 16 of index at load ½ ≈ 72 bytes
+// per remembered key).
 #pragma once
 
 #include <Eigen/Core>
@@ -286,9 +287,14 @@ struct label_config {
 // ---------------------------------------------------------------------------------------
 // Ghost histories
 
-/// Histories of keys that are not resident, bounded to `capacity` keys: when full, the
-/// key stored longest ago is forgotten (FIFO). Lookups and stores are O(1) and allocate
-/// nothing once the table has reached its capacity.
+/// Histories of keys that are not resident. A history is forgotten `capacity` stores
+/// after its own (FIFO: the key stored longest ago goes first, whether or not others were
+/// taken back meanwhile), or earlier when it is stale: the caller names a time before
+/// which a history's last request makes it so (`put`'s `stale_before`,
+/// `forget_older_than`). The entries held live in a ring that grows as they arrive and
+/// is compacted when full, so memory (`bytes()`) follows what is held, at most
+/// `capacity` entries, not the bound. Lookups and stores are O(1), amortised over the
+/// ring's compactions.
 class history_table {
  public:
   explicit history_table(std::size_t capacity = 0) { set_capacity(capacity); }
@@ -298,8 +304,6 @@ class history_table {
     capacity_ = capacity;
     entries_.clear();
     entries_.shrink_to_fit();
-    entries_.reserve(std::min<std::size_t>(capacity, 1u << 16));
-    index_.reserve(std::min<std::size_t>(capacity, 1u << 16));
   }
 
   /// The stored history of `hash`, or nullptr.
@@ -313,66 +317,116 @@ class history_table {
     const slot_id pos = position(hash);
     if (pos == no_slot) return false;
     out = entries_[pos].history;
-    index_.erase(hash, pos);  // out of the index: the entry is dead
+    index_.erase(hash, pos);  // out of the index: the entry is dead, its place reclaimed later
     --size_;
     return true;
   }
 
-  /// Stores `h` for `hash` (not stored yet). When the table is full, the oldest stored
-  /// history is forgotten and returned, so the caller can settle what it referred to.
-  std::optional<key_history> put(std::uint64_t hash, const key_history& h) {
+  /// Stores `h` for `hash` (not stored yet). The history stored `capacity` stores ago,
+  /// if still held, is forgotten and returned, so the caller can settle what it referred
+  /// to; histories last requested before `stale_before` may be dropped on the way.
+  std::optional<key_history> put(std::uint64_t hash, const key_history& h, std::uint64_t stale_before = 0) {
     if (capacity_ == 0) return h;
     std::optional<key_history> forgotten;
-    slot_id pos;
-    if (entries_.size() < capacity_) {
-      pos = static_cast<slot_id>(entries_.size());
-      entries_.push_back(entry{hash, h});
-    } else {
-      pos = static_cast<slot_id>(next_);
-      entry& e = entries_[pos];
-      if (position(e.hash) == pos) {  // still live (a taken entry left the index)
-        forgotten = e.history;
-        index_.erase(e.hash, pos);
+    while (used_ > 0 && entries_[head_].stored + capacity_ <= stores_) {  // its turn came
+      if (live(head_)) {
+        forgotten = entries_[head_].history;
+        index_.erase(entries_[head_].hash, static_cast<slot_id>(head_));
         --size_;
       }
-      e = entry{hash, h};
+      advance_head();
     }
-    next_ = (static_cast<std::size_t>(pos) + 1) % capacity_;
-    index_.insert(hash, pos);
+    if (used_ == entries_.size()) rebuild(stale_before);
+    const std::size_t pos = (head_ + used_) % entries_.size();
+    entries_[pos] = entry{hash, stores_, h};
+    index_.insert(hash, static_cast<slot_id>(pos));
+    ++stores_;
+    ++used_;
     ++size_;
     return forgotten;
+  }
+
+  /// Forgets, from the oldest end, every history last requested before `time`, and the
+  /// places of taken ones, up to the first live entry that is recent. (The ring is in
+  /// the order of stores, not of last requests: a stale entry behind a recent one waits
+  /// for a compaction, and the caller checks the age of what it takes.)
+  void forget_older_than(std::uint64_t time) {
+    while (used_ > 0) {
+      const entry& oldest = entries_[head_];
+      if (live(head_)) {
+        if (oldest.history.last >= time) return;
+        index_.erase(oldest.hash, static_cast<slot_id>(head_));
+        --size_;
+      }
+      advance_head();
+    }
   }
 
   void clear() {
     index_.clear();  // every entry is dead once out of the index
     size_ = 0;
-    next_ = 0;
+    head_ = used_ = 0;
   }
 
   [[nodiscard]] std::size_t size() const { return size_; }
   [[nodiscard]] std::size_t capacity() const { return capacity_; }
-  /// Bytes per remembered key: the entry (the hash and the history) plus the index at
-  /// load ≤ ½.
-  static constexpr std::size_t bytes_per_key = sizeof(std::uint64_t) + key_history::bytes + 16;
+  /// Bytes per remembered key when the table holds `capacity` of them: the entry (the
+  /// hash, when it was stored, the history) plus the index at load ≤ ½.
+  static constexpr std::size_t bytes_per_key = 2 * sizeof(std::uint64_t) + key_history::bytes + 16;
+  /// Bytes held now: the ring as grown so far, and its index.
+  [[nodiscard]] std::size_t bytes() const {
+    return entries_.capacity() * sizeof(entry) + index_.bucket_count() * prescient::detail::slot_index::bytes_per_bucket;
+  }
 
  private:
   // An entry is live while the index maps its hash to its position (a hash is stored
   // at most once while live), so it needs no flag of its own.
   struct entry {
     std::uint64_t hash = 0;
+    std::uint64_t stored = 0;  // the store's number (`stores_` then): its turn to go comes `capacity` later
     key_history history{};
   };
-  static_assert(sizeof(entry) == sizeof(std::uint64_t) + key_history::bytes);
+  static_assert(sizeof(entry) == 2 * sizeof(std::uint64_t) + key_history::bytes);
 
   [[nodiscard]] slot_id position(std::uint64_t hash) const {
     return index_.find(hash, [&](slot_id p) { return entries_[p].hash == hash; });
   }
+  [[nodiscard]] bool live(std::size_t pos) const { return position(entries_[pos].hash) == pos; }
+  void advance_head() {
+    head_ = (head_ + 1) % entries_.size();
+    --used_;
+  }
 
-  std::vector<entry> entries_;
+  // A full ring: the live, recent entries move to the front in store order, and the
+  // index is rebuilt; the ring doubles (at most to the capacity) if they fill more than
+  // half of it. It either doubles the ring or frees half of it, so it is O(1) amortised
+  // over the stores that filled it. (A ring of `capacity` places cannot be full here:
+  // the entry `capacity` stores old has just gone.)
+  void rebuild(std::uint64_t stale_before) {
+    const std::size_t doubled = std::min(capacity_, std::max<std::size_t>(64, 2 * entries_.size()));
+    std::vector<entry> kept;
+    kept.reserve(doubled);
+    for (std::size_t i = 0; i < used_; ++i) {
+      const std::size_t pos = (head_ + i) % entries_.size();
+      if (live(pos) && entries_[pos].history.last >= stale_before) kept.push_back(entries_[pos]);
+    }
+    const std::size_t n = kept.size();
+    kept.resize(entries_.empty() || 2 * n > entries_.size() ? doubled : entries_.size());
+    index_.reserve(n + 1);  // may throw: the table is unchanged until here
+    index_.clear();
+    for (std::size_t i = 0; i < n; ++i) index_.insert(kept[i].hash, static_cast<slot_id>(i));
+    entries_ = std::move(kept);
+    head_ = 0;
+    used_ = size_ = n;
+  }
+
+  std::vector<entry> entries_;  // the ring: positions head_ .. head_ + used_ (mod size) in use
   prescient::detail::slot_index index_;
   std::size_t capacity_ = 0;
-  std::size_t size_ = 0;
-  std::size_t next_ = 0;  // the ring position written next once the table is full
+  std::uint64_t stores_ = 0;  // histories stored so far
+  std::size_t size_ = 0;      // live entries
+  std::size_t head_ = 0;      // the oldest position in use
+  std::size_t used_ = 0;      // positions in use, live or dead
 };
 
 // ---------------------------------------------------------------------------------------
