@@ -60,6 +60,63 @@ TEST(LearnedPolicy, WithoutAModelItIsItsBaseHeuristic) {
   EXPECT_EQ(st.fallback_evictions, base.stats().evictions);
 }
 
+// With a panel and no evidence yet (a run shorter than the referee's first check, 1,024
+// requests), the first heuristic decides every eviction: W-TinyLFU by default, the base
+// with `wtinylfu_first = false` — decision for decision the heuristic's own cache.
+TEST(LearnedPolicy, BeforeAnyEvidenceTheFirstHeuristicDecides) {
+  auto keys = zipf_keys(1000, 600, 5);
+  for (std::size_t i = 300; i < 420; ++i) keys[i] = 100000 + i;  // a scan: where the two differ
+  for (const bool wtinylfu_first : {true, false}) {
+    learned_linear::config cfg;
+    cfg.mode = policy::training_mode::off;
+    cfg.wtinylfu_first = wtinylfu_first;
+    cache<std::uint64_t, std::uint64_t, learned_linear> learned(100, cfg);
+    const auto hits = replay(learned, keys);
+    cache<std::uint64_t, std::uint64_t, policy::wtinylfu> w(100);
+    cache<std::uint64_t, std::uint64_t, policy::s3fifo> s(100);
+    const auto w_hits = replay(w, keys), s_hits = replay(s, keys);
+    ASSERT_NE(w_hits, s_hits) << "the trace must tell the two heuristics apart";
+    EXPECT_EQ(hits, wtinylfu_first ? w_hits : s_hits) << "wtinylfu_first " << wtinylfu_first;
+    EXPECT_EQ(learned.policy().stats().heuristic, wtinylfu_first ? "wtinylfu" : "s3fifo");
+    EXPECT_EQ(learned.policy().stats().heuristic_switches, 0u);
+    EXPECT_EQ(learned.check_invariants(), "");
+  }
+}
+
+// A ghost history is forgotten once its key's last request is more than `ghost_age` ×
+// entries requests old, however few evictions came since (the count bound alone keeps
+// it): the key returns as never seen. Returning sooner, or with no age limit, it returns
+// with its history.
+TEST(LearnedPolicy, AGhostHistoryIsForgottenByAge) {
+  const auto returning_count = [](double ghost_age, int hits_before_return) {
+    learned_linear::config cfg;
+    cfg.mode = policy::training_mode::off;
+    cfg.duel = false;  // no panel: the base decides, and nothing else is counted
+    cfg.ghost_per_entry = 8;
+    cfg.ghost_age_per_entry = ghost_age;
+    cache<std::uint64_t, std::uint64_t, learned_linear> c(4, cfg);
+    const auto get = [&](std::uint64_t k) { c.get_or_insert(k, [&] { return k; }); };
+    get(7);
+    get(7);
+    std::uint64_t k = 100;
+    for (; c.contains(7) && k < 200; ++k) get(k), get(k);  // keys that recur, until 7 leaves
+    EXPECT_FALSE(c.contains(7));
+    for (int i = 0; i < hits_before_return; ++i) get(k - 1);  // hits: time passes, nothing leaves
+    get(7);
+    // 7's slot is the one requested last.
+    const auto& p = c.policy();
+    std::uint32_t count = 0;
+    std::uint64_t last = 0;
+    for (const auto s : p.resident_slots())
+      if (p.history(s).last >= last) last = p.history(s).last, count = p.history(s).count;
+    return count;
+  };
+  // 4 entries × 32 = 128 requests; 7 leaves within a few dozen.
+  EXPECT_EQ(returning_count(32, 300), 1u) << "a history 300 requests old is forgotten";
+  EXPECT_EQ(returning_count(32, 50), 3u) << "a history a few dozen requests old is kept";
+  EXPECT_EQ(returning_count(0, 300), 3u) << "no age limit: the count bound alone";
+}
+
 // In an expiring cache, an entry removed at its deadline gives its key's waiting
 // training row the far label (on_expire), so a request after the deadline does not
 // teach the model the entry was worth keeping; an entry erased by the host does not.

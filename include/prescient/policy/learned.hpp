@@ -23,8 +23,8 @@
 //     `screen_trees` trees, and the `screen_keep` that look farthest get the rest (the
 //     partial sum ranks nearly as the whole does, and its coarser view also proved the
 //     better filter: over nine seeds it moved the policy closer to Belady, not further)
-//   eviction, no model:      the referee's heuristic decides: the panel's best now (S3-FIFO
-//     until there is evidence), kept up to date by every request
+//   eviction, no model:      the referee's heuristic decides: the panel's best now (W-TinyLFU
+//     until there is evidence, `wtinylfu_first`), kept up to date by every request
 //
 //   admission (optional, `admission`): the missed key's predicted next request (from
 //     its ghost history, or "never seen") against the victim's: the key enters only if
@@ -71,7 +71,8 @@
 // of the forest. Memory per resident entry: the 40-byte history, ~50 bytes of
 // bookkeeping, the metadata of the one heuristic awake on the cache's slots (one that
 // sleeps gives its memory back, W-TinyLFU keeping its sketch), the panel's bytes;
-// plus `ghost_per_entry` ghost histories (64 bytes each) per entry and the training
+// plus the ghost histories (72 bytes each; as many as were evicted within the last
+// `ghost_age_per_entry` × entries requests, at most `ghost_per_entry` per entry) and the training
 // ring (`training_rows` × ~90 bytes). `metadata_bytes_per_entry` adds up all but the ring.
 #pragma once
 
@@ -136,7 +137,8 @@ class learned {
         scores_(cfg_.candidates),
         referee_(detail::referee_config{cfg_.epoch_per_entry, cfg_.probe_every, cfg_.duel_margin,
                                         cfg_.losses_to_switch, cfg_.guard, panel_wanted(capacity),
-                                        cfg_.switch_margin, cfg_.reprobe, cfg_.duel_noise}) {
+                                        cfg_.switch_margin, cfg_.reprobe, cfg_.duel_noise,
+                                        cfg_.wtinylfu_first ? detail::member::wtinylfu : detail::member::base}) {
     if (!cfg_.trainer) {
       if constexpr (requires { learn::default_trainer<Predictor>::train(learn::feature_matrix{}, std::span<const float>{}); }) {
         if (cfg_.classify)
@@ -157,6 +159,11 @@ class learned {
     if (cfg_.duel && capacity > 0)
       panel_ = std::make_unique<detail::panel<Base>>(capacity, panel_wanted(capacity) ? cfg_.panel_entries : 0, cfg_.base,
                                                      cfg_.seed);
+    if (referee_panel()) {  // the first heuristic is awake from the first insert
+      wake(referee_.fallback(false));
+      handed_to_ = reported_heuristic_ = awake_;
+      stats_.heuristic = std::string(member_name(awake_));
+    }
     if (cfg_.model) install(cfg_.model);
     ranked_.reserve(cfg_.keep_victims);
     young_ready_.resize(young_ready_limit());
@@ -199,6 +206,7 @@ class learned {
     pending_hash_ = a.key_hash;
     pending_valid_ = true;
     if (!ghost_.take(a.key_hash, pending_history_)) pending_history_ = learn::key_history{};
+    forget_if_stale(pending_history_, a.time);
     observe_miss(a.key_hash, pending_history_, a.time);
     with_awake([&](auto& h) {
       if constexpr (has_miss_hook<std::decay_t<decltype(h)>>) h.on_miss(a);
@@ -219,6 +227,7 @@ class learned {
       settle_pending_miss();
       if (panel_) panel_->put(a.key_hash, a.weight);
       if (!ghost_.take(a.key_hash, history_[s])) history_[s] = learn::key_history{};
+      forget_if_stale(history_[s], a.time);
     }
     features_.set_size(history_[s], a.weight);  // the function every row is written with
     hash_[s] = a.key_hash;
@@ -352,13 +361,16 @@ class learned {
     victim_by_ = expert::none;
   }
 
+  /// The policy's bytes per unit of capacity: the per-slot arrays, the largest heuristic
+  /// that may wake, the panel, and the ghost histories as the table holds them now (it
+  /// grows to what `ghost_age_per_entry` keeps, at most `ghost_per_entry` per unit).
   [[nodiscard]] std::size_t metadata_bytes_per_entry() const {
     return learn::key_history::bytes + 3 * sizeof(std::uint64_t) + 2 * sizeof(std::uint32_t) + detail::slot_links::bytes_per_slot +
            (cfg_.rescore_age_factor > 0 ? sizeof(std::uint64_t) + sizeof(std::uint32_t) : 0) +
            (cfg_.young_candidates > 0 ? sizeof(young_entry) : 0) +
            heuristic_bytes_per_entry() +
            (panel_ ? panel_->bytes_per_entry() : 0) +
-           static_cast<std::size_t>(cfg_.ghost_per_entry * learn::history_table::bytes_per_key);
+           ghost_.bytes() / static_cast<std::size_t>(std::max<std::uint64_t>(capacity_, 1));
   }
 
   /// The heuristics' share: only the awake one holds metadata per slot (see sleep), so
@@ -616,7 +628,25 @@ class learned {
     }
   }
 
-  void remember(std::uint64_t hash, const learn::key_history& h) { ghost_.put(hash, h); }
+  // A ghost history whose key was last requested more than `ghost_age_per_entry` ×
+  // entries requests ago is stale. The table drops stale entries from its oldest end as
+  // new ones arrive (so it holds what the age window needs, not its whole bound), and a
+  // stale one taken back is forgotten: the key counts as never seen (its waiting training
+  // row, if any, is still labelled: observe looks for the row of a key never seen).
+  void remember(std::uint64_t hash, const learn::key_history& h) {
+    const std::uint64_t t = ghost_stale_before(now_);
+    if (t > 0) ghost_.forget_older_than(t);
+    ghost_.put(hash, h, t);
+  }
+  [[nodiscard]] std::uint64_t ghost_stale_before(std::uint64_t now) const {
+    if (cfg_.ghost_age_per_entry <= 0) return 0;
+    const auto age = static_cast<std::uint64_t>(cfg_.ghost_age_per_entry *
+                                                static_cast<double>(std::max<std::size_t>(resident_.size(), 1)));
+    return now > age ? now - age : 0;
+  }
+  void forget_if_stale(learn::key_history& h, std::uint64_t now) const {
+    if (h.seen() && h.last < ghost_stale_before(now)) h = learn::key_history{};
+  }
 
   void leave(slot_id s) {
     remember(hash_[s], history_[s]);

@@ -77,6 +77,13 @@ struct learned_config {
   /// A panel member replaces the heuristic when this much better — when the panel samples
   /// (a cache larger than `panel_entries`); with exact shadows, when better at all.
   double switch_margin = 0.05;
+  /// The heuristic that decides before the panel has any evidence: W-TinyLFU (true) or
+  /// the base. On short runs the contents kept before the first evidence decide the run
+  /// (lirs-ps at 1,542: W-TinyLFU's lead is built from keys kept since the start), and
+  /// over every shared trace W-TinyLFU first lost less than it won, once ghost histories
+  /// lasted long enough for the model to recover from a first heuristic that suits a
+  /// trace badly (docs/experiments.md, "W-TinyLFU first, and ghosts by age").
+  bool wtinylfu_first = true;
   bool reprobe = true;              ///< with a panel, a retrained model is probed at the next epoch's end
   double miss_sample_rate = 0.5;     ///< share of misses whose incoming key becomes a training row
   /// Pause sampling between far-apart retrains (rows sampled long before one would be
@@ -91,7 +98,14 @@ struct learned_config {
   std::uint64_t retrain_every = 1u << 21;  ///< the interval doubles up to this
   double window_per_entry = 6.0;     ///< censoring window W = this × resident entries
   double horizon_per_entry = 1.0;    ///< horizon H of the binary metrics = this × entries
-  double ghost_per_entry = 2.0;      ///< ghost histories kept, per unit of capacity
+  /// Ghost histories: of keys no longer resident, at most `ghost_per_entry` per unit of
+  /// capacity (the oldest evicted forgotten first), and none whose last request is more
+  /// than `ghost_age_per_entry` × resident entries requests old (0: no age limit). The
+  /// count bounds memory; the age keeps what the model sees alike across miss ratios: a
+  /// count alone remembers 2.6 × entries requests back at cloudphysics' 78% misses and 80
+  /// × entries at orm-busy's 10%, and the model did worse at both ends.
+  double ghost_per_entry = 8.0;
+  double ghost_age_per_entry = 32.0;
   std::uint64_t seed = 0x9e3779b97f4a7c15ULL;
   training_mode mode = training_mode::synchronous;
   learn::feature_config features{};
@@ -111,7 +125,8 @@ struct learned_config {
 
   /// Parameter strings: candidates, keep, rescore, tail, young, young_depth, screen,
   /// screen_keep, admission, duel, epoch, losses, margin, noise, guard, panel, switch, reprobe, probe, pause, sample, rows,
-  /// min_rows, max_rows, first_model, first, every, classify, boundary, window, horizon, ghost, seed,
+  /// min_rows, max_rows, first_model, first, every, classify, boundary, window, horizon, ghost, ghost_age,
+  /// wtinylfu_first, seed,
   /// mode=sync|background|off, preset=fast (lazy rescoring and 16k training rows: about
   /// 1.3× the speed, less close to Belady); anything else goes to the base policy's
   /// config.
@@ -149,6 +164,8 @@ struct learned_config {
     if (key == "window") return parse_value(value, window_per_entry) && window_per_entry > 0;
     if (key == "horizon") return parse_value(value, horizon_per_entry) && horizon_per_entry > 0;
     if (key == "ghost") return parse_value(value, ghost_per_entry) && ghost_per_entry >= 0;
+    if (key == "ghost_age") return parse_value(value, ghost_age_per_entry) && ghost_age_per_entry >= 0;
+    if (key == "wtinylfu_first") return parse_value(value, wtinylfu_first);
     if (key == "seed") return parse_value(value, seed);
     if (key == "preset") {  // named trade-offs (docs/learned-cache.md); later keys override
       if (value != "fast") return false;

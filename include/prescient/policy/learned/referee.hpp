@@ -4,7 +4,9 @@
 // same requests, and a request clock, and knows nothing else of the cache, so it can be
 // tested on synthetic streams.
 //
-// The heuristic. At each epoch's end, the panel member with the fewest misses over the
+// The heuristic. Until there is evidence it is `first` (W-TinyLFU in the learned policy's
+// defaults: on short runs the contents kept before any evidence decide the run). At each
+// epoch's end, the panel member with the fewest misses over the
 // recent epochs (a sum decaying by half per epoch) becomes the heuristic — the one that
 // decides while no model does, while the model is out, and while the guard holds — if
 // it beat the current one by more than `switch_margin`, a margin against the sampling
@@ -62,6 +64,7 @@ struct referee_config {
   double switch_margin = 0.05;    ///< a member replaces the heuristic when it is this much better
   bool reprobe = true;            ///< a new model is probed at the next epoch's end
   double duel_noise = 2.0;        ///< standard errors of the heuristic's estimate added to the duel's margins
+  member first = member::base;    ///< with a panel, the heuristic before any evidence
 };
 
 class referee {
@@ -69,7 +72,9 @@ class referee {
   static constexpr std::uint64_t guard_check_every = 1024;
   static constexpr double rout_slack = 32;
 
-  explicit referee(const referee_config& cfg = {}) : cfg_(cfg), probe_interval_(cfg.probe_every) {}
+  explicit referee(const referee_config& cfg = {}) : cfg_(cfg), probe_interval_(cfg.probe_every) {
+    if (cfg_.panel) heuristic_ = epoch_heuristic_ = cfg_.first;
+  }
 
   /// The cache missed a request.
   void cache_miss() { ++epoch_misses_; }
@@ -277,7 +282,7 @@ class referee {
   }
 
   referee_config cfg_;
-  member heuristic_ = member::base;  // the panel's best now
+  member heuristic_ = member::base;  // the panel's best now (cfg_.first until there is evidence)
   member epoch_heuristic_ = member::base;  // the heuristic when the epoch began (the duel's benchmark)
   bool heuristic_decides_ = false;   // the duel gave the decisions to the heuristic
   bool guarded_ = false;             // the run is over its budget: the heuristic decides
