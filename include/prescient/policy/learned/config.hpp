@@ -101,9 +101,9 @@ struct learned_config {
   /// Ghost histories: of keys no longer resident, at most `ghost_per_entry` per unit of
   /// capacity (the oldest evicted forgotten first), and none whose last request is more
   /// than `ghost_age_per_entry` × resident entries requests old (0: no age limit). The
-  /// count bounds memory; the age keeps what the model sees alike across miss ratios: a
-  /// count alone remembers 2.6 × entries requests back at cloudphysics' 78% misses and 80
-  /// × entries at orm-busy's 10%, and the model did worse at both ends.
+  /// count bounds memory; the age keeps what the model sees alike across miss ratios: by
+  /// count alone, 2 per entry remember 2.6 × entries requests at cloudphysics' 78% misses
+  /// and 8 per entry 80 × entries at orm-busy's 10%, and the model did worse at both ends.
   double ghost_per_entry = 8.0;
   double ghost_age_per_entry = 32.0;
   std::uint64_t seed = 0x9e3779b97f4a7c15ULL;
