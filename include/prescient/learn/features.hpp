@@ -403,15 +403,17 @@ class history_table {
   // over the stores that filled it. (A ring of `capacity` places cannot be full here:
   // the entry `capacity` stores old has just gone.)
   void rebuild(std::uint64_t stale_before) {
-    const std::size_t doubled = std::min(capacity_, std::max<std::size_t>(64, 2 * entries_.size()));
+    const auto keep = [&](std::size_t pos) { return live(pos) && entries_[pos].history.last >= stale_before; };
+    std::size_t n = 0;  // counted first, so the new ring is allocated at its exact size
+    for (std::size_t i = 0; i < used_; ++i) n += keep((head_ + i) % entries_.size());
+    const std::size_t ring = entries_.empty() || 2 * n > entries_.size()
+                                 ? std::min(capacity_, std::max<std::size_t>(64, 2 * entries_.size()))
+                                 : entries_.size();
     std::vector<entry> kept;
-    kept.reserve(doubled);
-    for (std::size_t i = 0; i < used_; ++i) {
-      const std::size_t pos = (head_ + i) % entries_.size();
-      if (live(pos) && entries_[pos].history.last >= stale_before) kept.push_back(entries_[pos]);
-    }
-    const std::size_t n = kept.size();
-    kept.resize(entries_.empty() || 2 * n > entries_.size() ? doubled : entries_.size());
+    kept.reserve(ring);
+    for (std::size_t i = 0; i < used_; ++i)
+      if (const std::size_t pos = (head_ + i) % entries_.size(); keep(pos)) kept.push_back(entries_[pos]);
+    kept.resize(ring);
     index_.reserve(n + 1);  // may throw: the table is unchanged until here
     index_.clear();
     for (std::size_t i = 0; i < n; ++i) index_.insert(kept[i].hash, static_cast<slot_id>(i));
