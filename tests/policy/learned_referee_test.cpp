@@ -104,6 +104,24 @@ TEST(LearnedReferee, ExactShadowsSwitchOnAnyLead) {
   EXPECT_GE(h.stats.heuristic_switches, 1u);
 }
 
+TEST(LearnedReferee, AShardsExactShadowsKeepTheSwitchMargin) {
+  // A shard of a concurrent_cache sees 1/S of the cache's keys: its shadows, exact for
+  // the shard, are a hash sample of the workload, and the same small lead that switches
+  // a cache of its own (ExactShadowsSwitchOnAnyLead) stays within the margin.
+  detail::referee_config cfg = panel_config();
+  cfg.key_share = 1.0 / 8;
+  harness h(cfg);
+  h.panel.sample_rate = 1;
+  h.panel.miss_rate = {0.30, 0.200, 0.195, 0.30};  // W-TinyLFU 2.5% better
+  h.run(400000, false, 0, 5000);
+  EXPECT_EQ(h.ref.fallback(false), member::base);
+  EXPECT_EQ(h.stats.heuristic_switches, 0u);
+  // A lead beyond the margin still switches.
+  h.panel.miss_rate = {0.30, 0.200, 0.150, 0.30};
+  h.run(200000, false, 0, 5000);
+  EXPECT_EQ(h.ref.fallback(false), member::wtinylfu);
+}
+
 TEST(LearnedReferee, HandsALosingModelsDecisionsToTheHeuristicAndProbesAgain) {
   harness h(panel_config());
   h.panel.miss_rate = {0.30, 0.20, 0.25, 0.25};

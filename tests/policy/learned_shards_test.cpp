@@ -130,6 +130,20 @@ void one_model_for(std::size_t shards) {
   EXPECT_EQ(c.check_invariants(), "");
 }
 
+// Each shard's policy knows it sees 1/S of the keys (its referee keeps the switch margin
+// for its exact panel: learned_referee_test, AShardsExactShadowsKeepTheSwitchMargin),
+// whether or not the shards train.
+TEST(LearnedShards, EveryShardKnowsItsShareOfTheKeys) {
+  for (const auto mode : {policy::training_mode::synchronous, policy::training_mode::off}) {
+    learned_linear::config cfg;
+    cfg.mode = mode;
+    EXPECT_EQ(cfg.shards, 1u);
+    learned_linear::prepare_shards(cfg, 8, 2000);
+    EXPECT_EQ(cfg.shards, 8u);
+    EXPECT_EQ(cfg.shared != nullptr, mode != policy::training_mode::off);
+  }
+}
+
 TEST(LearnedShards, OneModelAndOneTrainerFor8Shards) { one_model_for(8); }
 TEST(LearnedShards, OneModelAndOneTrainerFor64Shards) { one_model_for(64); }
 

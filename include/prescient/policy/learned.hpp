@@ -138,7 +138,8 @@ class learned {
         referee_(detail::referee_config{cfg_.epoch_per_entry, cfg_.probe_every, cfg_.duel_margin,
                                         cfg_.losses_to_switch, cfg_.guard, panel_wanted(capacity),
                                         cfg_.switch_margin, cfg_.reprobe, cfg_.duel_noise,
-                                        cfg_.wtinylfu_first ? detail::member::wtinylfu : detail::member::base}) {
+                                        cfg_.wtinylfu_first ? detail::member::wtinylfu : detail::member::base,
+                                        1.0 / static_cast<double>(std::max<std::size_t>(cfg_.shards, 1))}) {
     if (!cfg_.trainer) {
       if constexpr (requires { learn::default_trainer<Predictor>::train(learn::feature_matrix{}, std::span<const float>{}); }) {
         if (cfg_.classify)

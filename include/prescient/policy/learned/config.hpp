@@ -122,6 +122,11 @@ struct learned_config {
   /// The model and trainer the shards of a concurrent_cache share (set by the cache,
   /// learned/shared_model.hpp); null: this policy trains its own.
   std::shared_ptr<shared_model<Predictor>> shared{};
+  /// How many shards of one concurrent_cache this policy is one of (set by the cache,
+  /// whatever the training mode; 1: a cache of its own). A shard sees 1/shards of the
+  /// cache's keys, so its panel, however exact for the shard, estimates the workload's
+  /// best heuristic from a sample of the keys (see referee_config::key_share).
+  std::size_t shards = 1;
 
   /// Parameter strings: candidates, keep, rescore, tail, young, young_depth, screen,
   /// screen_keep, admission, duel, epoch, losses, margin, noise, guard, panel, switch, reprobe, probe, pause, sample, rows,

@@ -270,6 +270,7 @@ learn::trainer<Predictor> default_trainer_for(bool classify) {
 /// one shared model and trainer, and the per-shard scaling described above.
 template <class Predictor, class BaseConfig>
 void prepare_shards(learned_config<Predictor, BaseConfig>& c, std::size_t shards, std::uint64_t /*capacity*/) {
+  c.shards = std::max<std::size_t>(shards, 1);
   if (c.mode == training_mode::off || c.shared) return;
   if (!c.trainer) c.trainer = default_trainer_for<Predictor>(c.classify);
   if (!c.trainer) throw config_error(std::string(no_trainer_message));
