@@ -6,6 +6,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <cstdio>
 #include <memory>
 #include <mutex>
 #include <set>
@@ -142,6 +143,27 @@ TEST(LearnedShards, EveryShardKnowsItsShareOfTheKeys) {
     EXPECT_EQ(cfg.shards, 8u);
     EXPECT_EQ(cfg.shared != nullptr, mode != policy::training_mode::off);
   }
+}
+
+// And the policy acts on it: the same shard-sized cache with exactly shadowed keys,
+// told it is one of 8 shards, keeps the switch margin and switches heuristic less often
+// than when it is a cache of its own, which switches on any lead.
+TEST(LearnedShards, AShardSwitchesHeuristicOnlyBeyondTheMargin) {
+  const auto keys = test::zipf_keys(300'000, 20'000, 5);
+  auto switches = [&](std::size_t shards) {
+    learned_linear::config cfg;
+    cfg.mode = policy::training_mode::off;  // no model: the panel's heuristics decide
+    cfg.shards = shards;
+    cache<u64, u64, learned_linear> c(300, cfg);
+    for (const u64 k : keys)
+      if (!c.get(k)) c.put(k, k);
+    return c.policy().stats().heuristic_switches;
+  };
+  const std::uint64_t own = switches(1), shard = switches(8);
+  std::printf("heuristic switches: a cache of its own %llu, a shard of 8 %llu\n", static_cast<unsigned long long>(own),
+              static_cast<unsigned long long>(shard));
+  EXPECT_GT(own, 0u);
+  EXPECT_LT(shard, own);
 }
 
 TEST(LearnedShards, OneModelAndOneTrainerFor8Shards) { one_model_for(8); }

@@ -15,10 +15,11 @@
 // at most a turnover of a few hundred entries, so any lead switches and the best
 // heuristic is in charge sooner (docs/experiments.md). Not in a shard of a
 // concurrent_cache: its panel sees the shard's keys, a hash sample of the cache's, and
-// small leads there were noise that cost eight shards of 312 entries 1.5% of misses
-// against one cache of 2,500 (docs/benchmarks.md, "Host replay against the simulator"). Without a panel the heuristic is
-// the base while no model decides, and LRU otherwise (the duel and the guard against LRU
-// alone).
+// small leads there are noise (eight shards of 312 entries switching on any lead
+// missed 1.3% more than one cache of 2,500 over five seeds; with the margin, 0.4% fewer:
+// docs/benchmarks.md, "Host replay against the simulator"). Without a panel the
+// heuristic is the base while no model decides, and LRU otherwise (the duel and the
+// guard against LRU alone).
 //
 // The duel. A model can be confidently wrong on a workload it has not learned (LRB's
 // authors saw it too), and a cache library must not lose to the heuristics because of
