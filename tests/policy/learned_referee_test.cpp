@@ -129,9 +129,9 @@ TEST(LearnedReferee, FirstRequestsDoNotHandTheDecisionsToLru) {
   // A real panel that samples (a cache of 20,000, miniatures of 1,024) over a run's
   // first requests: every member misses every one, and the first heuristic keeps the
   // decisions whatever keys the sample holds. Comparing LRU's exact count with the
-  // miniatures' scaled-up estimates handed them to LRU at the first check on about half
-  // the samples (the cloudphysics trace at 24,487 entries: 0.54 instead of W-TinyLFU's
-  // 0.48 with the model off; docs/experiments.md).
+  // miniatures' scaled-up estimates handed them to LRU on 5 of these 20 samples (the
+  // cloudphysics trace at 24,487 entries with the model off: 0.54 over five seeds
+  // instead of W-TinyLFU's 0.48; docs/experiments.md).
   const prescient::hash<std::uint64_t> hash;
   for (std::uint64_t salt = 0; salt < 20; ++salt) {
     detail::referee_config cfg = panel_config();
