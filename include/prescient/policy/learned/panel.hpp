@@ -15,9 +15,10 @@
 // miniature LRU misses) over the run so far.
 //
 // Cost per request: the exact LRU's probe, a hash comparison, and for a sampled key
-// each miniature's request (a probe and the policy's O(1) update). Memory: the exact
-// LRU's 40 bytes per entry, and R × the miniatures' bytes (each a key, a weight, index
-// buckets and its policy's metadata).
+// one probe of the miniatures' shared index (detail::shadow_group) and each miniature's
+// O(1) update. Memory: the exact LRU's 40 bytes per entry, and R × the miniatures'
+// bytes (per slot a weight, a record number and the policy's metadata; per key any of
+// them holds, a record and its index buckets).
 #pragma once
 
 #include <algorithm>
@@ -30,7 +31,7 @@
 
 #include "prescient/policy/arc.hpp"
 #include "prescient/policy/detail/key_lru.hpp"
-#include "prescient/policy/detail/key_shadow.hpp"
+#include "prescient/policy/detail/shadow_group.hpp"
 #include "prescient/policy/lru.hpp"
 #include "prescient/policy/wtinylfu.hpp"
 
@@ -56,10 +57,8 @@ class panel {
                   : std::min(1.0, static_cast<double>(sampled_entries) / static_cast<double>(capacity))),
         threshold_(static_cast<std::uint64_t>(rate_ * static_cast<double>(std::uint64_t{1} << 32))),
         mini_capacity_(std::max<std::uint64_t>(1, static_cast<std::uint64_t>(rate_ * static_cast<double>(capacity)))),
-        base_(mini_capacity_, base_config),
-        wtinylfu_(mini_capacity_),
-        arc_(mini_capacity_),
-        mini_lru_(rate_ < 1 ? mini_capacity_ : 0) {
+        minis_(mini_capacity_, base_config, wtinylfu::config{}, arc::config{}, lru::config{}),
+        active_(rate_ < 1 ? minis::all : minis::all & ~(typename minis::member_bits{1} << mini_lru)) {
     lru_.reserve(static_cast<std::size_t>(std::min<std::uint64_t>(capacity, std::uint64_t{1} << 20)));
   }
 
@@ -72,10 +71,11 @@ class panel {
     const bool lru_hit = lru_.request(key_hash, weight);
     if (!lru_hit) ++epoch_[0];
     if (rate_ > 0 && sampled(key_hash)) {
-      epoch_[1] += !base_.request(key_hash, weight, time);
-      epoch_[2] += !wtinylfu_.request(key_hash, weight, time);
-      epoch_[3] += !arc_.request(key_hash, weight, time);
-      if (rate_ < 1 && !mini_lru_.request(key_hash, weight, time)) {
+      const typename minis::member_bits hits = minis_.request(key_hash, weight, time, active_);
+      epoch_[1] += (hits >> mini_base & 1u) == 0;
+      epoch_[2] += (hits >> mini_wtinylfu & 1u) == 0;
+      epoch_[3] += (hits >> mini_arc & 1u) == 0;
+      if (rate_ < 1 && (hits >> mini_lru & 1u) == 0) {
         ++mini_lru_misses_;
         ++mini_lru_epoch_;
       }
@@ -92,9 +92,9 @@ class panel {
   [[nodiscard]] std::optional<bool> holds(member m, std::uint64_t key_hash) const {
     if (m == member::lru) return lru_.contains(key_hash);
     if (rate_ <= 0 || !sampled(key_hash)) return std::nullopt;
-    if (m == member::base) return base_.contains(key_hash);
-    if (m == member::wtinylfu) return wtinylfu_.contains(key_hash);
-    return arc_.contains(key_hash);
+    if (m == member::base) return minis_.contains(mini_base, key_hash);
+    if (m == member::wtinylfu) return minis_.contains(mini_wtinylfu, key_hash);
+    return minis_.contains(mini_arc, key_hash);
   }
 
   /// Estimated misses of member `m` since the epoch began, scaled to the whole stream.
@@ -135,19 +135,15 @@ class panel {
 
   void clear() {
     lru_.clear();
-    base_.clear();
-    wtinylfu_.clear();
-    arc_.clear();
-    mini_lru_.clear();
+    minis_.clear();
     epoch_.fill(0);
     lru_misses_ = mini_lru_misses_ = mini_lru_epoch_ = 0;
   }
 
   /// Bytes per entry of the cache: the exact LRU's, and the miniatures' share.
   [[nodiscard]] std::size_t bytes_per_entry() const {
-    const double minis = static_cast<double>(base_.bytes_per_entry() + wtinylfu_.bytes_per_entry() + arc_.bytes_per_entry() +
-                                             (rate_ < 1 ? mini_lru_.bytes_per_entry() : 0));
-    return key_lru::bytes_per_entry + static_cast<std::size_t>(rate_ * minis);
+    const auto per_mini_entry = static_cast<double>(minis_.bytes_per_entry(active_));
+    return key_lru::bytes_per_entry + static_cast<std::size_t>(rate_ * per_mini_entry);
   }
 
  private:
@@ -188,10 +184,12 @@ class panel {
   double rate_;
   std::uint64_t threshold_;
   std::uint64_t mini_capacity_;
-  key_shadow<Base> base_;
-  key_shadow<wtinylfu> wtinylfu_;
-  key_shadow<arc> arc_;
-  key_shadow<lru> mini_lru_;
+  // The miniatures, one index between them; the LRU among them (for the calibration)
+  // sees requests only where the panel samples.
+  using minis = shadow_group<Base, wtinylfu, arc, lru>;
+  static constexpr std::size_t mini_base = 0, mini_wtinylfu = 1, mini_arc = 2, mini_lru = 3;
+  minis minis_;
+  typename minis::member_bits active_;
   std::array<std::uint64_t, panel_members> epoch_{};
   std::uint64_t lru_misses_ = 0;       // exact LRU, over the run before this epoch
   std::uint64_t mini_lru_misses_ = 0;  // miniature LRU, over the run
