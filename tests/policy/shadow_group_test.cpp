@@ -1,17 +1,19 @@
-// shadow_group<Ps...>: members sharing one key index decide exactly as a key_shadow of
-// each would — every member's answer, size and weight after every request, over random
-// weighted requests at several capacities, with members switched on and off at random —
-// and the index holds exactly the keys that some member holds.
+// shadow_group<Ps...>: policies over keys alone, sharing one key index, each deciding
+// exactly as cache<uint64_t, …, P> with the same weights would — every member's answer,
+// size, weight and membership after every request, over random weighted requests at
+// several capacities, with members switched on and off at random — and the index holds
+// exactly the keys that some member holds.
 #include "prescient/policy/detail/shadow_group.hpp"
 
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <random>
-#include <set>
+#include <tuple>
 
+#include "prescient/cache.hpp"
+#include "prescient/hash.hpp"
 #include "prescient/policy/arc.hpp"
-#include "prescient/policy/detail/key_shadow.hpp"
 #include "prescient/policy/lru.hpp"
 #include "prescient/policy/s3fifo.hpp"
 #include "prescient/policy/sieve.hpp"
@@ -22,54 +24,60 @@ namespace {
 using namespace prescient;
 using group = policy::detail::shadow_group<policy::lru, policy::s3fifo, policy::wtinylfu, policy::arc, policy::sieve>;
 
+struct weight_is_value {
+  std::uint64_t operator()(const std::uint64_t&, const std::uint64_t& w) const noexcept { return std::max<std::uint64_t>(w, 1); }
+};
+template <class P>
+using reference_cache =
+    cache<std::uint64_t, std::uint64_t, P, prescient::hash<std::uint64_t>, std::equal_to<std::uint64_t>, weight_is_value>;
+
 std::uint64_t key_hash(std::uint64_t k) { return (k + 1) * 0x9e3779b97f4a7c15ULL; }
 
-TEST(ShadowGroup, EveryMemberDecidesAsItsOwnShadowWould) {
+TEST(ShadowGroup, EveryMemberDecidesAsTheCacheWould) {
   for (const std::uint64_t capacity : {1u, 7u, 64u, 500u}) {
     for (const std::uint64_t max_weight : {1u, 5u}) {
       for (const bool switching : {false, true}) {
         std::mt19937_64 rng(capacity * 131 + max_weight * 7 + switching);
         group g(capacity, {}, {}, {}, {}, {});
-        policy::detail::key_shadow<policy::lru> lru(capacity);
-        policy::detail::key_shadow<policy::s3fifo> s3fifo(capacity);
-        policy::detail::key_shadow<policy::wtinylfu> wtinylfu(capacity);
-        policy::detail::key_shadow<policy::arc> arc(capacity);
-        policy::detail::key_shadow<policy::sieve> sieve(capacity);
+        // Member i's reference: a cache of its policy that sees the requests member i sees.
+        std::tuple<reference_cache<policy::lru>, reference_cache<policy::s3fifo>, reference_cache<policy::wtinylfu>,
+                   reference_cache<policy::arc>, reference_cache<policy::sieve>>
+            caches(capacity, capacity, capacity, capacity, capacity);
+        const prescient::hash<std::uint64_t> h;  // the group takes hashes, the caches keys
         const std::uint64_t universe = 4 * capacity + 8;
         for (std::uint64_t t = 0; t < 20000; ++t) {
           const std::uint64_t k = std::min(rng() % universe, rng() % universe);
-          const std::uint64_t w = max_weight == 1 ? 1 : 1 + (k * 7) % max_weight;
+          const std::uint64_t w = max_weight == 1 ? 1 : 1 + (k * 7) % max_weight;  // one weight per key
           const group::member_bits active = switching ? static_cast<group::member_bits>(rng() % 32) : group::all;
-          const std::uint64_t h = key_hash(k);
-          const group::member_bits hits = g.request(h, w, t, active);
+          const group::member_bits hits = g.request(h(k), w, t, active);
           group::member_bits expected = 0;
-          if ((active & 1u) != 0 && lru.request(h, w, t)) expected |= 1u;
-          if ((active & 2u) != 0 && s3fifo.request(h, w, t)) expected |= 2u;
-          if ((active & 4u) != 0 && wtinylfu.request(h, w, t)) expected |= 4u;
-          if ((active & 8u) != 0 && arc.request(h, w, t)) expected |= 8u;
-          if ((active & 16u) != 0 && sieve.request(h, w, t)) expected |= 16u;
+          auto reference_request = [&](std::size_t i, auto& c) {
+            if ((active >> i & 1u) == 0) return;
+            if (c.get(k).has_value())
+              expected |= group::member_bits{1} << i;
+            else
+              (void)c.put(k, w);
+          };
+          std::apply([&](auto&... c) { std::size_t i = 0; (reference_request(i++, c), ...); }, caches);
           ASSERT_EQ(hits, expected) << "capacity " << capacity << " weights ≤ " << max_weight << " request " << t;
-          const std::size_t sizes[] = {lru.size(), s3fifo.size(), wtinylfu.size(), arc.size(), sieve.size()};
-          const std::uint64_t weights[] = {lru.weight(), s3fifo.weight(), wtinylfu.weight(), arc.weight(), sieve.weight()};
-          const bool holds[] = {lru.contains(h), s3fifo.contains(h), wtinylfu.contains(h), arc.contains(h),
-                                sieve.contains(h)};
-          for (std::size_t m = 0; m < group::members; ++m) {
-            ASSERT_EQ(g.size(m), sizes[m]) << "member " << m << " request " << t;
-            ASSERT_EQ(g.weight(m), weights[m]) << "member " << m << " request " << t;
-            ASSERT_EQ(g.contains(m, h), holds[m]) << "member " << m << " request " << t;
-          }
+          auto compare = [&](std::size_t i, const auto& c) {
+            EXPECT_EQ(g.size(i), c.size()) << "member " << i << " request " << t;
+            EXPECT_EQ(g.weight(i), c.weight()) << "member " << i << " request " << t;
+            EXPECT_EQ(g.contains(i, h(k)), c.contains(k)) << "member " << i << " request " << t;
+          };
+          std::apply([&](const auto&... c) { std::size_t i = 0; (compare(i++, c), ...); }, caches);
+          if (::testing::Test::HasFailure()) return;
         }
         // The index holds the union of the members: every key some member holds, no other.
-        std::size_t in_union = 0;
+        std::size_t in_union = 0, largest = 0;
         for (std::uint64_t k = 0; k < universe; ++k) {
-          const std::uint64_t h = key_hash(k);
-          const bool any = lru.contains(h) || s3fifo.contains(h) || wtinylfu.contains(h) || arc.contains(h) ||
-                           sieve.contains(h);
+          const bool any = std::apply([&](auto&... c) { return (c.contains(k) || ...); }, caches);
           in_union += any;
-          for (std::size_t m = 0; m < group::members; ++m) ASSERT_TRUE(any || !g.contains(m, h));
+          for (std::size_t m = 0; m < group::members; ++m) ASSERT_TRUE(any || !g.contains(m, h(k)));
         }
+        std::apply([&](auto&... c) { ((largest = std::max(largest, c.size())), ...); }, caches);
         EXPECT_EQ(g.union_size(), in_union) << "capacity " << capacity;
-        EXPECT_GE(g.union_size(), std::max({lru.size(), s3fifo.size(), wtinylfu.size(), arc.size(), sieve.size()}));
+        EXPECT_GE(g.union_size(), largest);
       }
     }
   }
@@ -84,8 +92,9 @@ TEST(ShadowGroup, OneIndexForMembersThatAgree) {
   EXPECT_EQ(g.size(0), 100u);
   EXPECT_EQ(g.size(1), 100u);
   EXPECT_EQ(g.union_size(), 100u);
-  policy::detail::key_shadow<policy::lru> one(100);
-  EXPECT_LT(g.bytes_per_entry(), 2 * one.bytes_per_entry()) << "the index and the keys are not held twice";
+  policy::detail::shadow_group<policy::lru> one(100, {});
+  for (std::uint64_t t = 0; t < 5000; ++t) (void)one.request(key_hash(rng() % 400), 1, t);
+  EXPECT_LT(g.bytes_per_entry(), 2 * one.bytes_per_entry()) << "two LRUs that agree cost less than two groups of one";
   EXPECT_LT(g.bytes_per_entry(0b01), g.bytes_per_entry()) << "a member not counted adds none of its slots";
 }
 

@@ -2,14 +2,16 @@
 // stream of 64-bit keys, with one key index between them: the learned policy's panel
 // miniatures (policy/learned/panel.hpp).
 //
-// Each member decides exactly as its own key_shadow<P> of the same capacity would: the
-// same protocol (on_miss → [victim → admit → on_evict]* → on_insert; on_access on a
-// hit), and the same slot numbers (a member's slots come from its own free list in the
-// same order), so nothing a policy does can tell the difference. What the group saves
-// is the index: a request probes one table instead of one per member, and a key enters
-// or leaves that table when it enters or leaves the *union* of the members, not once per
-// member that takes or drops it. Members that shadow the same stream with the same
-// capacity hold mostly the same keys, so the union is little larger than one member.
+// Each member decides exactly as cache<std::uint64_t, …, P> with the same capacity and
+// weights would — a weight of 0 counts as 1, a key heavier than the capacity is never
+// cached, a victim the policy's admission prefers keeps its place — through the core's
+// protocol (on_miss → [victim → admit → on_evict]* → on_insert; on_access on a hit), and
+// a member's slots come from its own free list, so no policy can tell it shares
+// anything. What the group saves is the index: a request probes one table instead of one
+// per member, and a key enters or leaves that table with the *union* of the members, not
+// once per member that takes or drops it. Members that disagree make the union larger
+// than any one of them (the panel's S3-FIFO, W-TinyLFU, ARC and LRU keep different keys),
+// so the saving is mostly time, not memory.
 //
 // Per key of the union: a record (the key, and its slot in each member) and the index's
 // buckets. Per slot of each member: the key's weight, its record and the policy's own
