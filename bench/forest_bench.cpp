@@ -5,6 +5,9 @@
 //   build/release/bench/forest_bench
 //
 // items_per_second is rows scored per second; compare rows of one run as ratios.
+// BM_PolicyForest_*: the learned policy's default forest (24 trees of depth 3, trained
+// the same way), a ranking's 64 rows walked row by row (`accumulate`) against eight rows
+// at a time (`accumulate_block`), over all trees and over the first 8 (the screen).
 // Per request: one row at a time, a different row each time (4096 rows in rotation, so
 // branch predictors cannot learn the walk). xgboost per request is a batch of one
 // through xgboost_predictor::predict: one XGBoosterPredictFromDense call behind the
@@ -33,7 +36,7 @@ struct fixture {
   std::unique_ptr<xgboost_predictor> model;
   std::unique_ptr<compiled_forest> forest;
 
-  fixture() {
+  explicit fixture(int rounds = 32, int depth = 6) {
     std::mt19937 rng(1);
     std::normal_distribution<float> normal;
     std::bernoulli_distribution missing(0.05);
@@ -44,9 +47,9 @@ struct fixture {
       labels[static_cast<std::size_t>(r)] =
           v(0) > 0 ? v(1) * v(2) + v(5) : std::sin(v(3)) + v(4) - 0.5f * v(6) * v(7) + 0.1f * normal(rng);
     }
-    training_params p;  // 32 rounds, depth 6
-    p.rounds = 32;
-    p.max_depth = 6;
+    training_params p;
+    p.rounds = rounds;
+    p.max_depth = depth;
     model = std::make_unique<xgboost_predictor>(xgboost_predictor::train(rows, labels, p));
     forest = std::make_unique<compiled_forest>(from_predictor(*model));
   }
@@ -54,6 +57,11 @@ struct fixture {
 
 const fixture& data() {
   static const fixture f;
+  return f;
+}
+
+const fixture& policy_data() {
+  static const fixture f(24, 3);
   return f;
 }
 
@@ -134,6 +142,50 @@ void BM_XgboostCApi_Batch(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations() * state.range(0));
 }
 BENCHMARK(BM_XgboostCApi_Batch)->Arg(64)->Arg(1024);
+
+// ---- the learned policy's forest, a ranking's rows ----------------------------------------
+
+// Arg: the trees walked (all 24, or the screen's first 8); 64 rows per iteration.
+void BM_PolicyForest_RowWalk(benchmark::State& state) {
+  const auto& f = policy_data();
+  const auto trees = static_cast<std::size_t>(state.range(0));
+  float out[64];
+  Eigen::Index start = 0;
+  for (auto _ : state) {
+    for (Eigen::Index j = 0; j < 64; ++j)
+      out[j] = f.forest->accumulate(f.rows.row(start + j).data(), f.forest->base_margin(), 0, trees);
+    benchmark::DoNotOptimize(out);
+    start = (start + 64) & (pool - 1);
+  }
+  state.SetItemsProcessed(state.iterations() * 64);
+}
+BENCHMARK(BM_PolicyForest_RowWalk)->Arg(24)->Arg(8);
+
+void BM_PolicyForest_BlockWalk(benchmark::State& state) {
+  const auto& f = policy_data();
+  if (!f.forest->scores_blocks()) {
+    state.SkipWithError("the forest does not score blocks");
+    return;
+  }
+  const auto trees = static_cast<std::size_t>(state.range(0));
+  constexpr std::size_t lanes = compiled_forest::block_rows;
+  float out[64];
+  const float* block[lanes];
+  Eigen::Index start = 0;
+  for (auto _ : state) {
+    for (std::size_t b = 0; b < 64; b += lanes) {
+      for (std::size_t j = 0; j < lanes; ++j) {
+        block[j] = f.rows.row(start + static_cast<Eigen::Index>(b + j)).data();
+        out[b + j] = f.forest->base_margin();
+      }
+      f.forest->accumulate_block(block, lanes, out + b, 0, trees);
+    }
+    benchmark::DoNotOptimize(out);
+    start = (start + 64) & (pool - 1);
+  }
+  state.SetItemsProcessed(state.iterations() * 64);
+}
+BENCHMARK(BM_PolicyForest_BlockWalk)->Arg(24)->Arg(8);
 
 }  // namespace
 

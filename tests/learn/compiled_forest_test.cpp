@@ -352,6 +352,68 @@ TEST(CompiledForest, InfiniteValuesAreNotMissing) {
   const float rows[][2] = {{inf, 0.0f}, {-inf, 0.0f}, {0.6f, inf}, {0.6f, -inf}, {-inf, nan}, {nan, -inf}};
   const float expected[] = {100.75f, -0.25f, 100.75f, 10.75f, -0.25f, -0.25f};
   for (std::size_t r = 0; r < std::size(rows); ++r) EXPECT_EQ(forest.predict_row(rows[r]), expected[r]) << "row " << r;
+  // The block walk widens the same way: all six rows in one block.
+  ASSERT_TRUE(forest.scores_blocks());
+  const float* block[std::size(rows)];
+  float margins[std::size(rows)];
+  for (std::size_t r = 0; r < std::size(rows); ++r) {
+    block[r] = rows[r];
+    margins[r] = forest.base_margin();
+  }
+  forest.accumulate_block(block, std::size(rows), margins, 0, forest.num_trees());
+  for (std::size_t r = 0; r < std::size(rows); ++r) EXPECT_EQ(forest.finish(margins[r]), expected[r]) << "row " << r;
+}
+
+// The block walk (eight rows at once, every split of a tree compared for all of them)
+// scores each row exactly as the row walk does — bit for bit, in stages as the learned
+// policy screens, for every count of rows a block can hold — on trained forests of every
+// depth it serves (1 to 4); deeper forests do not claim it and walk row by row.
+TEST(CompiledForest, BlocksOfRowsScoreAsEachRowAlone) {
+  const synthetic train = make_data(3000, 5, false), test = make_data(400, 6, false);
+  feature_matrix rows = test.x;
+  constexpr float inf = std::numeric_limits<float>::infinity();
+  for (Eigen::Index r = 0; r < rows.rows(); r += 7) rows(r, r % 8) = (r % 2 != 0) ? inf : -inf;  // not missing
+  for (const int depth : {1, 2, 3, 4, 6}) {
+    training_params p;
+    p.rounds = 24;
+    p.max_depth = depth;
+    const compiled_forest forest = compiled_forest::from_json(xgboost_predictor::train(train.x, train.y, p).to_json());
+    ASSERT_EQ(forest.num_trees(), 24u);
+    if (depth > 4) {
+      EXPECT_FALSE(forest.scores_blocks()) << "depth " << depth;
+      continue;
+    }
+    ASSERT_TRUE(forest.scores_blocks()) << "depth " << depth;
+    std::size_t differing = 0;  // rows whose partial and full margins differ: the stages are not trivial
+    for (Eigen::Index start = 0; start + 8 <= rows.rows(); start += 8) {
+      const std::size_t count = 1 + static_cast<std::size_t>(start / 8) % compiled_forest::block_rows;
+      const float* block[compiled_forest::block_rows];
+      float screened[compiled_forest::block_rows], full[compiled_forest::block_rows];
+      for (std::size_t j = 0; j < count; ++j) {
+        block[j] = rows.row(start + static_cast<Eigen::Index>(j)).data();
+        screened[j] = full[j] = forest.base_margin();
+      }
+      forest.accumulate_block(block, count, screened, 0, 8);
+      for (std::size_t j = 0; j < count; ++j)
+        ASSERT_EQ(screened[j], forest.accumulate(block[j], forest.base_margin(), 0, 8))
+            << "depth " << depth << ", row " << start + static_cast<Eigen::Index>(j) << " of a block of " << count;
+      forest.accumulate_block(block, count, screened, 8, forest.num_trees());
+      forest.accumulate_block(block, count, full, 0, forest.num_trees());
+      for (std::size_t j = 0; j < count; ++j) {
+        const float alone = forest.predict_row(block[j]);
+        ASSERT_EQ(forest.finish(screened[j]), alone) << "depth " << depth << ", in stages";
+        ASSERT_EQ(forest.finish(full[j]), alone) << "depth " << depth;
+        differing += forest.accumulate(block[j], forest.base_margin(), 0, 8) != full[j] ? 1u : 0u;
+      }
+    }
+    EXPECT_GT(differing, 100u) << "depth " << depth;
+    // predict() runs the same blocks over a whole batch, and a remainder row by row (a
+    // batch may hold no infinity: predict() refuses one).
+    const feature_matrix finite = test.x.topRows(397);
+    const std::vector<float> batch = predictions(forest, finite);
+    for (Eigen::Index r = 0; r < finite.rows(); ++r)
+      ASSERT_EQ(batch[static_cast<std::size_t>(r)], forest.predict_row(finite.row(r).data())) << "depth " << depth << ", row " << r;
+  }
 }
 
 TEST(CompiledForest, RenumbersNodesStoredInAnyOrder) {

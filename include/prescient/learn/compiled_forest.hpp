@@ -192,6 +192,50 @@ class compiled_forest final : public predictor {
     return sum;
   }
 
+  /// Rows that accumulate_block scores together (its lanes).
+  static constexpr std::size_t block_rows = 8;
+
+  /// Whether accumulate_block serves this forest: complete trees of depth ≤ 4 (a block
+  /// evaluates every split of a tree, 2^depth − 1 of them, so deeper trees walk row by
+  /// row) and at most `max_block_features` features (the widened block is on the stack).
+  [[nodiscard]] bool scores_blocks() const noexcept {
+    return complete_depth_ != 0 && complete_depth_ <= max_block_depth && num_features_ <= max_block_features;
+  }
+
+  /// accumulate for up to block_rows rows at once: margins[j] becomes margins[j] plus
+  /// the leaves of trees [first, last) for rows[j], j < count, added in tree order — bit
+  /// for bit what accumulate(rows[j], margins[j], first, last) answers. Every split of a
+  /// tree is compared for all rows at once and the leaf is chosen by selections from the
+  /// bottom of the tree up, so there is no dependent load per level and the comparisons
+  /// are vector operations. Needs scores_blocks(); count ≤ block_rows.
+  void accumulate_block(const float* const* rows, std::size_t count, float* margins, std::size_t first,
+                        std::size_t last) const noexcept {
+    last = std::min(last, roots_.size());
+    if (first >= last || count == 0) return;
+    // The rows widened as accumulate widens one (missing as +inf, then as −inf), a
+    // column a vector: wide[c][j] is column c of row j. Unused lanes repeat row 0.
+    const std::size_t n = num_features_;
+    lanes wide[2 * max_block_features][halves];
+    for (std::size_t j = 0; j < block_rows; ++j) {
+      const float* row = rows[j < count ? j : 0];
+      for (std::size_t f = 0; f < n; ++f) {
+        const float v = row[f];
+        const bool gone = missing(v);
+        wide[f][j / lane_count][j % lane_count] = gone ? std::numeric_limits<float>::infinity() : v;
+        wide[n + f][j / lane_count][j % lane_count] = gone ? -std::numeric_limits<float>::infinity() : v;
+      }
+    }
+    lanes sum[halves] = {};
+    for (std::size_t j = 0; j < count; ++j) sum[j / lane_count][j % lane_count] = margins[j];
+    switch (complete_depth_) {
+      case 1: block_trees<1>(wide, sum, first, last); break;
+      case 2: block_trees<2>(wide, sum, first, last); break;
+      case 3: block_trees<3>(wide, sum, first, last); break;
+      default: block_trees<4>(wide, sum, first, last); break;
+    }
+    for (std::size_t j = 0; j < count; ++j) margins[j] = sum[j / lane_count][j % lane_count];
+  }
+
   /// The margin every row starts from (xgboost's base_score, as a margin).
   [[nodiscard]] float base_margin() const noexcept { return base_margin_; }
   /// A margin as the model's output: itself, or its sigmoid for a logistic objective
@@ -203,7 +247,18 @@ class compiled_forest final : public predictor {
   /// Scores `n` rows stored `stride` floats apart into out[0, n): predict_row on each.
   /// No allocation, no checks (predict checks).
   void predict_rows(const float* rows, std::size_t n, std::size_t stride, float* out) const noexcept {
-    for (std::size_t r = 0; r < n; ++r) out[r] = predict_row(rows + r * stride);
+    std::size_t r = 0;
+    if (scores_blocks())
+      for (; r + block_rows <= n; r += block_rows) {
+        const float* block[block_rows];
+        for (std::size_t j = 0; j < block_rows; ++j) {
+          block[j] = rows + (r + j) * stride;
+          out[r + j] = base_margin_;
+        }
+        accumulate_block(block, block_rows, out + r, 0, roots_.size());
+        for (std::size_t j = 0; j < block_rows; ++j) out[r + j] = finish(out[r + j]);
+      }
+    for (; r < n; ++r) out[r] = predict_row(rows + r * stride);
   }
 
   void predict(const feature_matrix& rows, std::span<float> out) const override {
@@ -249,6 +304,44 @@ class compiled_forest final : public predictor {
     const complete_split sp = splits[i];
     const bool right = !(wide[sp.feature] < sp.threshold);
     return 2 * i + 1 + static_cast<std::size_t>(right);
+  }
+
+  // accumulate_block's lanes: four floats, one per row (GCC's and Clang's vector
+  // extension; 16 bytes, an SSE2 register, so that passing one by value means the same
+  // on every x86-64 target); a block of eight rows is two of them.
+  static constexpr std::size_t lane_count = 4, halves = block_rows / lane_count;
+  using lanes = float __attribute__((vector_size(lane_count * sizeof(float))));
+  using lane_masks = std::int32_t __attribute__((vector_size(lane_count * sizeof(float))));
+  static lanes splat(float x) noexcept { return lanes{x, x, x, x}; }
+  // a where the mask is set, b elsewhere (the casts reinterpret the bits).
+  static lanes select(lane_masks m, lanes a, lanes b) noexcept {
+    return reinterpret_cast<lanes>((m & reinterpret_cast<lane_masks>(a)) | (~m & reinterpret_cast<lane_masks>(b)));
+  }
+
+  // Trees [first, last) of depth D for a widened block: each split compared for every
+  // lane (right where the value is not below the threshold, as `step`), then each
+  // node's value chosen between its children's from the last level up to the root.
+  template <unsigned D>
+  void block_trees(const lanes (*wide)[halves], lanes* sum, std::size_t first, std::size_t last) const noexcept {
+    constexpr std::size_t inner = (std::size_t{1} << D) - 1;
+    const complete_split* splits = complete_splits_.data() + first * inner;
+    const float* leaves = complete_leaves_.data() + first * (inner + 1);
+    for (std::size_t t = first; t < last; ++t, splits += inner, leaves += inner + 1) {
+      lanes value[inner + 1][halves];  // the values of one level's nodes, left to right
+      for (std::size_t k = 0; k <= inner; ++k)
+        for (std::size_t h = 0; h < halves; ++h) value[k][h] = splat(leaves[k]);
+      for (std::size_t width = (inner + 1) / 2; width >= 1; width /= 2) {  // the level above
+        for (std::size_t k = 0; k < width; ++k) {
+          const complete_split sp = splits[width - 1 + k];
+          const lanes threshold = splat(sp.threshold);
+          for (std::size_t h = 0; h < halves; ++h) {
+            const lane_masks right = ~(wide[sp.feature][h] < threshold);
+            value[k][h] = select(right, value[2 * k + 1][h], value[2 * k][h]);
+          }
+        }
+      }
+      for (std::size_t h = 0; h < halves; ++h) sum[h] += value[0][h];
+    }
   }
 
   struct node {
@@ -492,6 +585,8 @@ class compiled_forest final : public predictor {
 
   static constexpr unsigned max_complete_depth = 10;
   static constexpr std::size_t max_complete_features = 256;  // the widened row: 2 KB of stack
+  static constexpr unsigned max_block_depth = 4;
+  static constexpr std::size_t max_block_features = 32;      // the widened block: 2 KB of stack
 
   std::vector<node> nodes_;
   std::vector<std::uint32_t> roots_;
