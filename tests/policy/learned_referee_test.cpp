@@ -239,6 +239,58 @@ TEST(LearnedReferee, TheGuardBoundsTheRunByTheBestMember) {
   EXPECT_LT(static_cast<double>(h.cache_misses), 1.015 * best + 500 + 3 * std::sqrt(best));
 }
 
+// A model bad early (its first models, or a hand-over's cost) trips the guard; later it
+// is better than every member. Without a re-start the guard holds to the run's end (the
+// cache follows the best member and the excess never drains); with one, the model is
+// probed again after `guard_restart` guarded epochs and keeps the decisions it now wins.
+TEST(LearnedReferee, TheGuardReStartsAndAModelThatImprovedDecidesAgain) {
+  std::uint64_t late_model_epochs[2] = {};
+  for (const unsigned restart : {0u, 8u}) {
+    detail::referee_config cfg;  // guard 1%; the duel made blind, so only the guard acts
+    cfg.duel_margin = 100;
+    cfg.guard_restart = restart;
+    harness h(cfg);
+    h.panel.miss_rate = {0.30, 0.20, 0.25, 0.25};
+    h.run(4096 * 6, true, 0.30);  // six epochs 50% worse than the best member
+    ASSERT_TRUE(h.ref.guarded()) << "restart " << restart;
+    const auto model_epochs = h.stats.model_epochs;
+    h.run(4096 * 60, true, 0.15);  // then 25% better than the best member
+    late_model_epochs[restart == 0 ? 0 : 1] = h.stats.model_epochs - model_epochs;
+    if (restart == 0) {
+      EXPECT_EQ(h.stats.guard_restarts, 0u);
+    } else {
+      EXPECT_EQ(h.stats.guard_restarts, 1u) << "one spell, then the model keeps the decisions";
+      EXPECT_FALSE(h.ref.guarded());
+      EXPECT_GE(late_model_epochs[1], 60u - 8u) << "the model decides from the first re-start on";
+    }
+  }
+  // Without a re-start the model waits until the run's budget, grown with the run,
+  // covers the excess of its first epochs: far longer here, and never where following
+  // the heuristics costs misses of its own (they keep the excess from draining).
+  EXPECT_LT(late_model_epochs[0] + 10, late_model_epochs[1]);
+}
+
+// Re-starts forgive an excess at most once per doubling wait: a model always 20% worse
+// than the best member, probed again after every spell, still keeps the run within the
+// guard's budget plus a turnover and a check interval per trip.
+TEST(LearnedReferee, TheGuardsReStartsBackOff) {
+  detail::referee_config cfg;
+  cfg.duel_margin = 100;
+  cfg.guard_restart = 8;
+  harness h(cfg);
+  h.panel.miss_rate = {0.30, 0.20, 0.25, 0.25};
+  h.run(4096 * 200, true, 0.24);
+  // Spells of 8, 16, 32 and 64 epochs and the model's few epochs between them fit in 200
+  // epochs; the fifth wait (128) does not.
+  EXPECT_GE(h.stats.guard_restarts, 3u);
+  EXPECT_LE(h.stats.guard_restarts, 4u);
+  EXPECT_GT(h.stats.guarded_epochs, 100u) << "most of the run under the guard";
+  const double best = 0.20 * static_cast<double>(h.requests);
+  const double per_trip = 500 + 1024 * 0.24;  // a turnover and a check interval
+  EXPECT_LT(static_cast<double>(h.cache_misses),
+            1.015 * best + static_cast<double>(h.stats.guard_trips) * per_trip + 3 * std::sqrt(best));
+}
+
 TEST(LearnedReferee, WithoutAPanelItIsTheBaseThenLru) {
   detail::referee_config cfg;
   cfg.panel = false;

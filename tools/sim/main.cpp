@@ -591,11 +591,16 @@ void report_table(const std::string& trace_name, const std::string& format, std:
   for (std::size_t j = 0; j < jobs.size(); ++j) {
     const auto& l = results[j].learned;
     if (!l) continue;
+    // Pipelined training: how long requests waited for the training thread, if at all.
+    char waited_text[64] = "";
+    if (l->training_wait_seconds > 0)
+      std::snprintf(waited_text, sizeof waited_text, " (requests waited %.2f s for it)", l->training_wait_seconds);
+    const std::string waited = waited_text;
     std::printf("learned at %llu: %llu evictions by the model, %llu by a heuristic without a model, %llu by LRU and "
                 "%llu by another heuristic of the panel while the model was out (epochs: %llu model, "
                 "%llu heuristic after a lost duel, %llu under the guard; %llu hand-overs between heuristics, "
                 "%s at the end); %llu admitted, %llu bypassed; "
-                "%llu retrains (%llu failed) in %.2f s, inference %.2f s; held-out reuse within the horizon: "
+                "%llu retrains (%llu failed) in %.2f s%s, inference %.2f s; held-out reuse within the horizon: "
                 "precision %.3f recall %.3f F1 %.3f%s\n",
                 static_cast<unsigned long long>(results[j].capacity),
                 static_cast<unsigned long long>(l->model_evictions),
@@ -606,8 +611,8 @@ void report_table(const std::string& trace_name, const std::string& format, std:
                 static_cast<unsigned long long>(l->heuristic_switches), l->heuristic.c_str(),
                 static_cast<unsigned long long>(l->admissions),
                 static_cast<unsigned long long>(l->bypasses), static_cast<unsigned long long>(l->retrains),
-                static_cast<unsigned long long>(l->training_failures), l->training_seconds, l->inference_seconds,
-                l->precision(), l->recall(), l->f1(), l->model_active ? "" : " (no model at the end: base heuristic)");
+                static_cast<unsigned long long>(l->training_failures), l->training_seconds,
+                waited.c_str(), l->inference_seconds, l->precision(), l->recall(), l->f1(), l->model_active ? "" : " (no model at the end: base heuristic)");
   }
 }
 
@@ -816,12 +821,12 @@ int main(int argc, char** argv) try {
         if (const auto& l = r.learned) {
           std::printf(",\"model_evictions\":%llu,\"fallback_evictions\":%llu,\"recency_evictions\":%llu,"
                       "\"panel_evictions\":%llu,\"heuristic_switches\":%llu,\"heuristic\":\"%s\","
-                      "\"model_epochs\":%llu,\"lru_epochs\":%llu,\"guarded_epochs\":%llu,\"guard_trips\":%llu,"
+                      "\"model_epochs\":%llu,\"lru_epochs\":%llu,\"guarded_epochs\":%llu,\"guard_trips\":%llu,\"guard_restarts\":%llu,"
                       "\"routs\":%llu,"
                       "\"admissions\":%llu,\"bypasses\":%llu,\"rankings\":%llu,\"rows_scored\":%llu,"
                       "\"rows_screened_out\":%llu,\"samples\":%llu,\"labelled\":%llu,\"expired_rows\":%llu,"
                       "\"retrains\":%llu,\"training_failures\":%llu,\"training_seconds\":%.4f,"
-                      "\"inference_seconds\":%.4f,\"precision\":%.4f,\"recall\":%.4f,\"f1\":%.4f",
+                      "\"training_wait_seconds\":%.4f,\"inference_seconds\":%.4f,\"precision\":%.4f,\"recall\":%.4f,\"f1\":%.4f",
                       static_cast<unsigned long long>(l->model_evictions),
                       static_cast<unsigned long long>(l->fallback_evictions),
                       static_cast<unsigned long long>(l->recency_evictions),
@@ -829,6 +834,7 @@ int main(int argc, char** argv) try {
                       static_cast<unsigned long long>(l->heuristic_switches), l->heuristic.c_str(),
                       static_cast<unsigned long long>(l->model_epochs), static_cast<unsigned long long>(l->lru_epochs),
                       static_cast<unsigned long long>(l->guarded_epochs), static_cast<unsigned long long>(l->guard_trips),
+                      static_cast<unsigned long long>(l->guard_restarts),
                       static_cast<unsigned long long>(l->routs),
                       static_cast<unsigned long long>(l->admissions), static_cast<unsigned long long>(l->bypasses),
                       static_cast<unsigned long long>(l->rankings), static_cast<unsigned long long>(l->rows_scored),
@@ -837,7 +843,7 @@ int main(int argc, char** argv) try {
                       static_cast<unsigned long long>(l->expired_rows),
                       static_cast<unsigned long long>(l->retrains),
                       static_cast<unsigned long long>(l->training_failures), l->training_seconds,
-                      l->inference_seconds, l->precision(), l->recall(), l->f1());
+                      l->training_wait_seconds, l->inference_seconds, l->precision(), l->recall(), l->f1());
         }
         std::printf("}\n");
       }

@@ -139,7 +139,8 @@ class learned {
                                         cfg_.losses_to_switch, cfg_.guard, panel_wanted(capacity),
                                         cfg_.switch_margin, cfg_.reprobe, cfg_.duel_noise,
                                         cfg_.wtinylfu_first ? detail::member::wtinylfu : detail::member::base,
-                                        1.0 / static_cast<double>(std::max<std::size_t>(cfg_.shards, 1))}) {
+                                        1.0 / static_cast<double>(std::max<std::size_t>(cfg_.shards, 1)),
+                                        cfg_.guard_restart}) {
     if (!cfg_.trainer) {
       if constexpr (requires { learn::default_trainer<Predictor>::train(learn::feature_matrix{}, std::span<const float>{}); }) {
         if (cfg_.classify)
@@ -419,6 +420,10 @@ class learned {
   /// Waits for a background training in flight, then installs its model (tests).
   void wait_for_training() {
     if (!worker_) return;
+    if (cfg_.mode == training_mode::pipelined && (model_ != nullptr || training_in_flight_)) {
+      if (training_in_flight_) collect_pipelined();
+      return;
+    }
     for (;;) {
       if (collect_background()) return;
       if (!training_in_flight_) return;
@@ -863,7 +868,13 @@ class learned {
       if (model_ptr m = cfg_.shared->model()) install(std::move(m));
     }
     end_epoch_if_due();
-    if (worker_ && training_in_flight_) collect_background();
+    if (training_in_flight_) {
+      if (cfg_.mode == training_mode::pipelined) {
+        if (now >= install_at_) collect_pipelined();
+      } else {
+        collect_background();
+      }
+    }
     if (now < next_training_ || cfg_.mode == training_mode::off || !cfg_.trainer) return;
     const std::uint64_t window = window_requests();
     stats_.labelled += ring_.sweep(now, window);
@@ -944,6 +955,16 @@ class learned {
       if (worker_->submit(std::move(x), std::move(y))) training_in_flight_ = true;
       return;
     }
+    if (cfg_.mode == training_mode::pipelined) {
+      if (!worker_) worker_ = std::make_unique<detail::training_worker<Predictor>>(cfg_.trainer);
+      if (training_in_flight_) collect_pipelined();  // a lag longer than the interval: install it now
+      const auto rows = static_cast<double>(x.rows());
+      if (worker_->submit(std::move(x), std::move(y))) {
+        training_in_flight_ = true;
+        install_at_ = now_ + static_cast<std::uint64_t>(cfg_.lag_per_row * rows);
+      }
+      return;
+    }
     const auto start = std::chrono::steady_clock::now();
     try {
       model_ptr m = cfg_.trainer(x, std::span<const float>(y));
@@ -955,6 +976,24 @@ class learned {
       stats_.training_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
       ++stats_.training_failures;
       stats_.last_error = e.what();
+    }
+  }
+
+  // Pipelined training: the model of the retrain in flight, at the request it was due
+  // (the thread is usually done by then; if not, this request waits for it).
+  void collect_pipelined() {
+    const auto start = std::chrono::steady_clock::now();
+    auto r = worker_->wait();
+    stats_.training_wait_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    training_in_flight_ = false;
+    if (!r) return;
+    stats_.training_seconds += r->seconds;
+    if (r->model) {
+      install(std::move(r->model));
+      ++stats_.retrains;
+    } else {
+      ++stats_.training_failures;
+      stats_.last_error = r->error;
     }
   }
 
@@ -1085,6 +1124,7 @@ class learned {
   std::uint64_t shared_version_ = 0;   // the shared model's version installed last
   std::unique_ptr<detail::training_worker<Predictor>> worker_;
   bool training_in_flight_ = false;
+  std::uint64_t install_at_ = 0;  // pipelined: the request at which the model in flight is installed
   learned_stats stats_;
 
   learn::key_history pending_history_{};

@@ -19,6 +19,10 @@ class shared_model;  // learned/shared_model.hpp
 enum class training_mode : std::uint8_t {
   synchronous,  ///< retrain inside the request that triggers it (deterministic)
   background,   ///< retrain on a thread; swap the model when it is ready
+  /// Retrain on a thread; install the model a fixed number of requests after the
+  /// retrain began (`lag_per_row` × its rows), waiting for the thread only if it is not
+  /// done by then. Deterministic, as synchronous is, with the training off the requests.
+  pipelined,
   off,          ///< never retrain (use the starting model, if any)
 };
 
@@ -66,6 +70,14 @@ struct learned_config {
   /// best panel member missed, plus a turnover of the cache. Past that, the heuristic
   /// decides — model or no model — until the excess is back under half (0: no guard).
   double guard = 0.01;
+  /// After this many epochs under the guard its account starts afresh and the model is
+  /// probed again; each re-start doubles the wait, so a run of E epochs re-starts at most
+  /// log2(E / this) times (0: the guard holds to the run's end). Without it, a guard
+  /// tripped early held for the rest of a long run: the cache then follows the panel's
+  /// best now, whose hand-overs cost turnovers, so the excess never drains — orm-busy at
+  /// 1,500 entries, 2 seeds of 5, 0.1969 where the model decides to 0.186–0.190
+  /// (docs/experiments.md, "The guard starts afresh").
+  unsigned guard_restart = 8;
   /// The panel (learned/panel.hpp): key-only shadows of LRU, the base heuristic,
   /// W-TinyLFU and ARC, sampled down to at most this many entries each; the referee
   /// hands the decisions to the best of them and bounds the run by it (0: LRU's shadow
@@ -108,6 +120,10 @@ struct learned_config {
   double ghost_age_per_entry = 32.0;
   std::uint64_t seed = 0x9e3779b97f4a7c15ULL;
   training_mode mode = training_mode::synchronous;
+  /// Pipelined training: a model is installed this many requests per training row after
+  /// its retrain began (xgboost trains about a row a microsecond here; a replay serves
+  /// two to three requests a microsecond, a host far fewer).
+  double lag_per_row = 4.0;
   learn::feature_config features{};
   /// A model to start from (e.g. loaded from a file); null: learn from nothing.
   std::shared_ptr<const Predictor> model{};
@@ -129,10 +145,10 @@ struct learned_config {
   std::size_t shards = 1;
 
   /// Parameter strings: candidates, keep, rescore, tail, young, young_depth, screen,
-  /// screen_keep, admission, duel, epoch, losses, margin, noise, guard, panel, switch, reprobe, probe, pause, sample, rows,
-  /// min_rows, max_rows, first_model, first, every, classify, boundary, window, horizon, ghost, ghost_age,
-  /// wtinylfu_first, seed,
-  /// mode=sync|background|off, preset=fast (lazy rescoring and 16k training rows: about
+  /// screen_keep, admission, duel, epoch, losses, margin, noise, guard, restart, panel, switch, reprobe, probe, pause,
+  /// sample, rows, min_rows, max_rows, first_model, first, every, classify, boundary, window, horizon, ghost, ghost_age,
+  /// wtinylfu_first, seed, lag,
+  /// mode=sync|background|pipelined|off, preset=fast (lazy rescoring and 16k training rows: about
   /// 1.3× the speed, less close to Belady); anything else goes to the base policy's
   /// config.
   bool set(std::string_view key, std::string_view value) {
@@ -152,6 +168,7 @@ struct learned_config {
     if (key == "margin") return parse_value(value, duel_margin) && duel_margin >= 0;
     if (key == "noise") return parse_value(value, duel_noise) && duel_noise >= 0;
     if (key == "guard") return parse_value(value, guard) && guard >= 0;
+    if (key == "restart") return parse_value(value, guard_restart);
     if (key == "panel") return parse_value(value, panel_entries);
     if (key == "reprobe") return parse_value(value, reprobe);
     if (key == "switch") return parse_value(value, switch_margin) && switch_margin >= 0 && switch_margin < 1;
@@ -172,6 +189,7 @@ struct learned_config {
     if (key == "ghost_age") return parse_value(value, ghost_age_per_entry) && ghost_age_per_entry >= 0;
     if (key == "wtinylfu_first") return parse_value(value, wtinylfu_first);
     if (key == "seed") return parse_value(value, seed);
+    if (key == "lag") return parse_value(value, lag_per_row) && lag_per_row >= 0;
     if (key == "preset") {  // named trade-offs (docs/learned-cache.md); later keys override
       if (value != "fast") return false;
       rescore_age_factor = 2;  // lazy rescoring
@@ -181,6 +199,7 @@ struct learned_config {
     if (key == "mode") {
       if (value == "sync") return mode = training_mode::synchronous, true;
       if (value == "background") return mode = training_mode::background, true;
+      if (value == "pipelined") return mode = training_mode::pipelined, true;
       if (value == "off") return mode = training_mode::off, true;
       return false;
     }

@@ -75,6 +75,10 @@ struct referee_config {
   /// shard's panel — exact for the shard — sees a sample of the workload as a
   /// miniature does, and its choice of heuristic keeps the switch margin.
   double key_share = 1.0;
+  /// After this many epochs under the guard, the guard starts its account afresh and the
+  /// model is probed again; each re-start doubles the wait (0: the guard never re-starts;
+  /// the policy passes learned_config::guard_restart, 8 by default).
+  unsigned guard_restart = 0;
 };
 
 class referee {
@@ -82,7 +86,8 @@ class referee {
   static constexpr std::uint64_t guard_check_every = 1024;
   static constexpr double rout_slack = 32;
 
-  explicit referee(const referee_config& cfg = {}) : cfg_(cfg), probe_interval_(cfg.probe_every) {
+  explicit referee(const referee_config& cfg = {})
+      : cfg_(cfg), probe_interval_(cfg.probe_every), guard_wait_(cfg.guard_restart) {
     if (cfg_.panel) heuristic_ = epoch_heuristic_ = cfg_.first;
   }
 
@@ -114,6 +119,10 @@ class referee {
     total_misses_ += misses;
     if (guarded_) {
       epoch_requests_ = epoch_misses_ = 0;
+      if (cfg_.guard_restart > 0 && ++guarded_run_ >= guard_wait_) {
+        restart_guard();
+        ++stats.guard_restarts;
+      }
       return tripped;
     }
     if (model) {
@@ -177,6 +186,9 @@ class referee {
     epoch_requests_ = epoch_misses_ = 0;
     total_misses_ = 0;
     total_est_.fill(0);
+    guarded_run_ = 0;
+    guard_from_misses_ = 0;
+    guard_from_est_.fill(0);
   }
 
  private:
@@ -286,21 +298,42 @@ class referee {
   // out for most of a run.
   template <class Panel>
   bool guard_run(const Panel& p, std::size_t entries, learned_stats& stats, bool& tripped) {
-    if (cfg_.guard <= 0 || total_est_[0] <= 0) return guarded_;
-    const double misses = static_cast<double>(total_misses_ + epoch_misses_);
-    double best = total_est_[0] + p.epoch_misses(member::lru);
+    if (cfg_.guard <= 0 || total_est_[0] - guard_from_est_[0] <= 0) return guarded_;
+    const double misses = static_cast<double>(total_misses_ + epoch_misses_ - guard_from_misses_);
+    double best = total_est_[0] - guard_from_est_[0] + p.epoch_misses(member::lru);
     if (cfg_.panel)
       for (std::size_t m = 1; m < panel_members; ++m)
-        best = std::min(best, total_est_[m] + p.epoch_misses(static_cast<member>(m)));
+        best = std::min(best, total_est_[m] - guard_from_est_[m] + p.epoch_misses(static_cast<member>(m)));
     const double slack = cfg_.panel ? static_cast<double>(entries) : 0.0;
     if (!guarded_ && misses > (1 + cfg_.guard) * best + slack) {
       guarded_ = true;
+      guarded_run_ = 0;
       ++stats.guard_trips;
       tripped = true;
     } else if (guarded_ && misses <= (1 + cfg_.guard / 2) * best + slack / 2) {
       guarded_ = false;
+      guarded_run_ = 0;
     }
     return guarded_;
+  }
+
+  // The guard's re-start: after `guard_wait_` epochs under it, the account begins again
+  // from here (the cache's misses and the members' so far are its zero), and the model,
+  // if there is one, is probed as after a heuristic's spell. Over a run, each re-start
+  // forgives at most the excess the guard had let build up — its budget, a turnover and
+  // what the spell's hand-overs cost — and the waits double, so a run of E epochs
+  // re-starts at most log2(E / guard_restart) times.
+  void restart_guard() {
+    guarded_ = false;
+    guarded_run_ = 0;
+    guard_wait_ *= 2;
+    guard_from_misses_ = total_misses_;
+    guard_from_est_ = total_est_;
+    heuristic_decides_ = false;
+    heuristic_run_ = 0;
+    lost_run_ = 0;
+    epochs_since_probe_ = 0;
+    run_misses_ = run_shadow_misses_ = 0;
   }
 
   referee_config cfg_;
@@ -317,6 +350,10 @@ class referee {
   double run_misses_ = 0, run_shadow_misses_ = 0;  // over those epochs: the cache's, the heuristic's
   unsigned probe_interval_;          // heuristic epochs before the next probe (backs off)
   std::uint64_t epoch_requests_ = 0, epoch_misses_ = 0;
+  unsigned guarded_run_ = 0;                // epochs under the guard since it tripped
+  unsigned guard_wait_ = 0;                 // epochs under the guard before it re-starts (doubles)
+  std::uint64_t guard_from_misses_ = 0;     // the guard's account begins at these: the cache's misses
+  std::array<double, panel_members> guard_from_est_{};  // and each member's
 };
 
 }  // namespace prescient::policy::detail

@@ -18,6 +18,7 @@ struct learned_stats {
   std::uint64_t heuristic_switches = 0;  ///< times the panel's best heuristic changed
   std::uint64_t guarded_epochs = 0;      ///< epochs LRU decided because the run was over its budget
   std::uint64_t guard_trips = 0;         ///< times the run went over budget (see learned_config::guard)
+  std::uint64_t guard_restarts = 0;      ///< times the guard's account started afresh (learned_config::guard_restart)
   std::uint64_t routs = 0;               ///< model epochs cut short: lost badly before their end
   std::uint64_t admissions = 0;          ///< missed keys the model admitted
   std::uint64_t bypasses = 0;            ///< missed keys the model kept out
@@ -32,6 +33,7 @@ struct learned_stats {
   std::uint64_t training_failures = 0;   ///< trainer calls that threw (old model kept)
   std::uint64_t model_failures = 0;      ///< models dropped for scoring NaN
   double training_seconds = 0;           ///< wall time inside the trainer
+  double training_wait_seconds = 0;      ///< pipelined: wall time requests waited for the trainer
   double inference_seconds = 0;          ///< wall time scoring (rankings and admissions)
   /// Held-out classification of "requested again within the horizon": rows collected
   /// after a model was installed, scored by it, checked when the next model is trained.

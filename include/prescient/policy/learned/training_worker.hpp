@@ -20,7 +20,8 @@
 namespace prescient::policy::detail {
 
 /// A thread that trains one model at a time. `submit` hands over a dataset if the
-/// thread is idle; `poll` collects a finished model (or error) without blocking.
+/// thread is idle; `poll` collects a finished model (or error) without blocking, `wait`
+/// blocking until it is done.
 template <class Predictor>
 class training_worker {
  public:
@@ -56,6 +57,14 @@ class training_worker {
     return true;
   }
 
+  /// Blocks until the training in flight is done and returns it (nullopt if none is).
+  std::optional<result> wait() {
+    std::unique_lock lock(mutex_);
+    done_.wait(lock, [&] { return !busy_; });
+    ready_.store(false, std::memory_order_relaxed);
+    return std::exchange(result_, std::nullopt);
+  }
+
   std::optional<result> poll() {
     if (!ready_.load(std::memory_order_acquire)) return std::nullopt;
     std::lock_guard lock(mutex_);
@@ -85,12 +94,14 @@ class training_worker {
       result_ = std::move(r);
       busy_ = false;
       ready_.store(true, std::memory_order_release);
+      done_.notify_all();
     }
   }
 
   learn::trainer<Predictor> train_;
   std::mutex mutex_;
   std::condition_variable wake_;
+  std::condition_variable done_;
   learn::feature_matrix x_;
   std::vector<float> y_;
   std::optional<result> result_;
