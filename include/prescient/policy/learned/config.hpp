@@ -96,7 +96,12 @@ struct learned_config {
   /// lasted long enough for the model to recover from a first heuristic that suits a
   /// trace badly (docs/experiments.md, "W-TinyLFU first, and ghosts by age").
   bool wtinylfu_first = true;
-  bool reprobe = true;              ///< with a panel, a retrained model is probed at the next epoch's end
+  /// With a panel, a retrained model is probed at the next epoch's end even while the
+  /// heuristic decides after lost duels. Off since the guard re-starts: each such probe of
+  /// a model that keeps losing paid a hand-over, and the probes' back-off and the guard's
+  /// re-starts already bring a model back (both tables, three sets of seeds: the worst
+  /// pair better on all three, G up on five of six; docs/experiments.md).
+  bool reprobe = false;
   double miss_sample_rate = 0.5;     ///< share of misses whose incoming key becomes a training row
   /// Pause sampling between far-apart retrains (rows sampled long before one would be
   /// overwritten unused; see `schedule_sampling`). Off: every eviction and sampled miss
