@@ -592,10 +592,9 @@ void report_table(const std::string& trace_name, const std::string& format, std:
     const auto& l = results[j].learned;
     if (!l) continue;
     // Pipelined training: how long requests waited for the training thread, if at all.
-    char waited_text[64] = "";
+    char waited[64] = "";
     if (l->training_wait_seconds > 0)
-      std::snprintf(waited_text, sizeof waited_text, " (requests waited %.2f s for it)", l->training_wait_seconds);
-    const std::string waited = waited_text;
+      std::snprintf(waited, sizeof waited, " (requests waited %.2f s for it)", l->training_wait_seconds);
     std::printf("learned at %llu: %llu evictions by the model, %llu by a heuristic without a model, %llu by LRU and "
                 "%llu by another heuristic of the panel while the model was out (epochs: %llu model, "
                 "%llu heuristic after a lost duel, %llu under the guard; %llu hand-overs between heuristics, "
@@ -612,7 +611,7 @@ void report_table(const std::string& trace_name, const std::string& format, std:
                 static_cast<unsigned long long>(l->admissions),
                 static_cast<unsigned long long>(l->bypasses), static_cast<unsigned long long>(l->retrains),
                 static_cast<unsigned long long>(l->training_failures), l->training_seconds,
-                waited.c_str(), l->inference_seconds, l->precision(), l->recall(), l->f1(), l->model_active ? "" : " (no model at the end: base heuristic)");
+                waited, l->inference_seconds, l->precision(), l->recall(), l->f1(), l->model_active ? "" : " (no model at the end: base heuristic)");
   }
 }
 

@@ -52,9 +52,11 @@
 //
 // The model is a template parameter (`compiled_forest` through forest_trainer.hpp, or
 // `linear_predictor`): scoring is a direct call on a batch, not a virtual one. Training
-// is synchronous (deterministic: the simulator and tests) or on a background thread
+// is synchronous (deterministic: the simulator and tests), on a background thread
 // (hosts: the cache keeps serving with the previous model and swaps when the new one is
-// ready; the thread stops when the policy is destroyed).
+// ready; the thread stops when the policy is destroyed), or pipelined (on that thread,
+// each model installed a fixed number of requests after its retrain began: deterministic
+// too, its models older when installed).
 //
 // Learning never blocks correctness: with no model, a model that scores NaN, a model of
 // the wrong shape, or a trainer that throws, the policy follows the referee's heuristic
@@ -417,10 +419,11 @@ class learned {
   [[nodiscard]] std::size_t training_ring_rows() const { return ring_.capacity(); }
   /// Replaces the model (null: back to the base heuristic).
   void set_model(model_ptr m) { m ? install(std::move(m)) : drop_model(); }
-  /// Waits for a background training in flight, then installs its model (tests).
+  /// Waits for a background or pipelined training in flight, then installs its model
+  /// (tests; a pipelined model is then installed before the request it was due at).
   void wait_for_training() {
     if (!worker_) return;
-    if (cfg_.mode == training_mode::pipelined && (model_ != nullptr || training_in_flight_)) {
+    if (cfg_.mode == training_mode::pipelined) {
       if (training_in_flight_) collect_pipelined();
       return;
     }
@@ -986,30 +989,27 @@ class learned {
     auto r = worker_->wait();
     stats_.training_wait_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     training_in_flight_ = false;
-    if (!r) return;
-    stats_.training_seconds += r->seconds;
-    if (r->model) {
-      install(std::move(r->model));
-      ++stats_.retrains;
-    } else {
-      ++stats_.training_failures;
-      stats_.last_error = r->error;
-    }
+    if (r) take(*r);
   }
 
   bool collect_background() {
     auto r = worker_->poll();
     if (!r) return false;
     training_in_flight_ = false;
-    stats_.training_seconds += r->seconds;
-    if (r->model) {
-      install(std::move(r->model));
+    take(*r);
+    return true;
+  }
+
+  // A training the worker finished: its model installed, or its failure counted.
+  void take(typename detail::training_worker<Predictor>::result& r) {
+    stats_.training_seconds += r.seconds;
+    if (r.model) {
+      install(std::move(r.model));
       ++stats_.retrains;
     } else {
       ++stats_.training_failures;
-      stats_.last_error = r->error;
+      stats_.last_error = r.error;
     }
-    return true;
   }
 
   // Held-out check of the current model: rows collected since it was installed.
