@@ -8,19 +8,24 @@
 // BM_PolicyForest_*: the learned policy's default forest (24 trees of depth 3, trained
 // the same way), a ranking's 64 rows walked row by row (`accumulate`) against eight rows
 // at a time (`accumulate_block`), over all trees and over the first 8 (the screen).
+// BM_FeatureRows_*: that ranking's 64 feature rows written one at a time and four at a
+// time (feature_extractor::write_rows).
 // Per request: one row at a time, a different row each time (4096 rows in rotation, so
 // branch predictors cannot learn the walk). xgboost per request is a batch of one
 // through xgboost_predictor::predict: one XGBoosterPredictFromDense call behind the
 // predictor's mutex.
 #include <benchmark/benchmark.h>
 
+#include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <limits>
 #include <memory>
 #include <random>
 #include <vector>
 
 #include "prescient/learn/compiled_forest.hpp"
+#include "prescient/learn/features.hpp"
 #include "prescient/learn/xgboost_predictor.hpp"
 
 namespace {
@@ -186,6 +191,60 @@ void BM_PolicyForest_BlockWalk(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations() * 64);
 }
 BENCHMARK(BM_PolicyForest_BlockWalk)->Arg(24)->Arg(8);
+
+// A ranking's 64 feature rows from 64 histories of the pool (keys requested 1–40 times,
+// gaps up to 2^20 requests): `write` row by row against `write_rows` (four rows' logarithms
+// and decays at once, the learned policy's ranking), the same rows bit for bit.
+struct history_pool {
+  feature_extractor fx;
+  std::vector<key_history> histories = std::vector<key_history>(pool);
+  std::uint64_t now = 0;
+  history_pool() {
+    std::mt19937_64 rng(3);
+    for (auto& h : histories) {
+      std::uint64_t t = rng() % 1000;
+      for (std::uint64_t r = 0, n = 1 + rng() % 40; r < n; ++r, t += 1 + rng() % (1u << (rng() % 21))) fx.record(h, t, 1);
+      now = std::max(now, t);
+    }
+  }
+};
+const history_pool& histories() {
+  static const history_pool p;
+  return p;
+}
+
+void BM_FeatureRows_OneAtATime(benchmark::State& state) {
+  const auto& p = histories();
+  feature_matrix rows(64, feature_count);
+  std::size_t start = 0;
+  for (auto _ : state) {
+    for (Eigen::Index j = 0; j < 64; ++j)
+      p.fx.write(p.histories[(start + static_cast<std::size_t>(j) * 61) & (pool - 1)], p.now, 1, rows.row(j).data());
+    benchmark::DoNotOptimize(rows.data());
+    start = (start + 64) & (pool - 1);
+  }
+  state.SetItemsProcessed(state.iterations() * 64);
+}
+BENCHMARK(BM_FeatureRows_OneAtATime);
+
+void BM_FeatureRows_Together(benchmark::State& state) {
+  const auto& p = histories();
+  feature_matrix rows(64, feature_count);
+  const key_history* in[64];
+  float* out[64];
+  std::size_t start = 0;
+  for (auto _ : state) {
+    for (Eigen::Index j = 0; j < 64; ++j) {
+      in[j] = &p.histories[(start + static_cast<std::size_t>(j) * 61) & (pool - 1)];
+      out[j] = rows.row(j).data();
+    }
+    p.fx.write_rows(in, 64, p.now, 1, out);
+    benchmark::DoNotOptimize(rows.data());
+    start = (start + 64) & (pool - 1);
+  }
+  state.SetItemsProcessed(state.iterations() * 64);
+}
+BENCHMARK(BM_FeatureRows_Together);
 
 }  // namespace
 

@@ -3,7 +3,10 @@
 
 #include <gtest/gtest.h>
 
+#include <bit>
 #include <cmath>
+#include <cstdint>
+#include <limits>
 #include <random>
 #include <vector>
 
@@ -106,6 +109,97 @@ TEST(Features, FastMathIsAccurate) {
     } else {
       EXPECT_EQ(detail::fast_exp2_neg(yf), 0.0f);
     }
+  }
+}
+
+// Equal bit for bit, or both NaN.
+bool same_float(float a, float b) {
+  if (std::isnan(a) || std::isnan(b)) return std::isnan(a) && std::isnan(b);
+  return std::bit_cast<std::uint32_t>(a) == std::bit_cast<std::uint32_t>(b);
+}
+
+TEST(Features, LanesComputeWhatTheScalarFunctionsDoBitForBit) {
+  std::vector<float> xs = {0.0f, 1e-30f, 0.5f, 1.0f, 2.0f, 3.0f, 1023.0f, 1024.0f, 65535.0f, 1e9f, 3e38f};
+  std::vector<float> ys = {-0.0f, 0.0f, -1e-7f, -0.5f, -1.0f, -1.0000001f, -2.5f, -125.0f, -125.99f,
+                           -126.0f, -126.01f, -300.0f, -std::numeric_limits<float>::infinity()};
+  std::mt19937_64 rng(7);
+  for (int i = 0; i < 4000; ++i) {
+    xs.push_back(std::ldexp(std::uniform_real_distribution<float>(0, 1)(rng), static_cast<int>(rng() % 60)));
+    ys.push_back(-std::uniform_real_distribution<float>(0, 140)(rng));
+  }
+  for (std::size_t i = 0; i + 4 <= xs.size(); ++i) {
+    const detail::float_lanes x{xs[i], xs[i + 1], xs[i + 2], xs[i + 3]};
+    const detail::float_lanes l = detail::fast_log1p(x);
+    for (int j = 0; j < 4; ++j) EXPECT_TRUE(same_float(l[j], detail::fast_log1p(xs[i + j]))) << xs[i + j];
+  }
+  for (std::size_t i = 0; i + 4 <= ys.size(); ++i) {
+    const detail::float_lanes y{ys[i], ys[i + 1], ys[i + 2], ys[i + 3]};
+    const detail::float_lanes e = detail::fast_exp2_neg(y);
+    for (int j = 0; j < 4; ++j) EXPECT_TRUE(same_float(e[j], detail::fast_exp2_neg(ys[i + j]))) << ys[i + j];
+  }
+}
+
+// A row as the columns' definitions give it, with the scalar fast functions: what
+// write_rows must produce for every row of a block.
+void reference_row(const key_history& h, std::uint64_t now, std::uint64_t size, const feature_config& cfg, float* row) {
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  const auto log1p_whole = [](std::uint64_t n) { return detail::fast_log1p(static_cast<float>(n)); };
+  if (!h.seen()) {
+    for (std::size_t c = 0; c < feature_count; ++c) row[c] = nan;
+    row[col::count] = 0.0f;
+    for (std::size_t i = 0; i < decayed_counters; ++i) row[col::first_decayed + i] = 0.0f;
+    row[col::size] = key_history::from_fixed(key_history::to_fixed(log1p_whole(size)));
+    return;
+  }
+  const float age = static_cast<float>(now - h.last);
+  row[col::age] = detail::fast_log1p(age);
+  float sum = 0;
+  for (std::size_t k = 0; k < history_gaps; ++k) {
+    row[col::first_gap + k] = k < h.gaps_known ? key_history::from_fixed(h.log_gaps[k]) : nan;
+    if (k < h.gaps_known) sum += row[col::first_gap + k];
+  }
+  row[col::count] = log1p_whole(h.count);
+  row[col::lifetime] = detail::fast_log1p(static_cast<float>(now - h.first));
+  for (std::size_t i = 0; i < decayed_counters; ++i)
+    row[col::first_decayed + i] = h.decayed[i] * detail::fast_exp2_neg(-age * static_cast<float>(1.0 / cfg.half_lives[i]));
+  row[col::size] = key_history::from_fixed(h.log_size);
+  row[col::mean_gap] = h.gaps_known ? sum / static_cast<float>(h.gaps_known) : nan;
+  row[col::age_over_gap1] = row[col::age] - row[col::first_gap];
+  row[col::age_over_mean_gap] = row[col::age] - row[col::mean_gap];
+}
+
+TEST(Features, RowsWrittenTogetherAreTheRowsOfTheDefinition) {
+  const feature_config cfg{.half_lives = {10.0, 300.0, 70000.0}};
+  const feature_extractor fx(cfg);
+  std::mt19937_64 rng(11);
+  for (int round = 0; round < 300; ++round) {
+    const std::size_t n = 1 + rng() % 13;  // several blocks of four, and a part-filled one
+    std::vector<key_history> hs(n);
+    std::uint64_t now = 0;
+    for (auto& h : hs) {
+      const int requests = static_cast<int>(rng() % 5);  // 0: never seen; 1: no gap known
+      std::uint64_t t = rng() % 1000;
+      for (int r = 0; r < requests; ++r) {
+        fx.record(h, t, 1 + rng() % 3000);
+        t += 1 + (rng() % 4 == 0 ? rng() % (1ull << 40) : rng() % 500);
+      }
+      now = std::max(now, t);
+    }
+    now += rng() % 2 ? 0 : rng() % 100000;
+    std::vector<std::vector<float>> got(n, std::vector<float>(feature_count)), want = got;
+    std::vector<const key_history*> in(n);
+    std::vector<float*> out(n);
+    for (std::size_t j = 0; j < n; ++j) {
+      in[j] = &hs[j];
+      out[j] = got[j].data();
+      reference_row(hs[j], now, 5, cfg, want[j].data());
+    }
+    fx.write_rows(in.data(), n, now, 5, out.data());
+    for (std::size_t j = 0; j < n; ++j)
+      for (std::size_t c = 0; c < feature_count; ++c)
+        ASSERT_TRUE(same_float(got[j][c], want[j][c]))
+            << "round " << round << ", row " << j << " of " << n << ", column " << feature_names[c] << ": " << got[j][c]
+            << " against " << want[j][c];
   }
 }
 

@@ -175,6 +175,8 @@ class learned {
     candidates_.reserve(cfg_.candidates);
     order_.reserve(cfg_.candidates + 1);
     fresh_.reserve(cfg_.candidates);
+    fresh_histories_.reserve(cfg_.candidates);
+    fresh_rows_.reserve(cfg_.candidates);
     complete_.reserve(cfg_.candidates);
   }
 
@@ -690,6 +692,8 @@ class learned {
     const std::size_t k = std::min(cfg_.candidates, n);
     candidates_.clear();
     fresh_.clear();
+    fresh_histories_.clear();
+    fresh_rows_.clear();
     slot_id tail = recency_.back();
     young_slots_.clear();  // young candidates come first
     if (k < n)
@@ -719,11 +723,13 @@ class learned {
                           predicted_[s] > static_cast<double>(now_) &&
                           static_cast<double>(age) <= cfg_.rescore_age_factor * static_cast<double>(score_time_[s] - history_[s].last) + 1;
       if (!cached) {
-        features_.write(history_[s], now_, 1, batch_.row(static_cast<Eigen::Index>(fresh_.size())).data());
+        fresh_histories_.push_back(&history_[s]);
+        fresh_rows_.push_back(batch_.row(static_cast<Eigen::Index>(fresh_.size())).data());
         fresh_.push_back(static_cast<std::uint32_t>(i));
       }
     }
     const std::size_t m = fresh_.size();
+    features_.write_rows(fresh_histories_.data(), m, now_, 1, fresh_rows_.data());
     if (m > 0) {
       const auto start = std::chrono::steady_clock::now();
       const std::size_t completed = score_fresh(m);
@@ -1095,6 +1101,8 @@ class learned {
   std::vector<slot_id> candidates_;
   std::vector<std::uint32_t> order_;
   std::vector<std::uint32_t> fresh_;  // candidates (by index) scored in this ranking
+  std::vector<const learn::key_history*> fresh_histories_;  // their histories and rows, written at once
+  std::vector<float*> fresh_rows_;
   std::vector<std::uint8_t> complete_;  // per fresh row: scored by the whole model (not screened out)
 
   std::vector<learn::key_history> history_;  // per slot
