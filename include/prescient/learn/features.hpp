@@ -6,8 +6,9 @@
 // cache's request counter, so traces without timestamps work and a model trained on
 // one host's log transfers to another's at a different request rate.
 //
-// From a history and the current time, `write_features` fills one row of the feature
-// matrix the predictors read (predictor.hpp). The columns, in order:
+// From a history and the current time, `feature_extractor::write` fills one row of the
+// feature matrix the predictors read (predictor.hpp), and `write_rows` several at once
+// (the learned policy's ranking; the same rows). The columns, in order:
 //
 //   col  name        value                                               missing (NaN)
 //   0    age         log1p(now − last request): recency                  never seen
