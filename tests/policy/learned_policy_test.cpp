@@ -635,6 +635,46 @@ TEST(LearnedPolicy, YoungCandidatesFindOneHitWonders) {
   EXPECT_GT(with, without + 0.1) << "without young candidates: " << without;
 }
 
+// A ranking decides `keep` evictions ahead, and a key inserted meanwhile is no candidate
+// until the next ranking. In a cache of 24 entries, a loop of 20 keys each followed by a
+// key never seen again: a model that knows one-hit wonders keeps the loop only if each
+// new key is weighed before the next eviction. With six victims a ranking (a quarter of
+// the cache) it evicts loop keys ranked behind wonders that had not arrived yet; with
+// victims at most 1/64 of the entries (one, here) every loop request after the first
+// pass hits. A cache of 1,024 still takes six victims a ranking.
+TEST(LearnedPolicy, SmallCachesRankBeforeEveryEviction) {
+  using P = policy::learned<one_hit_predictor>;
+  std::vector<std::uint64_t> keys;
+  for (std::uint64_t i = 0; i < 20000; ++i) {
+    keys.push_back(i % 20);
+    keys.push_back(1'000'000 + i);
+  }
+  auto run = [&](std::size_t capacity, double keep_share, const std::vector<std::uint64_t>& stream) {
+    P::config cfg;
+    cfg.mode = policy::training_mode::off;
+    cfg.model = std::make_shared<const one_hit_predictor>();
+    cfg.duel = false;
+    cfg.keep_share = keep_share;
+    cache<std::uint64_t, std::uint64_t, P> c(capacity, cfg);
+    const auto hits = replay(c, stream);
+    return std::pair{hit_ratio(hits, stream.size() / 2), c.policy().stats()};  // the second half
+  };
+  const auto [bounded, bounded_stats] = run(24, P::config{}.keep_share, keys);
+  const auto [six, six_stats] = run(24, 1.0, keys);
+  EXPECT_GT(bounded, 0.499) << "every loop request hits (half of the requests)";
+  EXPECT_LT(six, bounded - 0.03) << "six victims a ranking in a cache of 24";
+  EXPECT_EQ(bounded_stats.rankings, bounded_stats.model_evictions) << "one ranking per eviction";
+  EXPECT_GT(six_stats.model_evictions, 4 * six_stats.rankings);
+
+  std::vector<std::uint64_t> large;  // the same stream, scaled to a cache of 1,024
+  for (std::uint64_t i = 0; i < 200000; ++i) {
+    large.push_back(i % 1000);
+    large.push_back(1'000'000 + i);
+  }
+  const auto [large_hits, large_stats] = run(1024, P::config{}.keep_share, large);
+  EXPECT_GT(large_stats.model_evictions, 4 * large_stats.rankings) << "six victims a ranking at 1,024 entries";
+}
+
 // Screening scores every candidate with the first trees and completes the best: with
 // room to complete every candidate it decides exactly as a full scoring; with the
 // default room it screens most rows out and still learns the loop of the test above.
@@ -663,6 +703,8 @@ TEST(LearnedPolicy, ParametersReachThePolicyAndItsBase) {
   const auto cfg = policy::parse_config<learned_linear>("candidates=32,keep=4,admission=false,mode=background,small=0.2,guard=0.02");
   EXPECT_EQ(cfg.candidates, 32u);
   EXPECT_EQ(cfg.keep_victims, 4u);
+  EXPECT_DOUBLE_EQ(policy::parse_config<learned_linear>("keep_share=0.5").keep_share, 0.5);
+  EXPECT_THROW(policy::parse_config<learned_linear>("keep_share=0"), policy::config_error);
   EXPECT_DOUBLE_EQ(cfg.guard, 0.02);
   EXPECT_EQ(policy::parse_config<learned_linear>("young=3").young_candidates, 3u);
   const auto fast = policy::parse_config<learned_linear>("preset=fast");

@@ -98,6 +98,7 @@ TEST(PrefetchPlanner, TheLearnedPolicyPredictsItsVictimsGap) {
   cfg.model = std::make_shared<const age_predictor>();
   cfg.duel = false;
   cfg.keep_victims = 8;  // 150 evictions leave a ranked victim (with 6, the last ranking is used up)
+  cfg.keep_share = 1.0;  // eight victims a ranking even in a cache of 50
   cache<std::uint64_t, std::uint64_t, P> c(50, cfg);
   EXPECT_FALSE(prefetch::predicted_victim_gap(c.policy()).has_value()) << "no ranking yet";
   for (std::uint64_t k = 0; k < 200; ++k) c.put(k, k);

@@ -18,8 +18,8 @@
 //     `young_candidates` young ones (inserted `young_depth` × entries insertions ago and
 //     not requested since: S3-FIFO's test for a one-hit wonder), the `tail_candidates`
 //     least recently used, and the rest drawn at random — and keep the `keep_victims`
-//     predicted farthest (an entry touched since it was ranked is skipped: its
-//     prediction is stale). A forest is screened: every candidate gets its first
+//     predicted farthest, no more than `keep_share` of the entries (an entry touched
+//     since it was ranked is skipped: its prediction is stale). A forest is screened: every candidate gets its first
 //     `screen_trees` trees, and the `screen_keep` that look farthest get the rest (the
 //     partial sum ranks nearly as the whole does, and its coarser view also proved the
 //     better filter: over nine seeds it moved the policy closer to Belady, not further)
@@ -70,7 +70,8 @@
 // miniatures' requests), W-TinyLFU's sketch increment, and the awake heuristic's own
 // O(1) update. Per eviction: amortised `candidates / keep_victims` feature rows, each
 // scored by `screen_trees` trees, and `screen_keep / keep_victims` completed by the rest
-// of the forest. Memory per resident entry: the 40-byte history, ~50 bytes of
+// of the forest (in a cache under 384 entries a ranking keeps fewer victims, see
+// `keep_share`, and there are more rankings per eviction). Memory per resident entry: the 40-byte history, ~50 bytes of
 // bookkeeping, the metadata of the one heuristic awake on the cache's slots (one that
 // sleeps gives its memory back, W-TinyLFU keeping its sketch), the panel's bytes;
 // plus the ghost histories (72 bytes each; as many as were evicted within the last
@@ -679,6 +680,12 @@ class learned {
     ++stats_.samples;
   }
 
+  // The victims one ranking may decide: `keep_victims`, and no more than `keep_share` of
+  // the resident entries (at least one).
+  [[nodiscard]] std::size_t victims_per_ranking(std::size_t resident) const {
+    return std::max<std::size_t>(1, static_cast<std::size_t>(cfg_.keep_share * static_cast<double>(resident)));
+  }
+
   void sample_resident() {
     if (resident_.empty()) return;
     const slot_id s = resident_[static_cast<std::size_t>(next_random() % resident_.size())];
@@ -754,7 +761,7 @@ class learned {
       }
     }
     ++stats_.rankings;
-    const std::size_t keep = std::min(cfg_.keep_victims, k);
+    const std::size_t keep = std::min({cfg_.keep_victims, k, victims_per_ranking(n)});
     select_farthest(k, keep, [&](std::uint32_t a, std::uint32_t b) {
       return predicted_[candidates_[a]] > predicted_[candidates_[b]];
     });

@@ -32,6 +32,13 @@ struct learned_config {
   BaseConfig base{};                 ///< the base heuristic's parameters
   std::size_t candidates = 64;       ///< resident entries sampled per ranking
   std::size_t keep_victims = 6;      ///< ranked victims used before sampling again
+  /// ...and at most this share of the resident entries (at least one). A ranking decides
+  /// `keep` evictions ahead, and an entry inserted meanwhile is no candidate until the
+  /// next one: in a cache of 24 entries at 75% misses, six kept victims were a quarter of
+  /// the cache chosen before the newest keys — one-hit wonders among them — could be
+  /// weighed (lirs-cpp at 24: 0.760 → 0.727; docs/experiments.md, "Victims kept in
+  /// proportion to the cache"). Caches of 384 entries and more keep `keep_victims`.
+  double keep_share = 1.0 / 64;
   /// Lazy rescoring: a candidate's prediction is reused while the entry is untouched,
   /// not overdue and at most this many times older than when it was scored (0: score
   /// every candidate every time).
@@ -149,7 +156,7 @@ struct learned_config {
   /// best heuristic from a sample of the keys (see referee_config::key_share).
   std::size_t shards = 1;
 
-  /// Parameter strings: candidates, keep, rescore, tail, young, young_depth, screen,
+  /// Parameter strings: candidates, keep, keep_share, rescore, tail, young, young_depth, screen,
   /// screen_keep, admission, duel, epoch, losses, margin, noise, guard, restart, panel, switch, reprobe, probe, pause,
   /// sample, rows, min_rows, max_rows, first_model, first, every, classify, boundary, window, horizon, ghost, ghost_age,
   /// wtinylfu_first, seed, lag,
@@ -160,6 +167,7 @@ struct learned_config {
     using detail::parse_value;
     if (key == "candidates") return parse_value(value, candidates) && candidates > 0;
     if (key == "keep") return parse_value(value, keep_victims) && keep_victims > 0;
+    if (key == "keep_share") return parse_value(value, keep_share) && keep_share > 0 && keep_share <= 1;
     if (key == "rescore") return parse_value(value, rescore_age_factor) && rescore_age_factor >= 0;
     if (key == "tail") return parse_value(value, tail_candidates);
     if (key == "screen") return parse_value(value, screen_trees);
