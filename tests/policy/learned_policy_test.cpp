@@ -673,6 +673,7 @@ TEST(LearnedPolicy, SmallCachesRankBeforeEveryEviction) {
   }
   const auto [large_hits, large_stats] = run(1024, P::config{}.keep_share, large);
   EXPECT_GT(large_stats.model_evictions, 4 * large_stats.rankings) << "six victims a ranking at 1,024 entries";
+  EXPECT_GT(large_hits, 0.4) << "most loop requests hit there too";
 }
 
 // Screening scores every candidate with the first trees and completes the best: with

@@ -19,10 +19,11 @@
 //     not requested since: S3-FIFO's test for a one-hit wonder), the `tail_candidates`
 //     least recently used, and the rest drawn at random — and keep the `keep_victims`
 //     predicted farthest, no more than `keep_share` of the entries (an entry touched
-//     since it was ranked is skipped: its prediction is stale). A forest is screened: every candidate gets its first
-//     `screen_trees` trees, and the `screen_keep` that look farthest get the rest (the
-//     partial sum ranks nearly as the whole does, and its coarser view also proved the
-//     better filter: over nine seeds it moved the policy closer to Belady, not further)
+//     since it was ranked is skipped: its prediction is stale). A forest is screened:
+//     every candidate gets its first `screen_trees` trees, and the `screen_keep` that
+//     look farthest get the rest (the partial sum ranks nearly as the whole does, and
+//     its coarser view also proved the better filter: over nine seeds it moved the
+//     policy closer to Belady, not further)
 //   eviction, no model:      the referee's heuristic decides: the panel's best now (W-TinyLFU
 //     until there is evidence, `wtinylfu_first`), kept up to date by every request
 //
@@ -71,9 +72,10 @@
 // O(1) update. Per eviction: amortised `candidates / keep_victims` feature rows, each
 // scored by `screen_trees` trees, and `screen_keep / keep_victims` completed by the rest
 // of the forest (in a cache under 384 entries a ranking keeps fewer victims, see
-// `keep_share`, and there are more rankings per eviction). Memory per resident entry: the 40-byte history, ~50 bytes of
-// bookkeeping, the metadata of the one heuristic awake on the cache's slots (one that
-// sleeps gives its memory back, W-TinyLFU keeping its sketch), the panel's bytes;
+// `keep_share`, and there are more rankings per eviction). Memory per resident entry:
+// the 40-byte history, ~50 bytes of bookkeeping, the metadata of the one heuristic
+// awake on the cache's slots (one that sleeps gives its memory back, W-TinyLFU keeping
+// its sketch), the panel's bytes;
 // plus the ghost histories (72 bytes each; as many as were evicted within the last
 // `ghost_age_per_entry` × entries requests, at most `ghost_per_entry` per entry) and the training
 // ring (`training_rows` × ~90 bytes). `metadata_bytes_per_entry` adds up all but the ring.
