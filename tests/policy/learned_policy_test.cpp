@@ -611,18 +611,31 @@ struct one_hit_predictor {
   [[nodiscard]] std::size_t num_features() const noexcept { return learn::feature_count; }
 };
 
-TEST(LearnedPolicy, YoungCandidatesFindOneHitWonders) {
-  using P = policy::learned<one_hit_predictor>;
+// A loop of `loop` keys, each request followed by a key never seen again; `pairs` pairs.
+std::vector<std::uint64_t> loop_with_one_hit_wonders(std::uint64_t loop, std::uint64_t pairs) {
   std::vector<std::uint64_t> keys;
-  for (std::uint64_t i = 0; i < 90000; ++i) {
-    keys.push_back(i % 900);
+  keys.reserve(2 * pairs);
+  for (std::uint64_t i = 0; i < pairs; ++i) {
+    keys.push_back(i % loop);
     keys.push_back(1'000'000 + i);
   }
+  return keys;
+}
+
+// The fixed one_hit_predictor decides every eviction: no training, no referee.
+policy::learned<one_hit_predictor>::config one_hit_config() {
+  policy::learned<one_hit_predictor>::config cfg;
+  cfg.mode = policy::training_mode::off;
+  cfg.model = std::make_shared<const one_hit_predictor>();
+  cfg.duel = false;
+  return cfg;
+}
+
+TEST(LearnedPolicy, YoungCandidatesFindOneHitWonders) {
+  using P = policy::learned<one_hit_predictor>;
+  const auto keys = loop_with_one_hit_wonders(900, 90000);
   auto run = [&](std::size_t young) {
-    P::config cfg;
-    cfg.mode = policy::training_mode::off;
-    cfg.model = std::make_shared<const one_hit_predictor>();
-    cfg.duel = false;
+    P::config cfg = one_hit_config();
     cfg.candidates = 2;
     cfg.tail_candidates = 0;
     cfg.keep_victims = 1;
@@ -644,16 +657,9 @@ TEST(LearnedPolicy, YoungCandidatesFindOneHitWonders) {
 // pass hits. A cache of 1,024 still takes six victims a ranking.
 TEST(LearnedPolicy, SmallCachesRankBeforeEveryEviction) {
   using P = policy::learned<one_hit_predictor>;
-  std::vector<std::uint64_t> keys;
-  for (std::uint64_t i = 0; i < 20000; ++i) {
-    keys.push_back(i % 20);
-    keys.push_back(1'000'000 + i);
-  }
+  const auto keys = loop_with_one_hit_wonders(20, 20000);
   auto run = [&](std::size_t capacity, double keep_share, const std::vector<std::uint64_t>& stream) {
-    P::config cfg;
-    cfg.mode = policy::training_mode::off;
-    cfg.model = std::make_shared<const one_hit_predictor>();
-    cfg.duel = false;
+    P::config cfg = one_hit_config();
     cfg.keep_share = keep_share;
     cache<std::uint64_t, std::uint64_t, P> c(capacity, cfg);
     const auto hits = replay(c, stream);
@@ -666,11 +672,7 @@ TEST(LearnedPolicy, SmallCachesRankBeforeEveryEviction) {
   EXPECT_EQ(bounded_stats.rankings, bounded_stats.model_evictions) << "one ranking per eviction";
   EXPECT_GT(six_stats.model_evictions, 4 * six_stats.rankings);
 
-  std::vector<std::uint64_t> large;  // the same stream, scaled to a cache of 1,024
-  for (std::uint64_t i = 0; i < 200000; ++i) {
-    large.push_back(i % 1000);
-    large.push_back(1'000'000 + i);
-  }
+  const auto large = loop_with_one_hit_wonders(1000, 200000);  // the same, scaled to 1,024 entries
   const auto [large_hits, large_stats] = run(1024, P::config{}.keep_share, large);
   EXPECT_GT(large_stats.model_evictions, 4 * large_stats.rankings) << "six victims a ranking at 1,024 entries";
   EXPECT_GT(large_hits, 0.4) << "most loop requests hit there too";
