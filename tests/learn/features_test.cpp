@@ -213,6 +213,22 @@ TEST(Features, LabelsAreCensoredAtTheWindow) {
   EXPECT_FALSE(reused_within_horizon(std::nullopt, lc));
 }
 
+// Labels in a unit of time other than one request: log1p(gap / unit), the far label and
+// the horizon's score in the same unit, and label_gap reads a score back in requests.
+TEST(Features, LabelsInUnitsReadBackAsRequests) {
+  const label_config lc{.window = 1024, .horizon = 100, .unit = 16};
+  EXPECT_NEAR(next_access_label(std::uint64_t{40}, lc), std::log1p(2.5f), 1e-6);
+  EXPECT_NEAR(next_access_label(std::uint64_t{1025}, lc), std::log1p(128.0f), 1e-6);
+  EXPECT_NEAR(next_access_label(std::nullopt, lc), std::log1p(128.0f), 1e-6);
+  EXPECT_NEAR(horizon_score(lc), std::log1p(6.25f), 1e-6);
+  for (const std::uint64_t gap : {0u, 1u, 7u, 100u, 1000u})
+    EXPECT_NEAR(label_gap(next_access_label(gap, lc), lc.unit), static_cast<double>(gap), 1e-3 * static_cast<double>(gap + 1));
+  // A unit of one request is the plain logarithm, bit for bit.
+  const label_config plain{.window = 1000, .horizon = 10};
+  for (const std::uint64_t gap : {1u, 3u, 999u, 123456u})
+    EXPECT_EQ(next_access_label(gap, plain), gap > 1000 ? std::log1p(2000.0f) : std::log1p(static_cast<float>(gap)));
+}
+
 TEST(HistoryTable, ForgetsTheOldestWhenFull) {
   history_table ghost(3);
   key_history h;

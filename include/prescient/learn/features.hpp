@@ -41,9 +41,11 @@
 // clipping; trees do not care, the linear model and the normaliser do.
 //
 // Labels come from the future of the log (`next_access_label`): the gap until the key's
-// next request, as log1p(gap), censored at a window W: a key not requested again within
-// W requests gets the fixed "far" label log1p(2W). The binary label "requested again
-// within horizon H" (H ≤ W) drives the classification metrics (precision, recall, F1).
+// next request, as log1p(gap / unit), censored at a window W: a key not requested again
+// within W requests gets the fixed "far" label log1p(2W / unit). The unit is one request
+// for the offline tools and W / 64 in the learned policy (`label_config::unit`). The
+// binary label "requested again within horizon H" (H ≤ W) drives the classification
+// metrics (precision, recall, F1).
 //
 // Memory: `key_history` is 40 bytes (`key_history::bytes`; the gaps and the size in 16-bit
 // fixed point, the count's logarithm recomputed when a row is written). The learned policy
@@ -327,17 +329,30 @@ class feature_extractor {
 /// How labels are cut from the future of the log.
 struct label_config {
   /// Censoring window W, in requests: a key not requested again within W gets the far
-  /// label log1p(2W).
+  /// label log1p(2W / unit).
   std::uint64_t window = 1u << 20;
   /// Horizon H of the binary label "requested again within H requests".
   std::uint64_t horizon = 1u << 14;
+  /// The labels' unit of time, in requests: a gap g is labelled log1p(g / unit). 1 (the
+  /// offline tools', and what a model loaded from a file is read as): the logarithm of
+  /// the gap itself. The learned policy labels in units of a 64th of its window
+  /// (`learned_config::label_unit`): gaps far shorter than the window all come back
+  /// before an eviction could matter, and a logarithm over single requests spends most
+  /// of the labels' range telling them apart.
+  double unit = 1.0;
 };
 
 /// The regression label for a key next requested `gap` requests from now (nullopt:
 /// never again).
 [[nodiscard]] inline float next_access_label(std::optional<std::uint64_t> gap, const label_config& cfg) noexcept {
-  if (!gap || *gap > cfg.window) return std::log1p(2.0f * static_cast<float>(cfg.window));
-  return std::log1p(static_cast<float>(*gap));
+  if (!gap || *gap > cfg.window) return std::log1p(static_cast<float>(2.0 * static_cast<double>(cfg.window) / cfg.unit));
+  return std::log1p(static_cast<float>(static_cast<double>(*gap) / cfg.unit));
+}
+
+/// The gap, in requests, that a regression score stands for under labels of this unit
+/// (the inverse of next_access_label below the window).
+[[nodiscard]] inline double label_gap(float score, double unit) noexcept {
+  return std::expm1(static_cast<double>(score)) * unit;
 }
 
 /// The binary label: requested again within the horizon.
@@ -345,10 +360,10 @@ struct label_config {
   return gap && *gap <= cfg.horizon;
 }
 
-/// The score threshold equivalent to the horizon: a regression score (log1p gap) at or
-/// below it predicts "requested again within H".
+/// The score threshold equivalent to the horizon: a regression score (log1p of the gap
+/// in `unit`s) at or below it predicts "requested again within H".
 [[nodiscard]] inline float horizon_score(const label_config& cfg) noexcept {
-  return std::log1p(static_cast<float>(cfg.horizon));
+  return std::log1p(static_cast<float>(static_cast<double>(cfg.horizon) / cfg.unit));
 }
 
 // ---------------------------------------------------------------------------------------

@@ -33,8 +33,9 @@
 //
 //   training: each eviction samples one random resident entry and each miss (with
 //     probability `miss_sample_rate`) the incoming key, as feature rows at that moment;
-//     the key's next request labels its row (features.hpp: log1p of the gap, censored at
-//     the window W = `window_per_entry` × resident entries). Retraining happens after
+//     the key's next request labels its row (features.hpp: log1p of the gap in units of
+//     `label_unit` × W, censored at the window W = `window_per_entry` × resident
+//     entries). Retraining happens after
 //     `first_model` requests (once `min_training_rows` rows are labelled), then at
 //     intervals doubling from `first_retrain` up to `retrain_every`, on the
 //     newest `max_training_rows` labelled rows; the new model replaces the old at once.
@@ -422,7 +423,8 @@ class learned {
   [[nodiscard]] const std::shared_ptr<shared_model<Predictor>>& shared() const { return cfg_.shared; }
   /// Rows the training ring holds (`training_rows`; in a concurrent_cache, its 1/S share).
   [[nodiscard]] std::size_t training_ring_rows() const { return ring_.capacity(); }
-  /// Replaces the model (null: back to the base heuristic).
+  /// Replaces the model (null: back to the base heuristic). Its scores are read as
+  /// log1p of the gap in requests, as prescient-train's models predict.
   void set_model(model_ptr m) { m ? install(std::move(m)) : drop_model(); }
   /// Waits for a background or pipelined training in flight, then installs its model
   /// (tests; a pipelined model is then installed before the request it was due at).
@@ -883,7 +885,9 @@ class learned {
   void after_request(std::uint64_t now) {
     if (cfg_.shared && cfg_.shared->version() != shared_version_) {  // a new shared model: one atomic load per request
       shared_version_ = cfg_.shared->version();
-      if (model_ptr m = cfg_.shared->model()) install(std::move(m));
+      // Trained on every shard's rows, each labelled in its shard's unit; the shards of
+      // one cache hold about as many entries, so this shard's unit reads it.
+      if (model_ptr m = cfg_.shared->model()) install(std::move(m), labels(window_requests()).unit);
     }
     end_epoch_if_due();
     if (training_in_flight_) {
@@ -931,7 +935,8 @@ class learned {
   [[nodiscard]] learn::label_config labels(std::uint64_t window) const {
     const double entries = static_cast<double>(std::max<std::size_t>(resident_.size(), 1));
     if (cfg_.classify) return learn::label_config{std::max(window, boundary_), std::max<std::uint64_t>(1, boundary_)};
-    return learn::label_config{window, std::max<std::uint64_t>(1, static_cast<std::uint64_t>(cfg_.horizon_per_entry * entries))};
+    return learn::label_config{window, std::max<std::uint64_t>(1, static_cast<std::uint64_t>(cfg_.horizon_per_entry * entries)),
+                               cfg_.label_unit > 0 ? std::max(1.0, cfg_.label_unit * static_cast<double>(window)) : 1.0};
   }
   [[nodiscard]] std::uint64_t window_requests() const {
     return std::max<std::uint64_t>(1024, static_cast<std::uint64_t>(cfg_.window_per_entry *
@@ -970,7 +975,10 @@ class learned {
     }
     if (cfg_.mode == training_mode::background) {
       if (!worker_) worker_ = std::make_unique<detail::training_worker<Predictor>>(cfg_.trainer);
-      if (worker_->submit(std::move(x), std::move(y))) training_in_flight_ = true;
+      if (worker_->submit(std::move(x), std::move(y))) {
+        training_in_flight_ = true;
+        training_unit_ = lc.unit;
+      }
       return;
     }
     if (cfg_.mode == training_mode::pipelined) {
@@ -979,6 +987,7 @@ class learned {
       const auto rows = static_cast<double>(x.rows());
       if (worker_->submit(std::move(x), std::move(y))) {
         training_in_flight_ = true;
+        training_unit_ = lc.unit;
         install_at_ = now_ + static_cast<std::uint64_t>(cfg_.lag_per_row * rows);
       }
       return;
@@ -988,7 +997,7 @@ class learned {
       model_ptr m = cfg_.trainer(x, std::span<const float>(y));
       stats_.training_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
       if (!m) throw learn::model_error("trainer returned no model");
-      install(std::move(m));
+      install(std::move(m), lc.unit);
       ++stats_.retrains;
     } catch (const std::exception& e) {
       stats_.training_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -1019,7 +1028,7 @@ class learned {
   void take(typename detail::training_worker<Predictor>::result& r) {
     stats_.training_seconds += r.seconds;
     if (r.model) {
-      install(std::move(r.model));
+      install(std::move(r.model), training_unit_);
       ++stats_.retrains;
     } else {
       ++stats_.training_failures;
@@ -1033,7 +1042,9 @@ class learned {
     std::vector<float> y;
     std::vector<std::uint8_t> reused;
     ring_.collect(held_out_from_, lc, x, y, &reused);
-    const float threshold = learn::horizon_score(lc);
+    learn::label_config scored = lc;
+    scored.unit = model_unit_;  // the model's scores are in the unit it was trained in
+    const float threshold = learn::horizon_score(scored);
     // Up to `held_out_rows` of them, evenly spread: the metrics' sampling error is then
     // well under a per cent, and scoring every row cost a few per cent of a replay.
     const auto n = static_cast<std::size_t>(x.rows());
@@ -1049,15 +1060,17 @@ class learned {
   static constexpr std::size_t held_out_rows = 8192;
 
   // A score as the expected time to the next request. Regression: the score is
-  // log1p(time). Classification: p = P(request within the boundary H); if requests were
+  // log1p(time / the unit of the model's labels). Classification: p = P(request within the boundary H); if requests were
   // memoryless with mean τ, p = 1 − e^(−H/τ), so τ = −H / ln(1 − p).
   [[nodiscard]] double time_to_next(float score) const {
-    if (!cfg_.classify) return std::expm1(static_cast<double>(score));
+    if (!cfg_.classify) return learn::label_gap(score, model_unit_);
     const double p = std::clamp(static_cast<double>(score), 1e-6, 1 - 1e-6);
     return -static_cast<double>(boundary_) / std::log1p(-p);
   }
 
-  void install(model_ptr m) {
+  // `unit`: the unit of time of the labels the model was trained on (label_config::unit;
+  // 1 for a model from elsewhere, which predicts log1p of the gap in requests).
+  void install(model_ptr m, double unit = 1.0) {
     if (m->num_features() != learn::feature_count) {
       ++stats_.training_failures;
       stats_.last_error = "model expects " + std::to_string(m->num_features()) + " features, the policy writes " +
@@ -1065,6 +1078,7 @@ class learned {
       return;
     }
     model_ = std::move(m);
+    model_unit_ = unit;
     ranked_.clear();
     std::fill(score_time_.begin(), score_time_.end(), 0);  // the old model's predictions
     // While a model decides, the heuristic stays awake only with a panel: it takes over
@@ -1137,6 +1151,8 @@ class learned {
   std::size_t disowned_next_ = 0;
 
   model_ptr model_;
+  double model_unit_ = 1.0;            // the unit of the model's labels (install)
+  double training_unit_ = 1.0;         // the unit of the labels of the training in flight
   std::size_t shared_shard_ = 0;       // this shard's number in cfg_.shared
   std::uint64_t shared_version_ = 0;   // the shared model's version installed last
   std::unique_ptr<detail::training_worker<Predictor>> worker_;
