@@ -81,8 +81,9 @@ TEST(PrefetchPlanner, PrefetchesOnlyOverAVictimPredictedFarAway) {
   EXPECT_EQ(plan_with_victim_gap(1e5).size(), 2u) << "the victim is predicted never to come back";
 }
 
-// The learned policy names its next victim's predicted gap once it ranks with a model;
-// the heuristics predict nothing; concurrent_cache reaches a shard's policy.
+// The learned policy names its next victim's predicted gap once it ranks with a model —
+// in a cache of 50, whose rankings keep one victim each, the last victim's between
+// rankings; the heuristics predict nothing; concurrent_cache reaches a shard's policy.
 struct age_predictor {  // predicts the older entry returns later (as LRU would)
   [[nodiscard]] float predict_row(const float* row) const noexcept {
     const float age = row[learn::column::age];
@@ -97,8 +98,6 @@ TEST(PrefetchPlanner, TheLearnedPolicyPredictsItsVictimsGap) {
   cfg.mode = policy::training_mode::off;
   cfg.model = std::make_shared<const age_predictor>();
   cfg.duel = false;
-  cfg.keep_victims = 8;  // 150 evictions leave a ranked victim (with 6, the last ranking is used up)
-  cfg.keep_share = 1.0;  // eight victims a ranking even in a cache of 50
   cache<std::uint64_t, std::uint64_t, P> c(50, cfg);
   EXPECT_FALSE(prefetch::predicted_victim_gap(c.policy()).has_value()) << "no ranking yet";
   for (std::uint64_t k = 0; k < 200; ++k) c.put(k, k);

@@ -315,7 +315,10 @@ class learned {
   void on_evict(slot_id s) {
     switch (victim_by_) {
       case expert::model:
-        if (!ranked_.empty() && ranked_.back().slot == s) ranked_.pop_back();
+        if (!ranked_.empty() && ranked_.back().slot == s) {
+          last_victim_gap_ = std::max(0.0, ranked_.back().predicted - static_cast<double>(now_));
+          ranked_.pop_back();
+        }
         ++stats_.model_evictions;
         with_awake([&](auto& h) { h.on_erase(s); });
         break;
@@ -360,6 +363,7 @@ class learned {
     resident_.clear();
     std::fill(dense_pos_.begin(), dense_pos_.end(), not_resident);
     ranked_.clear();
+    last_victim_gap_.reset();
     young_ring_.clear();
     young_ready_.clear();
     links_.reset();
@@ -405,15 +409,18 @@ class learned {
   [[nodiscard]] const learned_stats& stats() const { return stats_; }
 
   /// The model's prediction for the entry it would evict next: requests until that
-  /// entry's next request (from the last ranking; no new scoring). Empty while the base
-  /// heuristic or LRU decides, or before a ranking. The prefetch planner weighs a
-  /// prefetch against it (prefetch/planner.hpp).
+  /// entry's next request (from the last ranking; no new scoring). Once the ranking's
+  /// victims are all evicted (a cache under 384 entries keeps fewer than six a ranking,
+  /// under 128 one), the gap predicted for the last of them when it was evicted: the next
+  /// ranking is made at the next eviction, and its victim is of the same kind. Empty
+  /// while the base heuristic or LRU decides, or before the model's first victim. The
+  /// prefetch planner weighs a prefetch against it (prefetch/planner.hpp).
   [[nodiscard]] std::optional<double> predicted_victim_gap() const {
     if (model_ == nullptr || referee_.heuristic_decides() || referee_.guarded()) return std::nullopt;
     for (auto r = ranked_.rbegin(); r != ranked_.rend(); ++r)
       if (dense_pos_[r->slot] != not_resident && stamp_[r->slot] == r->stamp)
         return std::max(0.0, r->predicted - static_cast<double>(now_));
-    return std::nullopt;
+    return last_victim_gap_;
   }
   [[nodiscard]] const Base& base() const { return base_; }
   /// The model driving decisions now (null: the base heuristic decides).
@@ -1080,6 +1087,7 @@ class learned {
     model_ = std::move(m);
     model_unit_ = unit;
     ranked_.clear();
+    last_victim_gap_.reset();
     std::fill(score_time_.begin(), score_time_.end(), 0);  // the old model's predictions
     // While a model decides, the heuristic stays awake only with a panel: it takes over
     // at once when the model loses, so its state is kept warm (one O(1) update per
@@ -1092,6 +1100,7 @@ class learned {
   void drop_model() {
     model_.reset();
     ranked_.clear();
+    last_victim_gap_.reset();
     ++stats_.model_failures;
     stats_.model_active = false;
   }
@@ -1139,6 +1148,7 @@ class learned {
   std::vector<slot_id> resident_;            // dense list of resident slots (for sampling)
   detail::slot_links links_;                 // recency order, for the tail candidates
   detail::slot_list recency_;                // front: most recently used
+  std::optional<double> last_victim_gap_;   // the last model victim's predicted gap, at its eviction
   std::vector<ranked_entry> ranked_;         // ascending by prediction; back() = next victim
   struct young_entry {
     slot_id slot;
