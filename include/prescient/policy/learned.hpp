@@ -35,10 +35,10 @@
 //     probability `miss_sample_rate`) the incoming key, as feature rows at that moment;
 //     the key's next request labels its row (features.hpp: log1p of the gap in units of
 //     `label_unit` × W, censored at the window W = `window_per_entry` × resident
-//     entries). Retraining happens after
-//     `first_model` requests (once `min_training_rows` rows are labelled), then at
-//     intervals doubling from `first_retrain` up to `retrain_every`, on the
-//     newest `max_training_rows` labelled rows; the new model replaces the old at once.
+//     entries). Retraining happens after `first_model` requests (once
+//     `min_training_rows` rows are labelled), then at intervals doubling from
+//     `first_retrain` up to `retrain_every`, on the newest `max_training_rows` labelled
+//     rows; the new model replaces the old at once.
 //     Once retrains are further apart than the ring takes to fill, sampling pauses until
 //     shortly before the next one (rows sampled earlier would be overwritten unused).
 //     (The forest trainer takes the histogram bin edges from 4,096 of those rows:
@@ -1067,8 +1067,9 @@ class learned {
   static constexpr std::size_t held_out_rows = 8192;
 
   // A score as the expected time to the next request. Regression: the score is
-  // log1p(time / the unit of the model's labels). Classification: p = P(request within the boundary H); if requests were
-  // memoryless with mean τ, p = 1 − e^(−H/τ), so τ = −H / ln(1 − p).
+  // log1p(time / the unit of the model's labels). Classification: p = P(request within
+  // the boundary H); if requests were memoryless with mean τ, p = 1 − e^(−H/τ), so
+  // τ = −H / ln(1 − p).
   [[nodiscard]] double time_to_next(float score) const {
     if (!cfg_.classify) return learn::label_gap(score, model_unit_);
     const double p = std::clamp(static_cast<double>(score), 1e-6, 1 - 1e-6);
@@ -1148,7 +1149,7 @@ class learned {
   std::vector<slot_id> resident_;            // dense list of resident slots (for sampling)
   detail::slot_links links_;                 // recency order, for the tail candidates
   detail::slot_list recency_;                // front: most recently used
-  std::optional<double> last_victim_gap_;   // the last model victim's predicted gap, at its eviction
+  std::optional<double> last_victim_gap_;    // the last model victim's predicted gap, at its eviction
   std::vector<ranked_entry> ranked_;         // ascending by prediction; back() = next victim
   struct young_entry {
     slot_id slot;
