@@ -126,7 +126,7 @@ struct learned_config {
   /// log1p(g / (label_unit × W)) (0: log1p(g), a unit of one request). Gaps far shorter
   /// than W all come back before an eviction could matter; in units of W / 64 they look
   /// alike, and the trees spend their splits on the gaps where evictions are decided
-  /// (three sets of seeds, both tables: mean G up on all six; docs/experiments.md).
+  /// (four sets of seeds, both tables: mean G up on all eight; docs/experiments.md).
   double label_unit = 1.0 / 64;
   /// Ghost histories: of keys no longer resident, at most `ghost_per_entry` per unit of
   /// capacity (the oldest evicted forgotten first), and none whose last request is more
