@@ -196,8 +196,7 @@ TEST(LearnedPolicy, PredictionsAreInRequestsWhateverTheLabelsUnit) {
     cfg.label_unit = unit;
     cfg.first_retrain = 2048;
     cfg.min_training_rows = 512;
-    cfg.duel = false;      // the model decides to the end, so its victim has a prediction
-    cfg.keep_share = 1.0;  // six victims a ranking: one is left between evictions
+    cfg.duel = false;  // the model decides to the end, so its victim has a prediction
     cache<std::uint64_t, std::uint64_t, learned_forest> c(100, cfg);
     std::vector<double> gaps;  // the victim's predicted gap, over the second half
     for (std::size_t i = 0; i < keys.size(); ++i) {
