@@ -217,6 +217,32 @@ TEST(LearnedPolicy, PredictionsAreInRequestsWhateverTheLabelsUnit) {
   }
 }
 
+// A model's predictions are checked when the next model is trained: with one model there
+// are no held-out rows, and the zero metrics must be told apart from a model that is
+// always wrong (prescient-sim prints "not measured" then).
+TEST(LearnedPolicy, HeldOutRowsWaitForTheNextModel) {
+  learned_forest::config cfg;
+  cfg.first_retrain = 4096;
+  cfg.min_training_rows = 512;
+  cfg.duel = false;
+  cache<std::uint64_t, std::uint64_t, learned_forest> c(100, cfg);
+  std::uint64_t i = 0;
+  const auto request = [&] {
+    const std::uint64_t k = i++ % 150;
+    c.get_or_insert(k, [&] { return k; });
+  };
+  while (c.policy().stats().retrains == 0 && i < 100'000) request();
+  ASSERT_EQ(c.policy().stats().retrains, 1u);
+  for (int n = 0; n < 1000; ++n) request();  // rows scored by the first model, not yet checked
+  ASSERT_EQ(c.policy().stats().retrains, 1u);
+  EXPECT_EQ(c.policy().stats().held_out_rows(), 0u);
+  while (c.policy().stats().retrains == 1 && i < 100'000) request();
+  const auto& st = c.policy().stats();
+  ASSERT_EQ(st.retrains, 2u);
+  EXPECT_GT(st.held_out_rows(), 100u);
+  EXPECT_EQ(st.held_out_rows(), st.true_positives + st.false_positives + st.false_negatives + st.true_negatives);
+}
+
 // A hot set requested again and again, and a scan of keys seen once: the model learns
 // that an unseen key does not come back, and admission keeps the scan out.
 TEST(LearnedPolicy, AdmissionKeepsAScanOut) {

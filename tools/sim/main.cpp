@@ -593,6 +593,15 @@ void report_table(const std::string& trace_name, const std::string& format, std:
     if (!l) continue;
     // Pipelined training: how long requests waited for the training thread, if at all.
     char waited[64] = "";
+    // A model's predictions are checked when the next model is trained: with fewer than
+    // two models there is nothing held out yet, and 0.000 would read as a useless model.
+    char held_out_text[128];
+    if (l->held_out_rows() == 0)
+      std::snprintf(held_out_text, sizeof held_out_text, "not measured (a model is checked when the next is trained)");
+    else
+      std::snprintf(held_out_text, sizeof held_out_text, "precision %.3f recall %.3f F1 %.3f (%llu rows)", l->precision(),
+                    l->recall(), l->f1(), static_cast<unsigned long long>(l->held_out_rows()));
+    const std::string held_out = held_out_text;
     if (l->training_wait_seconds > 0)
       std::snprintf(waited, sizeof waited, " (requests waited %.2f s for it)", l->training_wait_seconds);
     std::printf("learned at %llu: %llu evictions by the model, %llu by a heuristic without a model, %llu by LRU and "
@@ -600,7 +609,7 @@ void report_table(const std::string& trace_name, const std::string& format, std:
                 "%llu heuristic after a lost duel, %llu under the guard; %llu hand-overs between heuristics, "
                 "%s at the end); %llu admitted, %llu bypassed; "
                 "%llu retrains (%llu failed) in %.2f s%s, inference %.2f s; held-out reuse within the horizon: "
-                "precision %.3f recall %.3f F1 %.3f%s\n",
+                "%s%s\n",
                 static_cast<unsigned long long>(results[j].capacity),
                 static_cast<unsigned long long>(l->model_evictions),
                 static_cast<unsigned long long>(l->fallback_evictions),
@@ -611,7 +620,7 @@ void report_table(const std::string& trace_name, const std::string& format, std:
                 static_cast<unsigned long long>(l->admissions),
                 static_cast<unsigned long long>(l->bypasses), static_cast<unsigned long long>(l->retrains),
                 static_cast<unsigned long long>(l->training_failures), l->training_seconds,
-                waited, l->inference_seconds, l->precision(), l->recall(), l->f1(), l->model_active ? "" : " (no model at the end: base heuristic)");
+                waited, l->inference_seconds, held_out.c_str(), l->model_active ? "" : " (no model at the end: base heuristic)");
   }
 }
 
@@ -825,7 +834,8 @@ int main(int argc, char** argv) try {
                       "\"admissions\":%llu,\"bypasses\":%llu,\"rankings\":%llu,\"rows_scored\":%llu,"
                       "\"rows_screened_out\":%llu,\"samples\":%llu,\"labelled\":%llu,\"expired_rows\":%llu,"
                       "\"retrains\":%llu,\"training_failures\":%llu,\"training_seconds\":%.4f,"
-                      "\"training_wait_seconds\":%.4f,\"inference_seconds\":%.4f,\"precision\":%.4f,\"recall\":%.4f,\"f1\":%.4f",
+                      "\"training_wait_seconds\":%.4f,\"inference_seconds\":%.4f,\"held_out_rows\":%llu,\"precision\":%.4f,"
+                      "\"recall\":%.4f,\"f1\":%.4f",
                       static_cast<unsigned long long>(l->model_evictions),
                       static_cast<unsigned long long>(l->fallback_evictions),
                       static_cast<unsigned long long>(l->recency_evictions),
@@ -842,7 +852,8 @@ int main(int argc, char** argv) try {
                       static_cast<unsigned long long>(l->expired_rows),
                       static_cast<unsigned long long>(l->retrains),
                       static_cast<unsigned long long>(l->training_failures), l->training_seconds,
-                      l->training_wait_seconds, l->inference_seconds, l->precision(), l->recall(), l->f1());
+                      l->training_wait_seconds, l->inference_seconds,
+                      static_cast<unsigned long long>(l->held_out_rows()), l->precision(), l->recall(), l->f1());
         }
         std::printf("}\n");
       }

@@ -42,6 +42,12 @@ struct learned_stats {
   std::string heuristic = "s3fifo";  ///< the panel's heuristic now (who decides without the model)
   std::string last_error;     ///< the last training failure, for logs
 
+  /// Held-out rows checked so far. Zero until a second model is trained (a model is
+  /// checked when the next one is trained): then precision, recall and F1 read 0 but
+  /// measure nothing, and a report should say so.
+  [[nodiscard]] std::uint64_t held_out_rows() const {
+    return true_positives + false_positives + false_negatives + true_negatives;
+  }
   [[nodiscard]] double precision() const {
     return true_positives + false_positives ? double(true_positives) / double(true_positives + false_positives) : 0;
   }
