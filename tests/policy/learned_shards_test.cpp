@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <cmath>
 #include <cstdint>
 #include <cstdio>
 #include <memory>
@@ -12,6 +13,7 @@
 #include <set>
 #include <span>
 #include <thread>
+#include <vector>
 
 #include "prescient/cache.hpp"
 #include "prescient/concurrent_cache.hpp"
@@ -212,6 +214,61 @@ TEST(LearnedShards, WaitIdleLeavesNoTrainingRunningOrDue) {
   ASSERT_EQ(policies.size(), 4u);
   if (shared->version() == version) {
     for (const learned_linear* p : policies) EXPECT_EQ(p->model(), newest) << "a shard kept an older model";
+  }
+}
+
+// Shards label their rows in their own unit of time (a share of their windows, so of
+// their entries). The trainer trains on every shard's labels in one unit — the mean of
+// theirs, each gap unchanged — and publishes the model with it; classification labels
+// (unit 0) go through as they are.
+TEST(LearnedShards, TheTrainerPutsEveryShardsLabelsInOneUnit) {
+  std::mutex m;
+  std::vector<float> seen;
+  learn::trainer<learn::linear_predictor> trainer = [&](const learn::feature_matrix& x, std::span<const float> y) {
+    {
+      std::lock_guard lock(m);
+      seen.assign(y.begin(), y.end());
+    }
+    return std::make_shared<const learn::linear_predictor>(learn::linear_predictor::train(x, y));
+  };
+  const std::vector<double> gaps = {0, 1, 7.5, 64, 1000, 1e6};
+  const auto rows = [&] {
+    learn::feature_matrix x(static_cast<Eigen::Index>(gaps.size()), static_cast<Eigen::Index>(learn::feature_count));
+    x.setOnes();
+    return x;
+  };
+  const auto labelled = [&](double unit) {
+    std::vector<float> y;
+    for (const double g : gaps) y.push_back(static_cast<float>(std::log1p(g / unit)));
+    return y;
+  };
+  {
+    policy::shared_model<learn::linear_predictor> shared(trainer, 2, learn::feature_count);
+    shared.contribute(0, rows(), labelled(16.0), 16.0);
+    shared.contribute(1, rows(), labelled(48.0), 48.0);
+    shared.wait_idle();
+    const auto [model, unit] = shared.model_and_unit();
+    ASSERT_NE(model, nullptr);
+    EXPECT_DOUBLE_EQ(unit, 32.0);
+    std::lock_guard lock(m);
+    ASSERT_EQ(seen.size(), 2 * gaps.size());
+    for (std::size_t i = 0; i < seen.size(); ++i) {
+      const double gap = gaps[i % gaps.size()];
+      EXPECT_NEAR(seen[i], std::log1p(gap / 32.0), 1e-5 * (1 + std::log1p(gap / 32.0))) << "row " << i << ", gap " << gap;
+    }
+  }
+  {
+    policy::shared_model<learn::linear_predictor> shared(trainer, 2, learn::feature_count);
+    std::vector<float> classes = {0, 1, 1, 0, 1, 0};
+    shared.contribute(0, rows(), std::vector<float>(classes), 0.0);
+    shared.contribute(1, rows(), std::vector<float>(classes), 0.0);
+    shared.wait_idle();
+    const auto [model, unit] = shared.model_and_unit();
+    ASSERT_NE(model, nullptr);
+    EXPECT_EQ(unit, 1.0);
+    std::lock_guard lock(m);
+    ASSERT_EQ(seen.size(), 2 * classes.size());
+    for (std::size_t i = 0; i < seen.size(); ++i) EXPECT_EQ(seen[i], classes[i % classes.size()]) << "row " << i;
   }
 }
 

@@ -892,9 +892,9 @@ class learned {
   void after_request(std::uint64_t now) {
     if (cfg_.shared && cfg_.shared->version() != shared_version_) {  // a new shared model: one atomic load per request
       shared_version_ = cfg_.shared->version();
-      // Trained on every shard's rows, each labelled in its shard's unit; the shards of
-      // one cache hold about as many entries, so this shard's unit reads it.
-      if (model_ptr m = cfg_.shared->model()) install(std::move(m), labels(window_requests()).unit);
+      // Trained on every shard's rows, their labels put in one unit (shared_model.hpp).
+      auto [m, unit] = cfg_.shared->model_and_unit();
+      if (m) install(std::move(m), unit);
     }
     end_epoch_if_due();
     if (training_in_flight_) {
@@ -977,7 +977,7 @@ class learned {
     if (x.rows() == 0) return;
     stats_.last_training_rows = static_cast<std::uint64_t>(x.rows());
     if (cfg_.shared) {  // the shards' one trainer trains on every shard's rows
-      cfg_.shared->contribute(shared_shard_, std::move(x), std::move(y));
+      cfg_.shared->contribute(shared_shard_, std::move(x), std::move(y), cfg_.classify ? 0.0 : lc.unit);
       return;
     }
     if (cfg_.mode == training_mode::background) {

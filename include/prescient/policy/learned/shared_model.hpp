@@ -19,6 +19,11 @@
 //
 // So there is one model in memory (the shards hold pointers to the same immutable
 // predictor), one training thread, and each training sees rows from all the traffic.
+// A shard labels its rows in its own unit of time (a share of its censoring window, so
+// of its resident entries: learned_config::label_unit); shards hold about as many
+// entries, but not exactly, and not while they fill. The trainer puts every shard's
+// labels in one unit — the mean of theirs, each label's gap unchanged — and publishes
+// the model with that unit, which is the one every shard reads its scores in.
 // concurrent_cache calls `prepare_shards` before building the shards: it defaults the
 // trainer (refusing, as the policy itself does, one that could never train), creates the
 // shared model, and scales what counts requests or rows per shard by 1/S — the first
@@ -36,6 +41,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cmath>
 #include <condition_variable>
 #include <cstddef>
 #include <cstdint>
@@ -107,7 +113,7 @@ class shared_model {
   /// least one) have handed over rows since the last.
   shared_model(learn::trainer<Predictor> trainer, std::size_t shards, std::size_t feature_count)
       : trainer_(std::move(trainer)), shards_(std::max<std::size_t>(shards, 1)), features_(feature_count),
-        rows_(shards_), labels_(shards_), fresh_(shards_, 0) {
+        rows_(shards_), labels_(shards_), units_(shards_, 1.0), fresh_(shards_, 0) {
     thread_ = std::thread([this] { run(); });
   }
   ~shared_model() {
@@ -125,13 +131,16 @@ class shared_model {
   /// A shard's number (the order the shards' policies are built in).
   std::size_t join() noexcept { return joined_.fetch_add(1, std::memory_order_relaxed) % shards_; }
 
-  /// Shard `shard`'s newest labelled rows (they replace its previous ones). Never waits
-  /// for a training: a move under the mutex.
-  void contribute(std::size_t shard, learn::feature_matrix&& x, std::vector<float>&& y) {
+  /// Shard `shard`'s newest labelled rows (they replace its previous ones), labelled
+  /// log1p(gap / unit) (learn::label_config::unit); `unit` 0: labels of another kind
+  /// (classification), trained on as they are. Never waits for a training: a move under
+  /// the mutex.
+  void contribute(std::size_t shard, learn::feature_matrix&& x, std::vector<float>&& y, double unit = 1.0) {
     {
       std::lock_guard lock(mutex_);
       rows_[shard] = std::move(x);
       labels_[shard] = std::move(y);
+      units_[shard] = unit;
       fresh_[shard] = 1;
     }
     wake_.notify_one();
@@ -143,6 +152,11 @@ class shared_model {
   [[nodiscard]] model_ptr model() const {
     std::lock_guard lock(mutex_);
     return model_;
+  }
+  /// The newest model and the unit of the labels it was trained on (read together).
+  [[nodiscard]] std::pair<model_ptr, double> model_and_unit() const {
+    std::lock_guard lock(mutex_);
+    return {model_, model_unit_};
   }
 
   /// Retrains, failures, training time and the last training's rows and error.
@@ -171,6 +185,19 @@ class shared_model {
   }
 
  private:
+  // The unit the labels are trained in: the mean of the shards' (those with rows and a
+  // unit); 0 when none has one (classification labels).
+  [[nodiscard]] double common_unit() const {
+    double sum = 0;
+    std::size_t n = 0;
+    for (std::size_t s = 0; s < shards_; ++s)
+      if (rows_[s].rows() > 0 && units_[s] > 0) {
+        sum += units_[s];
+        ++n;
+      }
+    return n > 0 ? sum / static_cast<double>(n) : 0.0;
+  }
+
   [[nodiscard]] bool due() const {
     std::size_t n = 0;
     for (const auto f : fresh_) n += f;
@@ -188,12 +215,19 @@ class shared_model {
       learn::feature_matrix x(n, static_cast<Eigen::Index>(features_));
       std::vector<float> y;
       y.reserve(static_cast<std::size_t>(n));
+      const double unit = common_unit();
       Eigen::Index at = 0;
       for (std::size_t s = 0; s < shards_; ++s) {
         if (rows_[s].rows() == 0) continue;
         x.middleRows(at, rows_[s].rows()) = rows_[s];
         at += rows_[s].rows();
+        const std::size_t from = y.size();
         y.insert(y.end(), labels_[s].begin(), labels_[s].end());
+        if (units_[s] > 0 && unit > 0 && units_[s] != unit) {
+          const double ratio = units_[s] / unit;  // the same gap in the common unit
+          for (std::size_t i = from; i < y.size(); ++i)
+            y[i] = static_cast<float>(std::log1p(std::expm1(static_cast<double>(y[i])) * ratio));
+        }
       }
       std::fill(fresh_.begin(), fresh_.end(), 0);
       ++trainings_;
@@ -215,6 +249,7 @@ class shared_model {
       stats_.last_training_rows = static_cast<std::uint64_t>(n);
       if (error.empty()) {
         model_ = std::move(m);
+        model_unit_ = unit > 0 ? unit : 1.0;
         ++stats_.retrains;
         version_.fetch_add(1, std::memory_order_release);
       } else {
@@ -237,8 +272,10 @@ class shared_model {
   // Under mutex_:
   std::vector<learn::feature_matrix> rows_;  // per shard: its latest rows
   std::vector<std::vector<float>> labels_;
+  std::vector<double> units_;        // per shard: its labels' unit (0: not rescaled)
   std::vector<std::uint8_t> fresh_;  // per shard: rows handed over since the last training
   model_ptr model_;
+  double model_unit_ = 1.0;  // the unit of the labels model_ was trained on
   learned_stats stats_;
   std::uint64_t trainings_ = 0;
   bool running_ = false;  // a training is under way (off the mutex)
