@@ -217,6 +217,44 @@ TEST(LearnedPolicy, PredictionsAreInRequestsWhateverTheLabelsUnit) {
   }
 }
 
+// An entry put without a request (a prefetch) has a history that says when it was last
+// requested. A key of a scan that never returns, requested once a moment ago, is what
+// the model scores as the farthest: put back (prefetched), it would be evicted at once,
+// before the request it was loaded for. It is spared by the rankings while it is young (the
+// young_depth × entries insertions S3-FIFO's small queue would give it) and unrequested;
+// after that it is a candidate like any other, and goes.
+TEST(LearnedPolicy, APutIsSparedUntilItLeavesTheYoungRing) {
+  learned_forest::config cfg;
+  cfg.first_retrain = 2048;
+  cfg.min_training_rows = 512;
+  cfg.duel = false;  // the model decides every eviction
+  cache<std::uint64_t, std::uint64_t, learned_forest> c(60, cfg);
+  std::mt19937_64 rng(9);
+  std::uint64_t next_scan = 1'000'000, evictions = 0;
+  const auto request = [&] {
+    const std::uint64_t k = rng() % 3 == 0 ? next_scan++ : rng() % 50;  // a hot set, and a scan
+    if (!c.get(k)) {
+      if (c.size() == c.capacity()) ++evictions;
+      c.put(k, k);
+    }
+  };
+  for (int n = 0; n < 30000; ++n) request();
+  ASSERT_GE(c.policy().stats().retrains, 2u);
+  // What the model does with a new key: evicts it first (checked on one the scan brings).
+  const std::uint64_t scanned = next_scan;
+  std::uint64_t at = evictions;
+  while (c.contains(scanned) || next_scan == scanned) request();
+  ASSERT_LE(evictions - at, 4u) << "the model should evict a new key of the scan at once";
+  c.put(scanned, 0);  // a put, not a request
+  at = ++evictions;
+  while (evictions < at + 4) request();
+  EXPECT_TRUE(c.contains(scanned)) << "a put was evicted before it was requested";
+  // Out of the young ring, never requested: a candidate like any other, scored on a
+  // request now long past (measured: evicted 141 evictions after the put).
+  while (evictions < at + 2000 && c.contains(scanned)) request();
+  EXPECT_FALSE(c.contains(scanned)) << "a put never requested was spared for good";
+}
+
 // A model's predictions are checked when the next model is trained: with one model there
 // are no held-out rows, and the zero metrics must be told apart from a model that is
 // always wrong (prescient-sim prints "not measured" then).
