@@ -642,10 +642,10 @@ class learned {
   // An entry put without a request and not requested since, still in the young ring (the
   // young_depth × entries insertions S3-FIFO's small queue would give it). Its history
   // says when it was last *requested* — long ago, or never, for a prefetch — so the model
-  // would score it as the farthest and evict it before the request it was loaded for (a
-  // prefetch planner's whole gain: lirs-multi1 at 52 entries went from −43% demand misses
-  // with prefetching to −2%, docs/prefetching.md). A ranking gives it no prediction of
-  // its own until then; left unrequested it becomes a young candidate like any other.
+  // would score it as the farthest and evict it before the request it was loaded for, and
+  // a prefetch planner's gain would be lost (docs/prefetching.md). A ranking gives it no
+  // prediction of its own until then; left unrequested it becomes a young candidate like
+  // any other.
   [[nodiscard]] bool in_grace(slot_id s) const {
     return !put_stamp_.empty() && put_stamp_[s] != 0 && put_stamp_[s] == stamp_[s];
   }
