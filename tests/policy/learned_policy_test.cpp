@@ -278,7 +278,6 @@ TEST(LearnedPolicy, HeldOutRowsWaitForTheNextModel) {
   const auto& st = c.policy().stats();
   ASSERT_EQ(st.retrains, 2u);
   EXPECT_GT(st.held_out_rows(), 100u);
-  EXPECT_EQ(st.held_out_rows(), st.true_positives + st.false_positives + st.false_negatives + st.true_negatives);
 }
 
 // A hot set requested again and again, and a scan of keys seen once: the model learns

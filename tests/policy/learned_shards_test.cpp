@@ -242,14 +242,18 @@ TEST(LearnedShards, TheTrainerPutsEveryShardsLabelsInOneUnit) {
     for (const double g : gaps) y.push_back(static_cast<float>(std::log1p(g / unit)));
     return y;
   };
-  {
+  // Two shards hand over their labels; the unit the model is published with.
+  const auto publish = [&](std::vector<float> y0, double unit0, std::vector<float> y1, double unit1) {
     policy::shared_model<learn::linear_predictor> shared(trainer, 2, learn::feature_count);
-    shared.contribute(0, rows(), labelled(16.0), 16.0);
-    shared.contribute(1, rows(), labelled(48.0), 48.0);
+    shared.contribute(0, rows(), std::move(y0), unit0);
+    shared.contribute(1, rows(), std::move(y1), unit1);
     shared.wait_idle();
     const auto [model, unit] = shared.model_and_unit();
-    ASSERT_NE(model, nullptr);
-    EXPECT_DOUBLE_EQ(unit, 32.0);
+    EXPECT_NE(model, nullptr);
+    return unit;
+  };
+  {
+    EXPECT_DOUBLE_EQ(publish(labelled(16.0), 16.0, labelled(48.0), 48.0), 32.0);
     std::lock_guard lock(m);
     ASSERT_EQ(seen.size(), 2 * gaps.size());
     for (std::size_t i = 0; i < seen.size(); ++i) {
@@ -258,14 +262,8 @@ TEST(LearnedShards, TheTrainerPutsEveryShardsLabelsInOneUnit) {
     }
   }
   {
-    policy::shared_model<learn::linear_predictor> shared(trainer, 2, learn::feature_count);
-    std::vector<float> classes = {0, 1, 1, 0, 1, 0};
-    shared.contribute(0, rows(), std::vector<float>(classes), 0.0);
-    shared.contribute(1, rows(), std::vector<float>(classes), 0.0);
-    shared.wait_idle();
-    const auto [model, unit] = shared.model_and_unit();
-    ASSERT_NE(model, nullptr);
-    EXPECT_EQ(unit, 1.0);
+    const std::vector<float> classes = {0, 1, 1, 0, 1, 0};
+    EXPECT_EQ(publish(classes, 0.0, classes, 0.0), 1.0);
     std::lock_guard lock(m);
     ASSERT_EQ(seen.size(), 2 * classes.size());
     for (std::size_t i = 0; i < seen.size(); ++i) EXPECT_EQ(seen[i], classes[i % classes.size()]) << "row " << i;

@@ -601,7 +601,6 @@ void report_table(const std::string& trace_name, const std::string& format, std:
     else
       std::snprintf(held_out_text, sizeof held_out_text, "precision %.3f recall %.3f F1 %.3f (%llu rows)", l->precision(),
                     l->recall(), l->f1(), static_cast<unsigned long long>(l->held_out_rows()));
-    const std::string held_out = held_out_text;
     if (l->training_wait_seconds > 0)
       std::snprintf(waited, sizeof waited, " (requests waited %.2f s for it)", l->training_wait_seconds);
     std::printf("learned at %llu: %llu evictions by the model, %llu by a heuristic without a model, %llu by LRU and "
@@ -620,7 +619,7 @@ void report_table(const std::string& trace_name, const std::string& format, std:
                 static_cast<unsigned long long>(l->admissions),
                 static_cast<unsigned long long>(l->bypasses), static_cast<unsigned long long>(l->retrains),
                 static_cast<unsigned long long>(l->training_failures), l->training_seconds,
-                waited, l->inference_seconds, held_out.c_str(), l->model_active ? "" : " (no model at the end: base heuristic)");
+                waited, l->inference_seconds, held_out_text, l->model_active ? "" : " (no model at the end: base heuristic)");
   }
 }
 

@@ -643,9 +643,9 @@ class learned {
   // young_depth × entries insertions S3-FIFO's small queue would give it). Its history
   // says when it was last *requested* — long ago, or never, for a prefetch — so the model
   // would score it as the farthest and evict it before the request it was loaded for, and
-  // a prefetch planner's gain would be lost (docs/prefetching.md). A ranking gives it no
-  // prediction of its own until then; left unrequested it becomes a young candidate like
-  // any other.
+  // a prefetch planner's gain would be lost (docs/prefetching.md). A ranking neither scores
+  // it nor evicts it until then; left unrequested it becomes a young candidate like any
+  // other.
   [[nodiscard]] bool in_grace(slot_id s) const {
     return !put_stamp_.empty() && put_stamp_[s] != 0 && put_stamp_[s] == stamp_[s];
   }
@@ -753,6 +753,11 @@ class learned {
         s = resident_[static_cast<std::size_t>(next_random() % n)];
       }
       candidates_.push_back(s);
+      if (in_grace(s)) {  // a put in its grace: requested next, as far as a ranking is concerned
+        predicted_[s] = static_cast<double>(now_);
+        if (cfg_.rescore_age_factor > 0) score_time_[s] = 0;  // not a model's prediction: never reused
+        continue;
+      }
       // Lazy rescoring: a prediction stands while the entry is untouched, not yet
       // overdue, and no more than twice as old as when it was scored (the age column is
       // a logarithm: the row has barely moved).
@@ -790,12 +795,6 @@ class learned {
           score_time_[s] = now_;
         }
       }
-    }
-    for (std::size_t i = young; i < k; ++i) {  // puts in their grace: requested next, as far as a ranking is concerned
-      const slot_id s = candidates_[i];
-      if (!in_grace(s)) continue;
-      predicted_[s] = static_cast<double>(now_);
-      if (cfg_.rescore_age_factor > 0) score_time_[s] = 0;  // not a model's prediction: never reused
     }
     ++stats_.rankings;
     const std::size_t keep = std::min({cfg_.keep_victims, k, victims_per_ranking(n)});

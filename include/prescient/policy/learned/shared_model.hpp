@@ -216,23 +216,22 @@ class shared_model {
       std::vector<float> y;
       y.reserve(static_cast<std::size_t>(n));
       const double unit = common_unit();
+      std::vector<double> ratio;  // per label: its shard's unit / the common unit (1: as it is)
+      ratio.reserve(static_cast<std::size_t>(n));
       Eigen::Index at = 0;
       for (std::size_t s = 0; s < shards_; ++s) {
         if (rows_[s].rows() == 0) continue;
         x.middleRows(at, rows_[s].rows()) = rows_[s];
         at += rows_[s].rows();
-        const std::size_t from = y.size();
         y.insert(y.end(), labels_[s].begin(), labels_[s].end());
-        if (units_[s] > 0 && unit > 0 && units_[s] != unit) {
-          const double ratio = units_[s] / unit;  // the same gap in the common unit
-          for (std::size_t i = from; i < y.size(); ++i)
-            y[i] = static_cast<float>(std::log1p(std::expm1(static_cast<double>(y[i])) * ratio));
-        }
+        ratio.insert(ratio.end(), labels_[s].size(), units_[s] > 0 && unit > 0 ? units_[s] / unit : 1.0);
       }
       std::fill(fresh_.begin(), fresh_.end(), 0);
       ++trainings_;
       running_ = true;
       lock.unlock();
+      for (std::size_t i = 0; i < y.size(); ++i)  // the same gap in the common unit, off the mutex
+        if (ratio[i] != 1.0) y[i] = static_cast<float>(std::log1p(std::expm1(static_cast<double>(y[i])) * ratio[i]));
       model_ptr m;
       std::string error;
       const auto start = std::chrono::steady_clock::now();
