@@ -196,6 +196,31 @@ TEST(LearnedReferee, TheDuelAllowsTheEstimatesSamplingError) {
   EXPECT_GT(h.stats.lru_epochs, 4 * h.stats.model_epochs) << "a model far behind is still handed over";
 }
 
+// Where the panel samples, an epoch is judged against the heuristic that would take
+// over at its end, not one the panel left on evidence during it: here the first
+// heuristic (W-TinyLFU, chosen before any evidence) is the worst member, the panel
+// moves to the base at the first check, and a model 50% worse than the base but better
+// than W-TinyLFU loses its first epoch — by five margins, so it is handed over at once.
+// Judged against W-TinyLFU it would have won that epoch and decided into the next.
+// With exact shadows the benchmark stays the heuristic held when the epoch began.
+TEST(LearnedReferee, AnEpochIsJudgedAgainstTheHeuristicThatWouldTakeOver) {
+  for (const double sample_rate : {0.02, 1.0}) {
+    detail::referee_config cfg = panel_config();
+    cfg.first = member::wtinylfu;
+    harness h(cfg);
+    h.panel.sample_rate = sample_rate;
+    h.panel.miss_rate = {0.30, 0.20, 0.40, 0.30};  // lru, base, wtinylfu, arc
+    h.run(4096, true, 0.30);                       // one epoch at 500 entries
+    EXPECT_EQ(h.ref.fallback(true), member::base) << "the panel left W-TinyLFU on evidence";
+    EXPECT_EQ(h.stats.model_epochs, 1u);
+    if (sample_rate < 1) {
+      EXPECT_TRUE(h.ref.heuristic_decides()) << "lost against the base, which would take over";
+    } else {
+      EXPECT_FALSE(h.ref.heuristic_decides()) << "exact shadows: judged against W-TinyLFU, held when it began";
+    }
+  }
+}
+
 TEST(LearnedReferee, AModelFarAheadRidesOutOneBadEpoch) {
   harness h(panel_config());
   h.panel.miss_rate = {0.30, 0.20, 0.25, 0.25};
