@@ -21,9 +21,9 @@ the mean G of learned and of the best heuristic (pairs where LRU = Belady count 
 parameter was chosen on: caches that hold most of the working set, where the referee's
 epochs (8 x the entries) and the turnover its guard allows are long against the run.
 `--synthetic DIR` adds two synthetic traces at 2,000, 8,000 and 40,000 entries (10%,
-40% and 200% of their working set): Zipf working sets interrupted by long sequential
-runs, as a storage array sees (scripts/synth_scanmix.py, seeds 1 and 2, 2M requests,
-written to DIR once).
+40% and 200% of their working set) and at 2% and 10% of their unique keys: Zipf
+working sets interrupted by long sequential runs, as a storage array sees
+(scripts/synth_scanmix.py, seeds 1 and 2, 2M requests, written to DIR once).
 
 Traces are looked up as the tests do: the folders of PRESCIENT_TRACES (':'-separated),
 then the repository's data/traces (--traces DIR adds a folder before them).
@@ -65,9 +65,11 @@ NAMED = {  # the fifteen named pairs (sizes in objects)
     "lirs-2_pools.trace.gz": [200, 1000],
     "cloudphysics-io.oracleGeneral.bin.xz": [500, 2500, 5000],
 }
-# Sizes for the synthetic scan mixes: 10%, 40% and 200% of their 20,000-key working set
-# (a fraction of their unique keys would measure the scans' one-time blocks instead).
-SCANMIX_SIZES = [2000, 8000, 40000]
+# Sizes for the synthetic scan mixes: 10%, 40% and 200% of their 20,000-key working set,
+# and 2% and 10% of their unique keys (957,240 and 1,288,722, most of them the scans'
+# one-time blocks), the sizes unseen traces are judged at: at 10% the cache holds the
+# recent runs that re-reads come back to, and LRU is the best heuristic.
+SCANMIX_SIZES = {1: [2000, 8000, 19145, 40000, 95724], 2: [2000, 8000, 25774, 40000, 128872]}
 HEURISTICS = ["lru", "arc", "s3fifo", "sieve", "wtinylfu"]  # the ones to beat
 OTHERS = ["fifo", "lfu"]  # replayed and shown, not compared
 
@@ -146,7 +148,7 @@ def main():
                 subprocess.run([sys.executable, os.path.join(HERE, "synth_scanmix.py"), str(seed), "2000000",
                                 path + ".part"], check=True)
                 os.replace(path + ".part", path)
-            pairs.append((os.path.basename(path), "lines", path, SCANMIX_SIZES))
+            pairs.append((os.path.basename(path), "lines", path, SCANMIX_SIZES[seed]))
 
     heuristic = {}  # (trace, size) -> {policy: miss ratio}
     learned = {}    # (trace, size) -> [miss ratio per seed]
