@@ -10,6 +10,7 @@
 
 #include <array>
 #include <random>
+#include <utility>
 
 #include "prescient/hash.hpp"
 #include "prescient/policy/s3fifo.hpp"
@@ -202,16 +203,18 @@ TEST(LearnedReferee, TheDuelAllowsTheEstimatesSamplingError) {
 // moves to the base at the first check, and a model 50% worse than the base but better
 // than W-TinyLFU loses its first epoch — by five margins, so it is handed over at once.
 // Judged against W-TinyLFU it would have won that epoch and decided into the next.
-// With exact shadows the benchmark stays the heuristic held when the epoch began.
+// With exact shadows the benchmark stays the heuristic held when the epoch began — in
+// a shard too, whose panel holds every key of the shard (a hash sample of the cache's).
 TEST(LearnedReferee, AnEpochIsJudgedAgainstTheHeuristicThatWouldTakeOver) {
-  for (const double sample_rate : {0.02, 1.0}) {
+  for (const auto& [sample_rate, key_share] : {std::pair{0.02, 1.0}, std::pair{1.0, 1.0}, std::pair{1.0, 1.0 / 8}}) {
     detail::referee_config cfg = panel_config();
     cfg.first = member::wtinylfu;
+    cfg.key_share = key_share;
     harness h(cfg);
     h.panel.sample_rate = sample_rate;
     h.panel.miss_rate = {0.30, 0.20, 0.40, 0.30};  // lru, base, wtinylfu, arc
     h.run(4096, true, 0.30);                       // one epoch at 500 entries
-    EXPECT_EQ(h.ref.fallback(true), member::base) << "the panel left W-TinyLFU on evidence";
+    EXPECT_EQ(h.ref.fallback(true), member::base) << "the panel left W-TinyLFU on evidence (key share " << key_share << ")";
     EXPECT_EQ(h.stats.model_epochs, 1u);
     if (sample_rate < 1) {
       EXPECT_TRUE(h.ref.heuristic_decides()) << "lost against the base, which would take over";

@@ -232,15 +232,19 @@ class referee {
   // the heuristic that would take over now. It was chosen with the switch margin's
   // lead, so the epoch's own estimates do not favour it by chance, and a heuristic the
   // panel has left on evidence is no benchmark: the first heuristic, chosen before any,
-  // let a model 5% above LRU win a whole first epoch of a scan-heavy run against
-  // W-TinyLFU's 13% (the scan mixes at 10% of their keys, docs/experiments.md). With
+  // let a model 5% above LRU win the whole first epoch of a scan-heavy run because
+  // W-TinyLFU missed more still (scan mix 2 at 10% of its keys: the model 698,878
+  // misses, W-TinyLFU 717,403, LRU 666,719; docs/experiments.md). With
   // exact shadows any lead switches, so the heuristic held now would often be the
   // epoch's luckiest member; there it is the one held when the epoch began (a duel
-  // against the epoch's best member cost lirs-multi2 at 560 entries 2%).
+  // against the epoch's best member cost lirs-multi2 at 560 entries 2%). So too in a
+  // shard of a concurrent_cache whose panel holds all of the shard's keys: the rule
+  // for sampled panels cost eight shards of a 7,500-entry cache 2% against the
+  // simulator (orm-busy, four seeds; docs/benchmarks.md).
   template <class Panel>
   [[nodiscard]] member epoch_duel_member(const Panel& p) const {
     if (!cfg_.panel) return member::lru;
-    return p.rate() * cfg_.key_share < 1 ? heuristic_ : epoch_heuristic_;
+    return p.rate() < 1 ? heuristic_ : epoch_heuristic_;
   }
 
   // The member with the fewest misses over the recent epochs (decaying by half per
