@@ -32,8 +32,8 @@
 // epochs, then the model is tried again. The heuristic an epoch is judged against is
 // the one that would take over at its end where the panel samples (a switch there
 // needs the margin, so the choice is not the noise of the epoch's own estimates), and
-// the one held when the epoch began where the shadows are exact (any lead switches
-// there, and the epoch's best of four would be its luckiest). An epoch lost while the model is ahead over its
+// the one held when the epoch began where the panel holds every key it judges (see
+// `epoch_duel_member`). An epoch lost while the model is ahead over its
 // run since it took over does not count, however badly it was lost: a bad phase is
 // ridden out on the lead the model has earned, and the lead bounds what it can cost.
 // Behind over its run, an epoch lost by more than five margins switches at once, and is
@@ -238,9 +238,10 @@ class referee {
   // exact shadows any lead switches, so the heuristic held now would often be the
   // epoch's luckiest member; there it is the one held when the epoch began (a duel
   // against the epoch's best member cost lirs-multi2 at 560 entries 2%). So too in a
-  // shard of a concurrent_cache whose panel holds all of the shard's keys: the rule
-  // for sampled panels cost eight shards of a 7,500-entry cache 2% against the
-  // simulator (orm-busy, four seeds; docs/benchmarks.md).
+  // shard of a concurrent_cache whose panel holds all of the shard's keys (its switch
+  // keeps the margin, the shard being a hash sample of the cache): the rule for sampled
+  // panels cost eight shards of a 7,500-entry cache 2% more misses (orm-busy, four
+  // seeds; docs/benchmarks.md).
   template <class Panel>
   [[nodiscard]] member epoch_duel_member(const Panel& p) const {
     if (!cfg_.panel) return member::lru;
