@@ -216,22 +216,27 @@ class shared_model {
       std::vector<float> y;
       y.reserve(static_cast<std::size_t>(n));
       const double unit = common_unit();
-      std::vector<double> ratio;  // per label: its shard's unit / the common unit (1: as it is)
-      ratio.reserve(static_cast<std::size_t>(n));
+      struct span_unit {
+        std::size_t from, to;
+        double ratio;  // the shard's unit / the common unit
+      };
+      std::vector<span_unit> rescale;  // the shards' labels to put in the common unit
       Eigen::Index at = 0;
       for (std::size_t s = 0; s < shards_; ++s) {
         if (rows_[s].rows() == 0) continue;
         x.middleRows(at, rows_[s].rows()) = rows_[s];
         at += rows_[s].rows();
+        const std::size_t from = y.size();
         y.insert(y.end(), labels_[s].begin(), labels_[s].end());
-        ratio.insert(ratio.end(), labels_[s].size(), units_[s] > 0 && unit > 0 ? units_[s] / unit : 1.0);
+        if (units_[s] > 0 && unit > 0 && units_[s] != unit) rescale.push_back({from, y.size(), units_[s] / unit});
       }
       std::fill(fresh_.begin(), fresh_.end(), 0);
       ++trainings_;
       running_ = true;
       lock.unlock();
-      for (std::size_t i = 0; i < y.size(); ++i)  // the same gap in the common unit, off the mutex
-        if (ratio[i] != 1.0) y[i] = static_cast<float>(std::log1p(std::expm1(static_cast<double>(y[i])) * ratio[i]));
+      for (const span_unit& r : rescale)  // the same gap in the common unit, off the mutex
+        for (std::size_t i = r.from; i < r.to; ++i)
+          y[i] = static_cast<float>(std::log1p(std::expm1(static_cast<double>(y[i])) * r.ratio));
       model_ptr m;
       std::string error;
       const auto start = std::chrono::steady_clock::now();
