@@ -25,6 +25,11 @@ epochs (8 x the entries) and the turnover its guard allows are long against the 
 working sets interrupted by long sequential runs, as a storage array sees
 (scripts/synth_scanmix.py, seeds 1 and 2, 2M requests, written to DIR once).
 
+`--compare BEFORE.json AFTER.json` reads two `--json-out` files of the same pairs (an
+ablation: the same table under two builds or two `--params`) and prints each summary,
+the pairs whose learned mean changed sides of the best heuristic, and those that moved
+by more than `--threshold` percent — what docs/experiments.md reports for every try.
+
 Traces are looked up as the tests do: the folders of PRESCIENT_TRACES (':'-separated),
 then the repository's data/traces (--traces DIR adds a folder before them).
 """
@@ -105,6 +110,61 @@ def replay(sim, path, fmt, sizes, policies, params):
     return [json.loads(line) for line in out.splitlines() if line.startswith("{")]
 
 
+def summarize(rows):
+    """rows: [(trace, size, heuristics {policy: miss ratio}, [learned miss ratio per seed])].
+    Returns the summary's figures and, per pair, (name, size, learned mean, best name, best)."""
+    wins, worst_excess, worst_vs_lru, g_learned, g_best, per_pair = 0, (-1.0, ""), -1.0, [], [], []
+    for trace, size, h, runs in rows:
+        mean = sum(runs) / len(runs)
+        best_name = min(HEURISTICS, key=lambda p: h[p])
+        best = h[best_name]
+        wins += mean <= best
+        name = trace.split(".")[0]
+        excess = mean / best - 1 if best > 0 else 0.0
+        if excess > worst_excess[0]:
+            worst_excess = (excess, f"{name}@{size}")
+        worst_vs_lru = max(worst_vs_lru, max(runs) / h["lru"] - 1)
+        gap = h["lru"] - h["belady"]
+        g_learned.append((h["lru"] - mean) / gap if gap > 0 else 0.0)
+        g_best.append((h["lru"] - best) / gap if gap > 0 else 0.0)
+        per_pair.append((name, size, mean, best_name, best))
+    n = len(rows)
+    return {"pairs": n, "wins": wins, "worst_excess": worst_excess, "worst_vs_lru": worst_vs_lru,
+            "g_learned": sum(g_learned) / n if n else 0.0, "g_best": sum(g_best) / n if n else 0.0,
+            "g_per_pair": g_learned, "g_best_per_pair": g_best, "per_pair": per_pair}
+
+
+def summary_line(label, s):
+    w = s["wins"]
+    return (f"{label}, {s['pairs']} pairs: learned at or below the best heuristic on {w} "
+            f"({w / s['pairs'] * 100:.0f}%); worst pair {s['worst_excess'][0] * 100:+.2f}% over the best heuristic "
+            f"({s['worst_excess'][1]}); worst single run {s['worst_vs_lru'] * 100:+.2f}% relative to LRU; mean G "
+            f"learned {s['g_learned']:.3f}, best heuristic {s['g_best']:.3f} (margin {s['g_learned'] - s['g_best']:+.3f})")
+
+
+def load_rows(path):
+    with open(path) as f:
+        d = json.load(f)
+    return d, [(p["trace"], p["size"], p["heuristics"], p["learned"]) for p in d["pairs"]]
+
+
+def compare(before_path, after_path, threshold):
+    (bd, before), (ad, after) = load_rows(before_path), load_rows(after_path)
+    if [(t, s) for t, s, _, _ in before] != [(t, s) for t, s, _, _ in after]:
+        sys.exit(f"learned_table: {before_path} and {after_path} do not hold the same pairs in the same order")
+    sb, sa = summarize(before), summarize(after)
+    print(summary_line(f"before ({before_path}: seeds {bd['seeds']}, params '{bd['params']}')", sb))
+    print(summary_line(f"after ({after_path}: seeds {ad['seeds']}, params '{ad['params']}')", sa))
+    print("\n| trace | size | best heuristic | learned before | learned after | move | sides |")
+    print("|---|---|---|---|---|---|---|")
+    for (name, size, mb, best_name, best), (_, _, ma, _, _) in zip(sb["per_pair"], sa["per_pair"]):
+        move = (ma / mb - 1) * 100 if mb > 0 else 0.0
+        sides = "" if (mb <= best) == (ma <= best) else ("now at or below" if ma <= best else "now above")
+        if abs(move) > threshold or sides:
+            print(f"| {name} | {size:,} | {best_name} {best:.4f} | {mb:.4f} ({(mb / best - 1) * 100:+.2f}%) | "
+                  f"{ma:.4f} ({(ma / best - 1) * 100:+.2f}%) | {move:+.2f}% | {sides} |")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--sim", default=os.path.join(ROOT, "build", "release", "tools", "sim", "prescient-sim"))
@@ -119,7 +179,14 @@ def main():
     ap.add_argument("--json-out", help="also write every replay's figures to this file")
     ap.add_argument("--traces", help="a folder searched before the trace path")
     ap.add_argument("--group", type=int, default=0, help="also count wins per group of this many seeds")
+    ap.add_argument("--compare", nargs=2, metavar=("BEFORE", "AFTER"),
+                    help="compare two --json-out files of the same pairs (replays nothing)")
+    ap.add_argument("--threshold", type=float, default=0.3,
+                    help="with --compare: list pairs whose learned mean moved by more than this (percent)")
     args = ap.parse_args()
+    if args.compare:
+        compare(args.compare[0], args.compare[1], args.threshold)
+        return
     if not os.path.exists(args.sim):
         sys.exit(f"learned_table: {args.sim} not found (build the release preset first)")
     seeds = seeds_of(args.seeds)
@@ -179,39 +246,21 @@ def main():
     print("| trace | size | LRU | ARC | S3-FIFO | SIEVE | W-TinyLFU | FIFO | LFU | Belady | learned (mean) | range "
           "| best heuristic | G learned | G best |")
     print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
-    wins, n, worst_excess, worst_vs_lru, g_learned, g_best = 0, 0, (-1.0, ""), -1.0, [], []
-    for trace, _, _, sizes in pairs:
-        for size in sizes:
-            h, runs = heuristic[(trace, size)], learned[(trace, size)]
-            mean = sum(runs) / len(runs)
-            best_name = min(HEURISTICS, key=lambda p: h[p])
-            best = h[best_name]
-            win = mean <= best
-            wins += win
-            n += 1
-            name = trace.split(".")[0]
-            excess = mean / best - 1 if best > 0 else 0.0
-            if excess > worst_excess[0]:
-                worst_excess = (excess, f"{name}@{size}")
-            worst_vs_lru = max(worst_vs_lru, max(runs) / h["lru"] - 1)
-            gap = h["lru"] - h["belady"]
-            gl = (h["lru"] - mean) / gap if gap > 0 else 0.0
-            gb = (h["lru"] - best) / gap if gap > 0 else 0.0
-            g_learned.append(gl)
-            g_best.append(gb)
-            cell = f"**{mean:.4f}**" if win else f"{mean:.4f}"
-            print(f"| {name} | {size:,} | " + " | ".join(f"{h[p]:.4f}" for p in HEURISTICS + OTHERS + ["belady"]) +
-                  f" | {cell} | {min(runs):.4f}-{max(runs):.4f} | {best_name} {best:.4f} | {gl:.3f} | {gb:.3f} |")
+    rows = [(t, s, heuristic[(t, s)], learned[(t, s)]) for t, _, _, sizes in pairs for s in sizes]
+    summary = summarize(rows)
+    n = summary["pairs"]
+    for (_, _, h, runs), (name, size, mean, best_name, best), gl, gb in zip(
+            rows, summary["per_pair"], summary["g_per_pair"], summary["g_best_per_pair"]):
+        cell = f"**{mean:.4f}**" if mean <= best else f"{mean:.4f}"
+        print(f"| {name} | {size:,} | " + " | ".join(f"{h[p]:.4f}" for p in HEURISTICS + OTHERS + ["belady"]) +
+              f" | {cell} | {min(runs):.4f}-{max(runs):.4f} | {best_name} {best:.4f} | {gl:.3f} | {gb:.3f} |")
     for g in range(0, len(seeds), args.group) if args.group > 0 else []:
         group_wins = 0
         for key, runs in learned.items():
             part = runs[g:g + args.group]
             group_wins += sum(part) / len(part) <= min(heuristic[key][p] for p in HEURISTICS)
         print(f"seeds {seeds[g]}-{seeds[min(g + args.group, len(seeds)) - 1]}: {group_wins} of {n} pairs")
-    print(f"\nseeds {args.seeds}, params '{args.params}', {n} pairs: learned at or below the best heuristic on "
-          f"{wins} ({wins / n * 100:.0f}%); worst pair {worst_excess[0] * 100:+.2f}% over the best heuristic "
-          f"({worst_excess[1]}); worst single run {worst_vs_lru * 100:+.2f}% relative to LRU; mean G learned "
-          f"{sum(g_learned) / n:.3f}, best heuristic {sum(g_best) / n:.3f} (margin {(sum(g_learned) - sum(g_best)) / n:+.3f})")
+    print("\n" + summary_line(f"seeds {args.seeds}, params '{args.params}'", summary))
     if missing:
         print(f"not on the trace path (skipped): {', '.join(missing)}")
 
