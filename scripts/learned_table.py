@@ -112,8 +112,9 @@ def replay(sim, path, fmt, sizes, policies, params):
 
 def summarize(rows):
     """rows: [(trace, size, heuristics {policy: miss ratio}, [learned miss ratio per seed])].
-    Returns the summary's figures and, per pair, (name, size, learned mean, best name, best)."""
-    wins, worst_excess, worst_vs_lru, g_learned, g_best, per_pair = 0, (-1.0, ""), -1.0, [], [], []
+    Returns the summary's figures and, per pair, (name, size, learned mean, best name, best,
+    G learned, G best)."""
+    wins, worst_excess, worst_vs_lru, per_pair = 0, (-1.0, ""), -1.0, []
     for trace, size, h, runs in rows:
         mean = sum(runs) / len(runs)
         best_name = min(HEURISTICS, key=lambda p: h[p])
@@ -125,19 +126,19 @@ def summarize(rows):
             worst_excess = (excess, f"{name}@{size}")
         worst_vs_lru = max(worst_vs_lru, max(runs) / h["lru"] - 1)
         gap = h["lru"] - h["belady"]
-        g_learned.append((h["lru"] - mean) / gap if gap > 0 else 0.0)
-        g_best.append((h["lru"] - best) / gap if gap > 0 else 0.0)
-        per_pair.append((name, size, mean, best_name, best))
-    n = len(rows)
-    return {"pairs": n, "wins": wins, "worst_excess": worst_excess, "worst_vs_lru": worst_vs_lru,
-            "g_learned": sum(g_learned) / n if n else 0.0, "g_best": sum(g_best) / n if n else 0.0,
-            "g_per_pair": g_learned, "g_best_per_pair": g_best, "per_pair": per_pair}
+        g_learned = (h["lru"] - mean) / gap if gap > 0 else 0.0
+        g_best = (h["lru"] - best) / gap if gap > 0 else 0.0
+        per_pair.append((name, size, mean, best_name, best, g_learned, g_best))
+    n = max(len(rows), 1)
+    return {"pairs": len(rows), "wins": wins, "worst_excess": worst_excess, "worst_vs_lru": worst_vs_lru,
+            "g_learned": sum(p[5] for p in per_pair) / n, "g_best": sum(p[6] for p in per_pair) / n,
+            "per_pair": per_pair}
 
 
 def summary_line(label, s):
     w = s["wins"]
     return (f"{label}, {s['pairs']} pairs: learned at or below the best heuristic on {w} "
-            f"({w / s['pairs'] * 100:.0f}%); worst pair {s['worst_excess'][0] * 100:+.2f}% over the best heuristic "
+            f"({w / max(s['pairs'], 1) * 100:.0f}%); worst pair {s['worst_excess'][0] * 100:+.2f}% over the best heuristic "
             f"({s['worst_excess'][1]}); worst single run {s['worst_vs_lru'] * 100:+.2f}% relative to LRU; mean G "
             f"learned {s['g_learned']:.3f}, best heuristic {s['g_best']:.3f} (margin {s['g_learned'] - s['g_best']:+.3f})")
 
@@ -157,12 +158,15 @@ def compare(before_path, after_path, threshold):
     print(summary_line(f"after ({after_path}: seeds {ad['seeds']}, params '{ad['params']}')", sa))
     print("\n| trace | size | best heuristic | learned before | learned after | move | sides |")
     print("|---|---|---|---|---|---|---|")
-    for (name, size, mb, best_name, best), (_, _, ma, _, _) in zip(sb["per_pair"], sa["per_pair"]):
+    def vs_best(x, best):
+        return f"{x:.4f} ({(x / best - 1) * 100:+.2f}%)" if best > 0 else f"{x:.4f}"
+
+    for (name, size, mb, best_name, best, *_), (_, _, ma, *_) in zip(sb["per_pair"], sa["per_pair"]):
         move = (ma / mb - 1) * 100 if mb > 0 else 0.0
         sides = "" if (mb <= best) == (ma <= best) else ("now at or below" if ma <= best else "now above")
         if abs(move) > threshold or sides:
-            print(f"| {name} | {size:,} | {best_name} {best:.4f} | {mb:.4f} ({(mb / best - 1) * 100:+.2f}%) | "
-                  f"{ma:.4f} ({(ma / best - 1) * 100:+.2f}%) | {move:+.2f}% | {sides} |")
+            print(f"| {name} | {size:,} | {best_name} {best:.4f} | {vs_best(mb, best)} | {vs_best(ma, best)} | "
+                  f"{move:+.2f}% | {sides} |")
 
 
 def main():
@@ -249,8 +253,7 @@ def main():
     rows = [(t, s, heuristic[(t, s)], learned[(t, s)]) for t, _, _, sizes in pairs for s in sizes]
     summary = summarize(rows)
     n = summary["pairs"]
-    for (_, _, h, runs), (name, size, mean, best_name, best), gl, gb in zip(
-            rows, summary["per_pair"], summary["g_per_pair"], summary["g_best_per_pair"]):
+    for (_, _, h, runs), (name, size, mean, best_name, best, gl, gb) in zip(rows, summary["per_pair"]):
         cell = f"**{mean:.4f}**" if mean <= best else f"{mean:.4f}"
         print(f"| {name} | {size:,} | " + " | ".join(f"{h[p]:.4f}" for p in HEURISTICS + OTHERS + ["belady"]) +
               f" | {cell} | {min(runs):.4f}-{max(runs):.4f} | {best_name} {best:.4f} | {gl:.3f} | {gb:.3f} |")
