@@ -128,6 +128,7 @@ TEST(LearnedPolicy, AnExpiryCensorsTheExpiredKeysTrainingRow) {
   using namespace std::chrono_literals;
   const auto keys = zipf_keys(40000, 3000, 3);
   learned_linear::config cfg;
+  cfg.sample_span = 0;
   cfg.pause_sampling = false;  // every sampled row counts
   auto run = [&](bool expire) {
     prescient::fake_ticker clock;
@@ -869,10 +870,10 @@ TEST(LearnedPolicy, EverySampledRowOfAReturningKeyIsLabelled) {
   }
 }
 
-// A retrain reads only the newest `training_rows` rows, so once retrains are far apart
-// the policy samples only shortly before each one. Against the same policy sampling all
-// the time: far fewer rows written, the same retrain schedule, a ring as full at each
-// retrain, and about the same hits.
+// Without thinning (`sample_span` 0), a retrain reads only the newest `training_rows`
+// rows, so once retrains are far apart the policy samples only shortly before each one.
+// Against the same policy sampling all the time: far fewer rows written, the same
+// retrain schedule, a ring as full at each retrain, and about the same hits.
 TEST(LearnedPolicy, TrainingRowsAreSampledOnlyBeforeARetrain) {
   const auto keys = zipf_keys(300000, 3000, 12);
   const auto run = [&](bool pause) {
@@ -882,6 +883,7 @@ TEST(LearnedPolicy, TrainingRowsAreSampledOnlyBeforeARetrain) {
     cfg.first_retrain = 1024;
     cfg.retrain_every = 1u << 16;
     cfg.duel = false;
+    cfg.sample_span = 0;
     cfg.pause_sampling = pause;
     cache<std::uint64_t, std::uint64_t, learned_linear> c(200, cfg);
     const double hits = hit_ratio(replay(c, keys));
@@ -899,4 +901,52 @@ TEST(LearnedPolicy, TrainingRowsAreSampledOnlyBeforeARetrain) {
               0.02 * static_cast<double>(always.last_training_rows));
   EXPECT_GT(paused.last_training_rows, 2000u);
   EXPECT_NEAR(paused_hits, always_hits, 0.01);
+}
+
+// With `sample_span` (the default, 2), once retrains are further apart than the ring
+// takes to fill, rows are thinned so that the ring spans two retrain intervals: the last
+// retrain reads a full ring of rows sampled over about 2 × 64k requests, where without
+// thinning they come from the few thousand requests just before it. Fewer rows are
+// written than when sampling all the time, the schedule is the same, and the thinned
+// rows' draws leave the first retrains, whose rows are not thinned, as they were.
+TEST(LearnedPolicy, ThinnedTrainingRowsSpanTwoRetrainIntervals) {
+  const auto keys = zipf_keys(400000, 3000, 13);
+  constexpr std::uint64_t interval = 1u << 16;
+  const auto run = [&](double span) {
+    learned_linear::config cfg;
+    cfg.training_rows = cfg.max_training_rows = 4096;
+    cfg.min_training_rows = 256;
+    cfg.first_retrain = 1024;
+    cfg.retrain_every = interval;
+    cfg.duel = false;
+    cfg.sample_span = span;
+    cfg.pause_sampling = false;
+    cache<std::uint64_t, std::uint64_t, learned_linear> c(200, cfg);
+    replay(c, keys);
+    return c.policy().stats();
+  };
+  const auto thinned = run(2.0);
+  const auto dense = run(0.0);
+  EXPECT_EQ(thinned.retrains, dense.retrains);
+  EXPECT_GE(thinned.retrains, 9u);  // ~1k, 3k, ..., 127k, then every 64k
+  EXPECT_EQ(thinned.training_failures, 0u);
+  // The dense ring fills in a few thousand requests; the thinned one spans ~2 intervals.
+  EXPECT_LT(dense.last_training_span, interval / 4);
+  EXPECT_GT(thinned.last_training_span, 3 * interval / 2);
+  EXPECT_LT(thinned.last_training_span, 5 * interval / 2);
+  // A full ring all the same (every row but those still waiting is labelled).
+  EXPECT_GT(thinned.last_training_rows, 3500u);
+  EXPECT_LT(static_cast<double>(thinned.samples), 0.5 * static_cast<double>(dense.samples)) << "rows were not thinned";
+}
+
+// `span` is a parameter by name: a negative span is refused, 0 turns thinning off.
+TEST(LearnedPolicy, SampleSpanIsSetByName) {
+  learned_linear::config cfg;
+  EXPECT_DOUBLE_EQ(cfg.sample_span, 2.0);
+  EXPECT_TRUE(cfg.set("span", "0"));
+  EXPECT_DOUBLE_EQ(cfg.sample_span, 0.0);
+  EXPECT_TRUE(cfg.set("span", "3.5"));
+  EXPECT_DOUBLE_EQ(cfg.sample_span, 3.5);
+  EXPECT_FALSE(cfg.set("span", "-1"));
+  EXPECT_FALSE(cfg.set("span", "many"));
 }

@@ -832,7 +832,8 @@ int main(int argc, char** argv) try {
                       "\"routs\":%llu,"
                       "\"admissions\":%llu,\"bypasses\":%llu,\"rankings\":%llu,\"rows_scored\":%llu,"
                       "\"rows_screened_out\":%llu,\"samples\":%llu,\"labelled\":%llu,\"expired_rows\":%llu,"
-                      "\"retrains\":%llu,\"training_failures\":%llu,\"training_seconds\":%.4f,"
+                      "\"retrains\":%llu,\"last_training_rows\":%llu,\"last_training_span\":%llu,"
+                      "\"training_failures\":%llu,\"training_seconds\":%.4f,"
                       "\"training_wait_seconds\":%.4f,\"inference_seconds\":%.4f,\"held_out_rows\":%llu,\"precision\":%.4f,"
                       "\"recall\":%.4f,\"f1\":%.4f",
                       static_cast<unsigned long long>(l->model_evictions),
@@ -850,6 +851,8 @@ int main(int argc, char** argv) try {
                       static_cast<unsigned long long>(l->labelled),
                       static_cast<unsigned long long>(l->expired_rows),
                       static_cast<unsigned long long>(l->retrains),
+                      static_cast<unsigned long long>(l->last_training_rows),
+                      static_cast<unsigned long long>(l->last_training_span),
                       static_cast<unsigned long long>(l->training_failures), l->training_seconds,
                       l->training_wait_seconds, l->inference_seconds,
                       static_cast<unsigned long long>(l->held_out_rows()), l->precision(), l->recall(), l->f1());

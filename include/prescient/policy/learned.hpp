@@ -39,8 +39,9 @@
 //     `min_training_rows` rows are labelled), then at intervals doubling from
 //     `first_retrain` up to `retrain_every`, on the newest `max_training_rows` labelled
 //     rows; the new model replaces the old at once.
-//     Once retrains are further apart than the ring takes to fill, sampling pauses until
-//     shortly before the next one (rows sampled earlier would be overwritten unused).
+//     Once retrains are further apart than the ring takes to fill, rows are thinned so
+//     that the ring spans two retrain intervals (`sample_span`): a retrain reads rows
+//     spread over a long stretch, not only those just before it.
 //     (The forest trainer takes the histogram bin edges from 4,096 of those rows:
 //     forest_trainer.hpp.)
 //
@@ -162,6 +163,7 @@ class learned {
     if (!cfg_.trainer && cfg_.mode != training_mode::off) throw config_error(std::string(detail::no_trainer_message));
     if (cfg_.shared) shared_shard_ = cfg_.shared->join();
     stats_.heuristic = std::string(Base::name);
+    thin_rng_ = cfg_.seed ^ 0x6a09e667f3bcc909ULL;
     next_training_ = cfg_.first_model;
     interval_ = cfg_.first_retrain / 2;  // doubled at the first training
     if (cfg_.duel && capacity > 0)
@@ -369,6 +371,8 @@ class learned {
     ring_.clear();
     sample_from_ = sampled_rows_at_ = 0;
     sampling_since_ = now_;
+    offered_rows_ = offered_at_ = 0;
+    keep_share_ = 1.0;
     resident_.clear();
     std::fill(dense_pos_.begin(), dense_pos_.end(), not_resident);
     ranked_.clear();
@@ -704,6 +708,8 @@ class learned {
 
   void add_sample(std::uint64_t key_hash, learn::key_history& h, std::uint64_t now, std::uint64_t size) {
     if (now < sample_from_) return;  // paused: see schedule_sampling
+    ++offered_rows_;
+    if (keep_share_ < 1.0 && thin_uniform() >= keep_share_) return;  // thinned: see schedule_sampling
     float* row = ring_.add(key_hash, now, h.row_waiting || !h.seen());
     if (row == nullptr) return;
     h.row_waiting = 1;
@@ -942,26 +948,40 @@ class learned {
     train(window);
   }
 
-  // A retrain uses the newest `training_rows` rows; rows sampled long before it are
-  // overwritten unused (on orm-busy's 5M requests, three in four). So once retrains are
-  // far apart, sampling pauses until shortly before the next one: 1.5 × the requests the
-  // ring took to fill at the rate seen last, plus the censoring window. The retrain then
-  // reads rows sampled by the same process over the same stretch of requests; the random
-  // draws go on during the pause, so until a retrain nothing else changes. (A few rows
-  // differ: a key whose row from before the pause would still have been waiting, and so
-  // blocked a second one, may now be sampled. Over 18 seeds of orm-busy the miss ratios
-  // agree to 0.1%.) The held-out metrics see only the rows of the stretch.
+  // A retrain uses the newest `training_rows` rows, so once retrains are far apart, rows
+  // sampled at the full rate would come only from the stretch just before a retrain
+  // (`last_training_span` shows which stretch). With `sample_span` (the default), each
+  // offered row is kept with the probability that makes the ring span `sample_span` ×
+  // the coming interval, at the rate of rows offered a request over the interval just
+  // ended; the ring then holds rows spread over that stretch (a draw of its own, so the
+  // ranking's draws are those of the unthinned policy until the rows differ; models
+  // trained on a long stretch ranked better: docs/experiments.md, "Training rows spread
+  // over two retrain intervals"). Without it, and with `pause_sampling`,
+  // sampling pauses until shortly before the next retrain: 1.5 × the requests the ring
+  // took to fill at the rate seen last, plus the censoring window — the same rows as
+  // sampling all the time, at a quarter of the cost (a few rows differ: a key whose row
+  // from before the pause would still have been waiting, and so blocked a second one,
+  // may now be sampled; over 18 seeds of orm-busy the miss ratios agree to 0.1%). The
+  // held-out metrics see only the rows the ring was given.
   void schedule_sampling(std::uint64_t now) {
     const std::uint64_t rows = ring_.next_id() - sampled_rows_at_;
     const std::uint64_t requests = now > sampling_since_ ? now - sampling_since_ : 0;
     sample_from_ = 0;
-    if (cfg_.pause_sampling && rows > 0 && requests > 0 && ring_.capacity() > 0) {
+    if (cfg_.sample_span > 0) {
+      if (requests > 0) {
+        const double offered = static_cast<double>(offered_rows_ - offered_at_) / static_cast<double>(requests);
+        const double wanted = cfg_.sample_span * static_cast<double>(interval_) * offered;
+        const auto capacity = static_cast<double>(ring_.capacity());
+        keep_share_ = wanted > capacity ? capacity / wanted : 1.0;
+      }
+    } else if (cfg_.pause_sampling && rows > 0 && requests > 0 && ring_.capacity() > 0) {
       const double per_request = static_cast<double>(rows) / static_cast<double>(requests);
       const double lead = 1.5 * static_cast<double>(ring_.capacity()) / per_request + static_cast<double>(window_requests());
       if (lead < static_cast<double>(next_training_ - now)) sample_from_ = next_training_ - static_cast<std::uint64_t>(lead);
     }
     sampling_since_ = std::max(now, sample_from_);
     sampled_rows_at_ = ring_.next_id();
+    offered_at_ = offered_rows_;
   }
 
   [[nodiscard]] learn::label_config labels(std::uint64_t window) const {
@@ -1001,6 +1021,7 @@ class learned {
     }
     if (x.rows() == 0) return;
     stats_.last_training_rows = static_cast<std::uint64_t>(x.rows());
+    stats_.last_training_span = now_ - ring_.oldest_time();
     if (cfg_.shared) {  // the shards' one trainer trains on every shard's rows
       cfg_.shared->contribute(shared_shard_, std::move(x), std::move(y), cfg_.classify ? 0.0 : lc.unit);
       return;
@@ -1131,6 +1152,14 @@ class learned {
     stats_.model_active = false;
   }
 
+  // A uniform draw in [0, 1) from the thinning's own splitmix64 stream.
+  double thin_uniform() {
+    std::uint64_t z = (thin_rng_ += 0x9e3779b97f4a7c15ULL);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return static_cast<double>((z ^ (z >> 31)) >> 11) * 0x1.0p-53;
+  }
+
   std::uint64_t next_random() {
     // splitmix64: one multiply-xorshift chain per draw.
     std::uint64_t z = (rng_ += 0x9e3779b97f4a7c15ULL);
@@ -1211,6 +1240,10 @@ class learned {
   std::uint64_t sample_from_ = 0;     // no training rows before this time (schedule_sampling)
   std::uint64_t sampling_since_ = 0;  // since when, and from which row id, the sampling rate is measured
   std::uint64_t sampled_rows_at_ = 0;
+  std::uint64_t offered_rows_ = 0;    // rows offered to the ring (before thinning), and
+  std::uint64_t offered_at_ = 0;      // their count at the last retrain
+  double keep_share_ = 1.0;           // the share of offered rows kept (schedule_sampling)
+  std::uint64_t thin_rng_ = 0;        // the thinning's own draws: they never move the ranking's
   std::uint64_t held_out_from_ = 0;
   std::uint64_t admission_scores_ = 0;
   std::uint64_t interval_misses_ = 0;  // misses since interval_start_ (boundary estimate)

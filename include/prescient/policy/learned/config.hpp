@@ -110,9 +110,17 @@ struct learned_config {
   /// pair better on all three, G up on five of six; docs/experiments.md).
   bool reprobe = false;
   double miss_sample_rate = 0.5;     ///< share of misses whose incoming key becomes a training row
-  /// Pause sampling between far-apart retrains (rows sampled long before one would be
-  /// overwritten unused; see `schedule_sampling`). Off: every eviction and sampled miss
-  /// writes a row, and the held-out metrics see them all.
+  /// Once retrains are further apart than the training ring takes to fill, each offered
+  /// row is kept with the probability that makes the ring span this many retrain
+  /// intervals: a retrain then reads rows spread evenly over the last two intervals, not
+  /// only those of the stretch just before it. A model trained on rows from a long
+  /// stretch ranks better than one trained on as many rows from a short one
+  /// (docs/experiments.md, "Training rows spread over two retrain intervals", with its
+  /// tables). 0: no thinning; then `pause_sampling` decides.
+  double sample_span = 2.0;
+  /// With `sample_span` 0: pause sampling between far-apart retrains (rows sampled long
+  /// before one would be overwritten unused; see `schedule_sampling`). Off: every
+  /// eviction and sampled miss writes a row, and the held-out metrics see them all.
   bool pause_sampling = true;
   std::size_t training_rows = 1u << 15;  ///< ring of training rows (the training window)
   std::size_t min_training_rows = 2048;  ///< labelled rows needed for the first model
@@ -193,6 +201,7 @@ struct learned_config {
     if (key == "switch") return parse_value(value, switch_margin) && switch_margin >= 0 && switch_margin < 1;
     if (key == "probe") return parse_value(value, probe_every) && probe_every > 0;
     if (key == "pause") return parse_value(value, pause_sampling);
+    if (key == "span") return parse_value(value, sample_span) && sample_span >= 0;
     if (key == "sample") return parse_value(value, miss_sample_rate) && miss_sample_rate >= 0 && miss_sample_rate <= 1;
     if (key == "rows") return parse_value(value, training_rows) && training_rows >= 16;
     if (key == "min_rows") return parse_value(value, min_training_rows) && min_training_rows > 0;

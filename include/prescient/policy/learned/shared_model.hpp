@@ -64,8 +64,8 @@
 namespace prescient::policy {
 
 /// Adds `b`'s counters to `a`'s (whole-cache statistics from the shards'). What is not a
-/// count: `model_active` is true when a model decides in either; `last_training_rows` is
-/// `b`'s when it has one; `heuristic` and `last_error` stay `a`'s unless empty.
+/// count: `model_active` is true when a model decides in either; `last_training_rows` and
+/// `last_training_span` are `b`'s when it has them; `heuristic` and `last_error` stay `a`'s unless empty.
 inline learned_stats& operator+=(learned_stats& a, const learned_stats& b) {
   a.model_evictions += b.model_evictions;
   a.fallback_evictions += b.fallback_evictions;
@@ -88,6 +88,7 @@ inline learned_stats& operator+=(learned_stats& a, const learned_stats& b) {
   a.expired_rows += b.expired_rows;
   a.retrains += b.retrains;
   a.last_training_rows = b.last_training_rows != 0 ? b.last_training_rows : a.last_training_rows;
+  a.last_training_span = b.last_training_span != 0 ? b.last_training_span : a.last_training_span;
   a.training_failures += b.training_failures;
   a.model_failures += b.model_failures;
   a.training_seconds += b.training_seconds;

@@ -30,6 +30,9 @@ struct learned_stats {
   std::uint64_t expired_rows = 0;        ///< training rows given the far label because their entry expired
   std::uint64_t retrains = 0;            ///< models trained and installed
   std::uint64_t last_training_rows = 0;  ///< rows handed to the newest training
+  /// Requests from the oldest row in the training ring to the newest training: the
+  /// stretch its rows were sampled over (learned_config::sample_span).
+  std::uint64_t last_training_span = 0;
   std::uint64_t training_failures = 0;   ///< trainer calls that threw (old model kept)
   std::uint64_t model_failures = 0;      ///< models dropped for scoring NaN
   double training_seconds = 0;           ///< wall time inside the trainer

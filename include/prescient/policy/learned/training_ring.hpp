@@ -41,6 +41,12 @@ class training_ring {
 
   [[nodiscard]] std::size_t capacity() const { return time_.size(); }
   [[nodiscard]] std::uint64_t next_id() const { return next_id_; }
+  /// When the oldest row still in the ring was sampled (0 while it is empty).
+  [[nodiscard]] std::uint64_t oldest_time() const {
+    if (next_id_ == 0 || capacity() == 0) return 0;
+    const std::uint64_t oldest = next_id_ > capacity() ? next_id_ - capacity() : 0;
+    return time_[static_cast<std::size_t>(oldest % capacity())];
+  }
   [[nodiscard]] bool waiting(std::uint64_t key_hash) const { return find(key_hash) != no_slot; }
 
   /// A row to fill for a sample of `key_hash` taken at `now`, or nullptr when the key
