@@ -907,8 +907,8 @@ TEST(LearnedPolicy, TrainingRowsAreSampledOnlyBeforeARetrain) {
 // takes to fill, rows are thinned so that the ring spans two retrain intervals: the last
 // retrain reads a full ring of rows sampled over about 2 × 64k requests, where without
 // thinning they come from the few thousand requests just before it. Fewer rows are
-// written than when sampling all the time, the schedule is the same, and the thinned
-// rows' draws leave the first retrains, whose rows are not thinned, as they were.
+// written than when sampling all the time, the schedule is the same, and the ring is as
+// full at the last retrain.
 TEST(LearnedPolicy, ThinnedTrainingRowsSpanTwoRetrainIntervals) {
   const auto keys = zipf_keys(400000, 3000, 13);
   constexpr std::uint64_t interval = 1u << 16;
