@@ -98,6 +98,7 @@
 #include <utility>
 #include <vector>
 
+#include "prescient/hash.hpp"
 #include "prescient/learn/features.hpp"
 #include "prescient/learn/predictor.hpp"
 #include "prescient/learn/trainer.hpp"
@@ -163,7 +164,6 @@ class learned {
     if (!cfg_.trainer && cfg_.mode != training_mode::off) throw config_error(std::string(detail::no_trainer_message));
     if (cfg_.shared) shared_shard_ = cfg_.shared->join();
     stats_.heuristic = std::string(Base::name);
-    thin_rng_ = cfg_.seed ^ 0x6a09e667f3bcc909ULL;
     next_training_ = cfg_.first_model;
     interval_ = cfg_.first_retrain / 2;  // doubled at the first training
     if (cfg_.duel && capacity > 0)
@@ -1152,22 +1152,14 @@ class learned {
     stats_.model_active = false;
   }
 
-  // A uniform draw in [0, 1) from the thinning's own splitmix64 stream.
-  double thin_uniform() {
-    std::uint64_t z = (thin_rng_ += 0x9e3779b97f4a7c15ULL);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return static_cast<double>((z ^ (z >> 31)) >> 11) * 0x1.0p-53;
-  }
+  // splitmix64: the state advances by the golden gamma, and its finaliser (mix64) is the draw.
+  static std::uint64_t splitmix(std::uint64_t& state) { return mix64(state += 0x9e3779b97f4a7c15ULL); }
+  static double unit_interval(std::uint64_t draw) { return static_cast<double>(draw >> 11) * 0x1.0p-53; }
 
-  std::uint64_t next_random() {
-    // splitmix64: one multiply-xorshift chain per draw.
-    std::uint64_t z = (rng_ += 0x9e3779b97f4a7c15ULL);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-  }
-  double uniform() { return static_cast<double>(next_random() >> 11) * 0x1.0p-53; }
+  std::uint64_t next_random() { return splitmix(rng_); }
+  double uniform() { return unit_interval(next_random()); }
+  // The thinning's draws (schedule_sampling), from a stream of their own.
+  double thin_uniform() { return unit_interval(splitmix(thin_rng_)); }
 
   config cfg_;
   std::uint64_t capacity_;  // as built (the heuristics keep their proportions: cache::set_capacity)
@@ -1243,7 +1235,8 @@ class learned {
   std::uint64_t offered_rows_ = 0;    // rows offered to the ring (before thinning), and
   std::uint64_t offered_at_ = 0;      // their count at the last retrain
   double keep_share_ = 1.0;           // the share of offered rows kept (schedule_sampling)
-  std::uint64_t thin_rng_ = 0;        // the thinning's own draws: they never move the ranking's
+  // The thinning's own draws (after cfg_, which seeds them): they never move the ranking's.
+  std::uint64_t thin_rng_ = cfg_.seed ^ 0x6a09e667f3bcc909ULL;
   std::uint64_t held_out_from_ = 0;
   std::uint64_t admission_scores_ = 0;
   std::uint64_t interval_misses_ = 0;  // misses since interval_start_ (boundary estimate)

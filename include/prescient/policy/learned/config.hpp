@@ -112,7 +112,7 @@ struct learned_config {
   double miss_sample_rate = 0.5;     ///< share of misses whose incoming key becomes a training row
   /// Once retrains are further apart than the training ring takes to fill, each offered
   /// row is kept with the probability that makes the ring span this many retrain
-  /// intervals: a retrain then reads rows spread evenly over the last two intervals, not
+  /// intervals: a retrain then reads rows spread evenly over that many intervals, not
   /// only those of the stretch just before it. A model trained on rows from a long
   /// stretch ranks better than one trained on as many rows from a short one
   /// (docs/experiments.md, "Training rows spread over two retrain intervals", with its
