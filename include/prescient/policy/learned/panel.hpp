@@ -29,6 +29,7 @@
 #include <optional>
 #include <string_view>
 
+#include "prescient/hash.hpp"
 #include "prescient/policy/arc.hpp"
 #include "prescient/policy/detail/key_lru.hpp"
 #include "prescient/policy/detail/shadow_group.hpp"
@@ -162,12 +163,7 @@ class panel {
   }
   // Seeds are small numbers: spread one over 64 bits (SplitMix64's finalizer), so that
   // two seeds draw unrelated samples.
-  static std::uint64_t mix_salt(std::uint64_t z) {
-    z += 0x9e3779b97f4a7c15ULL;
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-  }
+  static std::uint64_t mix_salt(std::uint64_t z) { return mix64(z + 0x9e3779b97f4a7c15ULL); }
 
   // Miniature misses → whole-stream misses: 1/R, calibrated by exact over miniature LRU
   // (over the run so far, once it has seen enough misses to mean something).
