@@ -9,18 +9,59 @@ namespace policy_test {
 namespace {
 
 // W-TinyLFU: window LRU + SLRU main, admission by the same sketch type (the sketch itself
-// is tested separately against exact counts).
+// is tested separately against exact counts). With `adaptive`, the hill climber as the
+// header states it: a sample of sample_factor × capacity lookups, a step of 6.25% of the
+// capacity decaying by 0.98, restarted by a 5-point move of the hit ratio; a sample is the
+// sketch's aging period in lookups.
 struct wtinylfu_ref : ref_base {
   std::uint64_t window_cap = 0, main_cap, protected_cap;
   std::list<key_t> win, prob, prot;  // front = MRU
   std::uint64_t winw = 0, probw = 0, protw = 0;
   pol::detail::frequency_sketch sketch;
+  bool adaptive;
+  std::uint64_t sample_size, lookups = 0, hits = 0;
+  double previous = 0, step;
 
   wtinylfu_ref(std::uint64_t c, pol::wtinylfu::config cfg)
-      : ref_base(c), sketch(cfg.sketch_entries ? cfg.sketch_entries : c, cfg.sample_factor, cfg.doorkeeper) {
+      : ref_base(c),
+        sketch(cfg.sketch_entries ? cfg.sketch_entries : c, cfg.sample_factor, cfg.doorkeeper),
+        adaptive(cfg.adaptive),
+        sample_size(cfg.sample_factor * std::max<std::uint64_t>(cfg.sketch_entries ? cfg.sketch_entries : c, 1)),
+        step(-0.0625 * static_cast<double>(c)) {
     if (c > 0) window_cap = std::min<std::uint64_t>(c, std::max<std::uint64_t>(1, static_cast<std::uint64_t>(static_cast<double>(c) * cfg.window_ratio)));
     main_cap = c - window_cap;
     protected_cap = static_cast<std::uint64_t>(static_cast<double>(main_cap) * cfg.protected_ratio);
+  }
+  void demote_protected() {
+    while (protw > protected_cap && prot.size() > 1) {
+      const key_t d = prot.back();
+      prot.pop_back();
+      protw -= weight[d];
+      prob.push_front(d);
+      probw += weight[d];
+    }
+  }
+  void count(bool hit) {
+    if (!adaptive) return;
+    hits += hit;
+    if (++lookups < sample_size) return;
+    const double ratio = static_cast<double>(hits) / static_cast<double>(lookups);
+    const double amount = ratio >= previous ? step : -step;
+    step = std::abs(ratio - previous) >= 0.05 ? (amount >= 0 ? 0.0625 : -0.0625) * static_cast<double>(capacity) : 0.98 * amount;
+    previous = ratio;
+    hits = lookups = 0;
+    const auto moved = static_cast<std::int64_t>(amount);
+    if (moved > 0) {
+      const auto q = std::min<std::uint64_t>(static_cast<std::uint64_t>(moved), protected_cap);
+      protected_cap -= q;
+      window_cap += q;
+      demote_protected();
+    } else if (moved < 0) {
+      const auto q = std::min<std::uint64_t>(static_cast<std::uint64_t>(-moved), window_cap);
+      window_cap -= q;
+      protected_cap += q;
+    }
+    main_cap = capacity - window_cap;
   }
   static bool in(const std::list<key_t>& l, key_t k) { return std::find(l.begin(), l.end(), k) != l.end(); }
   static void rm(std::list<key_t>& l, key_t k) { l.erase(std::find(l.begin(), l.end(), k)); }
@@ -45,6 +86,7 @@ struct wtinylfu_ref : ref_base {
   outcome request(key_t k, std::uint64_t w) {
     outcome o;
     sketch.increment(mix(k));
+    count(weight.contains(k));
     if (weight.contains(k)) {
       o.hit = o.stored = true;
       if (in(win, k)) {
@@ -55,13 +97,7 @@ struct wtinylfu_ref : ref_base {
         probw -= w;
         prot.push_front(k);
         protw += w;
-        while (protw > protected_cap && prot.size() > 1) {
-          const key_t d = prot.back();
-          prot.pop_back();
-          protw -= weight[d];
-          prob.push_front(d);
-          probw += weight[d];
-        }
+        demote_protected();
       } else {
         rm(prot, k);
         prot.push_front(k);
@@ -288,6 +324,76 @@ TEST(WTinyLfu, ModelWeighted) {
 TEST(WTinyLfu, ModelDefaults) {
   wtinylfu_ref ref(500, {});
   run_model<pol::wtinylfu>(500, {}, ref, 10, 1500, 1, 100000);
+}
+
+// The adaptive window against the reference: 100,000 operations at 50 entries are close to
+// 200 samples of 500 lookups, each ending in a climb (the weighted one: about 100 of 4 × 256).
+TEST(WTinyLfu, ModelAdaptiveUnitWeights) {
+  const pol::wtinylfu::config cfg{.adaptive = true};
+  wtinylfu_ref ref(50, cfg);
+  run_model<pol::wtinylfu>(50, cfg, ref, 11, 150, 1, 100000);
+}
+
+TEST(WTinyLfu, ModelAdaptiveWeighted) {
+  const pol::wtinylfu::config cfg{.window_ratio = 0.2, .sample_factor = 4, .sketch_entries = 256, .adaptive = true};
+  wtinylfu_ref ref(200, cfg);
+  run_model<pol::wtinylfu>(200, cfg, ref, 12, 300, 8, 100000);
+}
+
+// Where recency pays (a working set that drifts faster than frequencies age), the window
+// grows far beyond its 1%; where frequency pays (a fixed hot set under one-time scans),
+// it stays small. Both reach a miss ratio the fixed window does not beat.
+TEST(WTinyLfu, AdaptiveWindowFollowsTheWorkload) {
+  constexpr std::uint64_t capacity = 1000;
+  auto run = [&](bool adaptive, auto&& next_key, int requests) {
+    harness<pol::wtinylfu> h(capacity, pol::wtinylfu::config{.adaptive = adaptive});
+    std::uint64_t misses = 0;
+    for (int i = 0; i < requests; ++i) misses += h.request(next_key(i)).hit ? 0 : 1;
+    return std::pair{misses, h.policy().window_capacity()};
+  };
+  // Recency: each request is one of the 800 keys requested most recently, picked
+  // uniformly, or (one in five) a new key — an LRU of 1,000 holds almost all of them.
+  std::mt19937_64 rng(5);
+  std::vector<key_t> recent;
+  key_t next_new = 0;
+  auto drifting = [&](int) {
+    if (recent.size() < 800 || rng() % 5 == 0) {
+      recent.push_back(next_new);
+      return next_new++;
+    }
+    return recent[recent.size() - 1 - rng() % 800];
+  };
+  const auto [fixed_misses, fixed_window] = run(false, drifting, 200000);
+  rng.seed(5);
+  recent.clear();
+  next_new = 0;
+  const auto [adaptive_misses, adaptive_window] = run(true, drifting, 200000);
+  EXPECT_EQ(fixed_window, 10u);
+  EXPECT_GT(adaptive_window, capacity / 4) << "the window grew where recency pays";
+  EXPECT_LT(adaptive_misses, fixed_misses * 9 / 10);
+
+  // Frequency: 600 hot keys, every other request a key of a scan never seen again.
+  auto scanned = [&](int i) { return i % 2 == 0 ? static_cast<key_t>(rng() % 600) : static_cast<key_t>(1000000 + i); };
+  rng.seed(6);
+  const auto [fixed_scan_misses, w0] = run(false, scanned, 200000);
+  rng.seed(6);
+  const auto [adaptive_scan_misses, scan_window] = run(true, scanned, 200000);
+  EXPECT_LT(scan_window, capacity / 10) << "the window stayed small where frequency pays";
+  EXPECT_LT(adaptive_scan_misses, fixed_scan_misses * 102 / 100);
+}
+
+TEST(WTinyLfu, AdaptiveParameterAndClearRestoresTheWindow) {
+  pol::wtinylfu::config cfg;
+  EXPECT_TRUE(cfg.set("adaptive", "true"));
+  EXPECT_TRUE(cfg.adaptive);
+  EXPECT_FALSE(cfg.set("adaptive", "sometimes"));
+  harness<pol::wtinylfu> h(100, cfg);
+  for (int i = 0; i < 20000; ++i) h.request(static_cast<key_t>(i % 300));  // a loop larger than the cache
+  h.policy().clear();
+  EXPECT_EQ(h.policy().window_capacity(), 1u);
+  EXPECT_EQ(h.policy().main_capacity(), 99u);
+  EXPECT_EQ(h.policy().protected_capacity(), 79u);
+  EXPECT_DOUBLE_EQ(h.policy().climb_step(), -6.25);
 }
 
 

@@ -51,7 +51,20 @@
 //     (protected, during warm-up); we always insert into probation, as Caffeine does.
 //   - Admission is strict (candidate > victim; a tie keeps the victim), as in libCacheSim
 //     and the paper; Caffeine also admits a tied warm candidate 1/128 of the time to resist
-//     hash flooding. We have no adaptive window (Caffeine's hill climber, a later paper).
+//     hash flooding.
+//   - The window's size is fixed by default. `adaptive=true` lets it climb as Caffeine's
+//     does (Einziger, Eytan, Friedman, Manes, "Adaptive Software Cache Management",
+//     Middleware 2018: the hill climber): every sample (as many lookups as the sketch
+//     counts between agings: sample_factor × its entries) the window moves by a step, in
+//     the direction that raised the sample's hit ratio over the last one's, and back when
+//     it fell; the step starts at 6.25% of the capacity, decays by 0.98 a sample, and
+//     starts afresh when the hit ratio moves by 5 points or more. The window grows at the
+//     protected segment's expense and shrinks into it (probation keeps its share), from 0
+//     to everything protected held; a window that shrank is emptied by the next
+//     evictions' contests, one candidate each, and a protected segment that shrank
+//     demotes its LRU entries to probation at once. Not the default: on the learned
+//     table's 47 pairs it beats the fixed window on 25 and loses on 18 (the short LIRS
+//     traces, where W-TinyLFU is the best heuristic; docs/experiments.md).
 //   - Sketch: 4-bit count-min with doorkeeper and minimal increment, W = 10 × capacity
 //     (the paper). libCacheSim uses a minimal-increment counting Bloom filter without a
 //     doorkeeper, ages every 32 × main-size requests, counts misses and main hits but not
@@ -74,6 +87,7 @@
 
 #include <algorithm>
 #include <cassert>
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <string_view>
@@ -103,15 +117,19 @@ struct wtinylfu_config {
   bool doorkeeper = true;
   /// Entries the sketch is sized for; 0: min(capacity, 2^22), grown by reserve_slots.
   std::size_t sketch_entries = 0;
+  /// Let the window's size climb by the hit ratio (Caffeine's hill climber; see the
+  /// header). `window_ratio` is then the starting point.
+  bool adaptive = false;
 
   /// Parameter strings: window=<ratio>, protected=<ratio>, sample=<factor>,
-  /// doorkeeper=<bool>, sketch=<entries>.
+  /// doorkeeper=<bool>, sketch=<entries>, adaptive=<bool>.
   bool set(std::string_view key, std::string_view value) {
     if (key == "window") return detail::parse_value(value, window_ratio) && window_ratio >= 0 && window_ratio <= 1;
     if (key == "protected") return detail::parse_value(value, protected_ratio) && protected_ratio >= 0 && protected_ratio <= 1;
     if (key == "sample") return detail::parse_value(value, sample_factor) && sample_factor > 0;
     if (key == "doorkeeper") return detail::parse_value(value, doorkeeper);
     if (key == "sketch") return detail::parse_value(value, sketch_entries);
+    if (key == "adaptive") return detail::parse_value(value, adaptive);
     return false;
   }
 };
@@ -125,14 +143,9 @@ class wtinylfu {
       : cfg_(cfg),
         sketch_(cfg.sketch_entries != 0 ? cfg.sketch_entries
                                         : static_cast<std::size_t>(std::min<std::uint64_t>(capacity, 1u << 22)),
-                cfg.sample_factor, cfg.doorkeeper) {
-    if (capacity > 0) {
-      window_cap_ = std::max<std::uint64_t>(
-          1, static_cast<std::uint64_t>(static_cast<double>(capacity) * cfg.window_ratio));
-      window_cap_ = std::min(window_cap_, capacity);
-    }
-    main_cap_ = capacity - window_cap_;
-    protected_cap_ = static_cast<std::uint64_t>(static_cast<double>(main_cap_) * cfg.protected_ratio);
+                cfg.sample_factor, cfg.doorkeeper),
+        capacity_(capacity) {
+    set_initial_shares();
   }
 
   void reserve_slots(std::size_t n) {
@@ -153,6 +166,7 @@ class wtinylfu {
     sketch_.increment(a.key_hash);
     counted_hash_ = a.key_hash;
     counted_ = true;
+    if (cfg_.adaptive) count_lookup(false);
   }
 
   void on_insert(slot_id s, const access& a) {
@@ -182,6 +196,7 @@ class wtinylfu {
 
   void on_access(slot_id s, const access& a) {
     sketch_.increment(a.key_hash);
+    if (cfg_.adaptive) count_lookup(true);
     const std::uint8_t g = seg_[s];
     if (a.weight != weight_[s]) {
       segw_[g] += a.weight - weight_[s];  // modular arithmetic: also right for a decrease
@@ -190,11 +205,7 @@ class wtinylfu {
     if (g == probation) {
       unlink(s);
       push(protected_seg, s);
-      while (segw_[protected_seg] > protected_cap_ && lists_[protected_seg].size() > 1) {
-        const slot_id d = lists_[protected_seg].back();
-        unlink(d);
-        push(probation, d);
-      }
+      demote_protected_overflow();
     } else {
       lists_[g].move_to_front(links_, s);
     }
@@ -229,6 +240,7 @@ class wtinylfu {
   void clear() {
     clear_entries();
     sketch_.clear();
+    set_initial_shares();
   }
 
   /// Counts a request of `key_hash` in the sketch alone. A policy that holds a W-TinyLFU
@@ -280,9 +292,68 @@ class wtinylfu {
   [[nodiscard]] std::uint64_t window_capacity() const { return window_cap_; }
   [[nodiscard]] std::uint64_t main_capacity() const { return main_cap_; }
   [[nodiscard]] std::uint64_t protected_capacity() const { return protected_cap_; }
+  /// The adaptive window's next move in weight (negative: shrink); 0 when not adaptive.
+  [[nodiscard]] double climb_step() const { return cfg_.adaptive ? step_ : 0.0; }
 
  private:
   static constexpr std::uint8_t window = 0, probation = 1, protected_seg = 2, none = 0xff;
+
+  // The climber's constants, Caffeine's: the first step and a restart's in capacity
+  // shares, the decay of the step per sample, and the hit-ratio move that restarts it.
+  static constexpr double climb_step_share = 0.0625, climb_decay = 0.98, climb_restart = 0.05;
+
+  void set_initial_shares() {
+    window_cap_ = 0;
+    if (capacity_ > 0) {
+      window_cap_ = std::max<std::uint64_t>(
+          1, static_cast<std::uint64_t>(static_cast<double>(capacity_) * cfg_.window_ratio));
+      window_cap_ = std::min(window_cap_, capacity_);
+    }
+    main_cap_ = capacity_ - window_cap_;
+    protected_cap_ = static_cast<std::uint64_t>(static_cast<double>(main_cap_) * cfg_.protected_ratio);
+    // Caffeine starts by shrinking the window (its first sample's hit ratio always
+    // "rose" from zero).
+    step_ = -climb_step_share * static_cast<double>(capacity_);
+    sample_hits_ = sample_lookups_ = 0;
+    previous_hit_ratio_ = 0.0;
+  }
+
+  void count_lookup(bool hit) {
+    sample_hits_ += hit ? 1 : 0;
+    if (++sample_lookups_ >= sketch_.sample_size()) climb();
+  }
+
+  // One step of the hill climber at the end of a sample (see the header).
+  void climb() {
+    const double ratio = static_cast<double>(sample_hits_) / static_cast<double>(sample_lookups_);
+    const double change = ratio - previous_hit_ratio_;
+    const double amount = change >= 0 ? step_ : -step_;
+    step_ = std::abs(change) >= climb_restart
+                ? climb_step_share * static_cast<double>(capacity_) * (amount >= 0 ? 1.0 : -1.0)
+                : climb_decay * amount;
+    previous_hit_ratio_ = ratio;
+    sample_hits_ = sample_lookups_ = 0;
+    const auto moved = static_cast<std::int64_t>(amount);  // toward zero, as Caffeine's (long) cast
+    if (moved > 0) {
+      const std::uint64_t q = std::min(static_cast<std::uint64_t>(moved), protected_cap_);
+      protected_cap_ -= q;
+      window_cap_ += q;
+      demote_protected_overflow();
+    } else if (moved < 0) {
+      const std::uint64_t q = std::min(static_cast<std::uint64_t>(-moved), window_cap_);
+      window_cap_ -= q;
+      protected_cap_ += q;
+    }
+    main_cap_ = capacity_ - window_cap_;
+  }
+
+  void demote_protected_overflow() {
+    while (segw_[protected_seg] > protected_cap_ && lists_[protected_seg].size() > 1) {
+      const slot_id d = lists_[protected_seg].back();
+      unlink(d);
+      push(probation, d);
+    }
+  }
 
   [[nodiscard]] std::uint64_t main_weight() const { return segw_[probation] + segw_[protected_seg]; }
   [[nodiscard]] slot_id main_victim() const {
@@ -302,6 +373,7 @@ class wtinylfu {
 
   config cfg_;
   detail::frequency_sketch sketch_;
+  std::uint64_t capacity_ = 0;
   std::uint64_t window_cap_ = 0;
   std::uint64_t main_cap_ = 0;
   std::uint64_t protected_cap_ = 0;
@@ -313,6 +385,12 @@ class wtinylfu {
   std::vector<std::uint8_t> seg_;
   bool counted_ = false;           // on_miss already counted counted_hash_
   std::uint64_t counted_hash_ = 0;
+  // The adaptive window's climber (cfg_.adaptive): lookups and hits of the sample under
+  // way, the last sample's hit ratio, and the next move in weight.
+  std::uint64_t sample_lookups_ = 0;
+  std::uint64_t sample_hits_ = 0;
+  double previous_hit_ratio_ = 0.0;
+  double step_ = 0.0;
 };
 
 static_assert(eviction_policy<wtinylfu>);
