@@ -69,12 +69,13 @@
 //
 // Cost per request: the history update (a few multiplications, one log and three
 // exp2), a probe of the training ring's index when the key's history says a row waits
-// for it, the panel (the exact LRU's lookup, a hash comparison, and for a sampled key the
-// miniatures' requests), W-TinyLFU's sketch increment, and the awake heuristic's own
-// O(1) update. Per eviction: amortised `candidates / keep_victims` feature rows, each
-// scored by `screen_trees` trees, and `screen_keep / keep_victims` completed by the rest
-// of the forest (in a cache under 384 entries a ranking keeps fewer victims, see
-// `keep_share`, and there are more rankings per eviction). Memory per resident entry:
+// for it, the panel (a hash comparison, and for a sampled key the miniatures' requests;
+// an exact LRU's lookup in a cache of up to `panel_entries`), W-TinyLFU's sketch
+// increment, and the awake heuristic's own O(1) update. Per eviction: amortised
+// `candidates / keep_victims` feature rows, each scored by `screen_trees` trees, and
+// `screen_keep / keep_victims` completed by the rest of the forest (in a cache under 384
+// entries a ranking keeps fewer victims, see `keep_share`, and there are more rankings
+// per eviction). Memory per resident entry:
 // the 40-byte history, ~50 bytes of bookkeeping, the metadata of the one heuristic
 // awake on the cache's slots (one that sleeps gives its memory back, W-TinyLFU keeping
 // its sketch), the panel's bytes;
@@ -215,6 +216,7 @@ class learned {
   void on_miss(const access& a) {
     ++interval_misses_;
     referee_.cache_miss();
+    if (panel_) panel_->cache_miss(a.key_hash);
     settle_pending_miss();
     pending_weight_ = 1;
     now_ = a.time;

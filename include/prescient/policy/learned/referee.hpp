@@ -8,7 +8,7 @@
 // defaults: on short runs the contents kept before any evidence decide the run). At each
 // epoch's end, the panel member with the fewest misses over the
 // recent epochs (a sum decaying by half per epoch; every member counted on the same
-// keys, `choice_misses`) becomes the heuristic — the one that
+// keys: the panel's sample, or all of them) becomes the heuristic — the one that
 // decides while no model does, while the model is out, and while the guard holds — if
 // it beat the current one by more than `switch_margin`, a margin against the sampling
 // noise of the panel's miniatures. When the panel's shadows are exact (a cache no larger
@@ -212,18 +212,6 @@ class referee {
       return 0.0;
   }
 
-  // Member m's misses this epoch as the choice of heuristic compares them: on the
-  // panel's sample for every member where it has one (Panel::choice_misses), so that
-  // exact LRU does not meet estimates drawn from a sample of the keys; the run's totals
-  // (the guard) and the duel keep the exact figures.
-  template <class Panel>
-  [[nodiscard]] static double choice_misses(const Panel& p, member m) {
-    if constexpr (requires { p.choice_misses(m); })
-      return p.choice_misses(m);
-    else
-      return p.epoch_misses(m);
-  }
-
   // The member the model is judged against mid-epoch (the rout): the heuristic that
   // would have taken over when the epoch began.
   [[nodiscard]] member duel_member() const { return cfg_.panel ? epoch_heuristic_ : member::lru; }
@@ -256,11 +244,11 @@ class referee {
   void choose_heuristic(const Panel& p, bool epoch_end, learned_stats& stats) {
     std::array<double, panel_members> score{};
     for (std::size_t m = 0; m < panel_members; ++m) {
-      const double e = p.epoch_misses(static_cast<member>(m)), c = choice_misses(p, static_cast<member>(m));
-      score[m] = recent_[m] + c;
+      const double e = p.epoch_misses(static_cast<member>(m));
+      score[m] = recent_[m] + e;
       if (epoch_end) {
         total_est_[m] += e;
-        recent_[m] = recent_[m] / 2 + c;
+        recent_[m] = recent_[m] / 2 + e;
       }
     }
     if (!cfg_.panel) return;
@@ -297,8 +285,9 @@ class referee {
     epoch_heuristic_ = heuristic_;
     // The epoch ends here (a partial epoch: its misses join the totals, not yet decayed).
     for (std::size_t m = 0; m < panel_members; ++m) {
-      total_est_[m] += p.epoch_misses(static_cast<member>(m));
-      recent_[m] += choice_misses(p, static_cast<member>(m));
+      const double e = p.epoch_misses(static_cast<member>(m));
+      total_est_[m] += e;
+      recent_[m] += e;
     }
     p.start_epoch();
     total_misses_ += epoch_misses_;
