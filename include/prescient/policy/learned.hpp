@@ -76,7 +76,7 @@
 // `screen_keep / keep_victims` completed by the rest of the forest (in a cache under 384
 // entries a ranking keeps fewer victims, see `keep_share`, and there are more rankings
 // per eviction). Memory per resident entry:
-// the 40-byte history, ~50 bytes of bookkeeping, the metadata of the one heuristic
+// the 40-byte history, ~45 bytes of bookkeeping, the metadata of the one heuristic
 // awake on the cache's slots (one that sleeps gives its memory back, W-TinyLFU keeping
 // its sketch), the panel's bytes;
 // plus the ghost histories (72 bytes each; as many as were evicted within the last
@@ -207,7 +207,7 @@ class learned {
       dense_pos_.resize(n, not_resident);
       resident_.reserve(n);
       if (cfg_.young_candidates > 0) {
-        young_ring_.resize(n);  // a place per slot
+        young_ring_.resize(young_places(n));
         put_stamp_.resize(n, 0);
       }
     }
@@ -396,7 +396,7 @@ class learned {
   [[nodiscard]] std::size_t metadata_bytes_per_entry() const {
     return learn::key_history::bytes + 3 * sizeof(std::uint64_t) + 2 * sizeof(std::uint32_t) + detail::slot_links::bytes_per_slot +
            (cfg_.rescore_age_factor > 0 ? sizeof(std::uint64_t) + sizeof(std::uint32_t) : 0) +
-           (cfg_.young_candidates > 0 ? sizeof(young_entry) + sizeof(std::uint32_t) : 0) +
+           (cfg_.young_candidates > 0 ? young_bytes_per_slot() + sizeof(std::uint32_t) : 0) +
            heuristic_bytes_per_entry() +
            (panel_ ? panel_->bytes_per_entry() : 0) +
            ghost_.bytes() / static_cast<std::size_t>(std::max<std::uint64_t>(capacity_, 1));
@@ -626,7 +626,17 @@ class learned {
 
   // An inserted entry joins the young ring (a FIFO of insertions); one that leaves it,
   // `young_depth` × entries insertions later, without a request since is ready to be a
-  // candidate. The ring has a place per slot, so it never allocates once sized.
+  // candidate. The ring has places for that depth at the most entries the slots can
+  // hold, and two to spare, so it never allocates once sized and is never full when an
+  // entry joins (it held a place per slot before 2026-12-06: the same decisions, 8 bytes
+  // a slot more).
+  [[nodiscard]] std::size_t young_places(std::size_t slots) const {
+    return std::min(slots, static_cast<std::size_t>(cfg_.young_depth * static_cast<double>(slots)) + 2);
+  }
+  [[nodiscard]] std::size_t young_bytes_per_slot() const {
+    const std::size_t slots = std::max<std::size_t>(history_.size(), 1);
+    return (young_ring_.capacity() * sizeof(young_entry) + slots - 1) / slots;
+  }
   void track_young(slot_id s) {
     const std::size_t capacity = young_ring_.capacity();
     if (capacity == 0) return;
