@@ -76,7 +76,7 @@
 // `screen_keep / keep_victims` completed by the rest of the forest (in a cache under 384
 // entries a ranking keeps fewer victims, see `keep_share`, and there are more rankings
 // per eviction). Memory per resident entry:
-// the 40-byte history, ~45 bytes of bookkeeping, the metadata of the one heuristic
+// the 40-byte history, ~49 bytes of bookkeeping, the metadata of the one heuristic
 // awake on the cache's slots (one that sleeps gives its memory back, W-TinyLFU keeping
 // its sketch), the panel's bytes;
 // plus the ghost histories (72 bytes each; as many as were evicted within the last
@@ -394,7 +394,10 @@ class learned {
   /// that may wake, the panel, and the ghost histories as the table holds them now (it
   /// grows to what `ghost_age_per_entry` keeps, at most `ghost_per_entry` per unit).
   [[nodiscard]] std::size_t metadata_bytes_per_entry() const {
-    return learn::key_history::bytes + 3 * sizeof(std::uint64_t) + 2 * sizeof(std::uint32_t) + detail::slot_links::bytes_per_slot +
+    // Per slot: the history; hash, weight and predicted time; stamp and dense position;
+    // the place in the dense list of residents (counted since 2026-12-06); the links.
+    return learn::key_history::bytes + 3 * sizeof(std::uint64_t) + 2 * sizeof(std::uint32_t) + sizeof(slot_id) +
+           detail::slot_links::bytes_per_slot +
            (cfg_.rescore_age_factor > 0 ? sizeof(std::uint64_t) + sizeof(std::uint32_t) : 0) +
            (cfg_.young_candidates > 0 ? young_bytes_per_slot() + sizeof(std::uint32_t) : 0) +
            heuristic_bytes_per_entry() +
