@@ -47,9 +47,9 @@
 //
 // Cost: O(1) amortised per request (a CLOCK sweep over M is amortised by the frequency
 // decrements it performs). Per slot: 8 bytes of links, 8 of key hash (to enter G),
-// 8 of weight and 1 byte of frequency+queue = 25 bytes; G adds ~44 bytes per remembered
-// key (see ghost_lists.hpp), i.e. ~40 bytes per entry at ghost_ratio 0.9 with unit
-// weights. `metadata_bytes_per_entry` reports both, 25 + 0.9 × 44 ≈ 64.
+// 8 of weight and 1 byte of frequency+queue = 25 bytes; G adds ~36 bytes per remembered
+// key (see ghost_lists.hpp), i.e. ~32 bytes per entry at ghost_ratio 0.9 with unit
+// weights. `metadata_bytes_per_entry` reports both, 25 + 0.9 × 36 ≈ 57.
 #pragma once
 
 #include <algorithm>

@@ -7,9 +7,10 @@
 //
 // Layout:
 //
-//   nodes_  [ {hash, weight, prev, next, list} ... ]  a pool with a free list; each live
+//   nodes_  [ {hash, weight, prev + list, next} ... ] a pool with a free list; each live
 //                                                     node is in exactly one of the
-//                                                     `Lists` doubly-linked lists
+//                                                     `Lists` doubly-linked lists (its
+//                                                     number in the top bits of `prev`)
 //   index_  [ node id | empty ] (power of two)       open addressing, linear probing on
 //                                                     the low bits of the hash, deletion
 //                                                     by backward shift (no tombstones)
@@ -18,8 +19,11 @@
 // Invariants: every live node is in `index_` exactly once and in exactly one list; the
 // index is at most half full; a list's weight is the sum of its nodes' weights.
 //
-// Cost: every operation is O(1) expected. Memory is 32 bytes per node plus 8 to 16 bytes
-// of index per node (4-byte ids at load ≤ 1/2), so ~44 bytes per remembered key. Both
+// Cost: every operation is O(1) expected. Memory is 24 bytes per node plus 8 to 16 bytes
+// of index per node (4-byte ids at load ≤ 1/2), so ~36 bytes per remembered key. The
+// list number shares `prev`'s 32 bits (none with one list, one bit with ARC's two), so
+// up to 2^(32 − bits) − 1 keys are remembered at once; beyond, `push_front` throws
+// std::length_error (ARC: 2^31 − 1 ghosts, a cache of two billion entries). Both
 // arrays only grow (doubling, amortised) up to the largest number of keys the policy
 // ever remembered at once — which the policy bounds by weight — and are reused after:
 // no allocation per request in steady state.
@@ -27,9 +31,12 @@
 
 #include <algorithm>
 #include <array>
+#include <bit>
 #include <cassert>
 #include <cstddef>
 #include <cstdint>
+#include <stdexcept>
+#include <string>
 #include <vector>
 
 namespace prescient::policy::detail {
@@ -41,14 +48,14 @@ class ghost_lists {
  public:
   /// `find` / `erase` answer when the hash is in no list.
   static constexpr int absent = -1;
-  static constexpr std::size_t bytes_per_entry = 32 + 12;  // node + index at mean load
+  static constexpr std::size_t bytes_per_entry = 24 + 12;  // node + index at mean load
 
   ghost_lists() { rebuild_index(16); }
 
   /// Which list holds `hash`, or `absent`.
   [[nodiscard]] int find(std::uint64_t hash) const {
     const std::uint32_t n = lookup(hash);
-    return n == npos ? absent : nodes_[n].list;
+    return n == npos ? absent : static_cast<int>(nodes_[n].list());
   }
 
   /// Forgets `hash`; returns the list it was in, or `absent`.
@@ -56,7 +63,7 @@ class ghost_lists {
     const std::size_t pos = position(hash);
     if (index_[pos] == npos) return absent;
     const std::uint32_t n = index_[pos];
-    const int list = nodes_[n].list;
+    const int list = static_cast<int>(nodes_[n].list());
     unlink(n);
     erase_position(pos);
     release(n);
@@ -70,8 +77,8 @@ class ghost_lists {
     erase(hash);
     if ((live_ + 1) * 2 > index_.size()) rebuild_index(index_.size() * 2);
     const std::uint32_t n = acquire();
-    nodes_[n] = node{hash, weight, npos, lists_[list].head, static_cast<std::uint8_t>(list)};
-    if (lists_[list].head != npos) nodes_[lists_[list].head].prev = n; else lists_[list].tail = n;
+    nodes_[n] = node{hash, weight, npos | list_tag(list), lists_[list].head};
+    if (lists_[list].head != npos) nodes_[lists_[list].head].set_prev(n); else lists_[list].tail = n;
     lists_[list].head = n;
     lists_[list].weight += weight;
     ++lists_[list].count;
@@ -117,15 +124,27 @@ class ghost_lists {
   }
 
  private:
-  static constexpr std::uint32_t npos = 0xffffffffu;
+  // A node number takes the low `id_bits` of a 32-bit word; `prev` keeps the node's list
+  // in the bits above.
+  static constexpr unsigned list_bits = Lists == 1 ? 0 : static_cast<unsigned>(std::bit_width(Lists - 1));
+  static constexpr unsigned id_bits = 32 - list_bits;
+  static constexpr std::uint32_t npos = static_cast<std::uint32_t>((std::uint64_t{1} << id_bits) - 1);
 
   struct node {
     std::uint64_t hash;
     std::uint64_t weight;
-    std::uint32_t prev;  // towards the front (more recent)
-    std::uint32_t next;  // towards the back (older); also the free-list link
-    std::uint8_t list;
+    std::uint32_t prev_list;  // towards the front (more recent), and the list above id_bits
+    std::uint32_t next;       // towards the back (older); also the free-list link
+    [[nodiscard]] std::uint32_t prev() const noexcept { return prev_list & npos; }
+    [[nodiscard]] std::size_t list() const noexcept {
+      if constexpr (list_bits == 0) return 0; else return prev_list >> id_bits;
+    }
+    void set_prev(std::uint32_t p) noexcept { prev_list = (prev_list & ~npos) | p; }
   };
+  [[nodiscard]] static std::uint32_t list_tag(std::size_t list) noexcept {
+    if constexpr (list_bits == 0) return 0; else return static_cast<std::uint32_t>(list) << id_bits;
+  }
+  static_assert(sizeof(node) == 24, "update bytes_per_entry and the header comment");
   struct list_head {
     std::uint32_t head = npos;
     std::uint32_t tail = npos;
@@ -166,9 +185,10 @@ class ghost_lists {
 
   void unlink(std::uint32_t n) {
     node& x = nodes_[n];
-    list_head& l = lists_[x.list];
-    if (x.prev != npos) nodes_[x.prev].next = x.next; else l.head = x.next;
-    if (x.next != npos) nodes_[x.next].prev = x.prev; else l.tail = x.prev;
+    list_head& l = lists_[x.list()];
+    const std::uint32_t prev = x.prev();
+    if (prev != npos) nodes_[prev].next = x.next; else l.head = x.next;
+    if (x.next != npos) nodes_[x.next].set_prev(prev); else l.tail = prev;
     l.weight -= x.weight;
     --l.count;
   }
@@ -179,6 +199,10 @@ class ghost_lists {
       const std::uint32_t n = free_;
       free_ = nodes_[n].next;
       return n;
+    }
+    if (nodes_.size() >= npos) {
+      --live_;
+      throw std::length_error("ghost_lists: more than " + std::to_string(npos) + " keys remembered at once");
     }
     nodes_.push_back(node{});
     return static_cast<std::uint32_t>(nodes_.size() - 1);
