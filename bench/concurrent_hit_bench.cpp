@@ -282,10 +282,16 @@ void register_policy(const std::string& name) {
                                        [](benchmark::State& s) { mixed<mutex_shards<Policy>, Policy>(s); }));
 }
 
-// The mixed stream with nothing shared (every thread its own concurrent_cache), and on
-// one cache of the default shard count.
+// The mixed stream with nothing shared (every thread its own concurrent_cache), and the
+// hits and the mixed stream on one cache of the default shard count.
 template <class Policy>
 void register_mixed_calibrations(const std::string& name) {
+  for (const bool zipf : {true, false}) {
+    const std::string dist = zipf ? "zipf" : "uniform";
+    benchmark::RegisterBenchmark(("hit/" + name + "/" + dist + "/concurrent_cache_default_shards").c_str(),
+                                 [zipf](benchmark::State& s) { hit<default_sharded<Policy>, Policy>(s, zipf); })
+        ->Threads(1)->Threads(2)->Threads(4)->Threads(8)->UseRealTime()->MinTime(0.4);
+  }
   benchmark::RegisterBenchmark(("mixed/" + name + "/zipf/private_concurrent_caches").c_str(),
                                [](benchmark::State& s) { mixed<sharded<Policy>, Policy, true>(s); })
       ->Threads(1)->Threads(2)->Threads(4)->Threads(8)->UseRealTime()->MinTime(0.4);

@@ -10,6 +10,8 @@
 //   build/release/bench/host_replay_bench [trace [format [sizes [shards [threads [policies [learned-params]]]]]]]
 //   build/release/bench/host_replay_bench cache2k-orm-busy.trace.xz i32be 1500,7500 1,8 1,2 s3fifo,learned
 //
+// Policies: lru, arc, wtinylfu, s3fifo, sieve (nothing trains: one replay each) and learned.
+//
 // The learned policy runs twice: with its trainer free, as in a host, and settled: in
 // rounds of one request per thread, and at each barrier the threads wait until no
 // training is running or due (shared_model::wait_idle), so that a model arrives before
@@ -39,8 +41,11 @@
 #include "prescient/learn/compiled_forest.hpp"
 #include "prescient/learn/forest_trainer.hpp"
 #include "prescient/policy/learned.hpp"
+#include "prescient/policy/arc.hpp"
+#include "prescient/policy/lru.hpp"
 #include "prescient/policy/s3fifo.hpp"
 #include "prescient/policy/sieve.hpp"
+#include "prescient/policy/wtinylfu.hpp"
 #include "prescient/trace/reader.hpp"
 #include "sim/replay.hpp"
 #include "support/trace_path.hpp"
@@ -147,14 +152,16 @@ int main(int argc, char** argv) try {
         for (const u64 t : thread_counts)
           for (const bool settle : {false, true}) {
             host_result h{};
-            if (policy == "s3fifo" || policy == "sieve") {
-              if (settle) continue;  // nothing trains
-              h = policy == "s3fifo" ? host_replay<prescient::policy::s3fifo>(requests, size, s, t, false)
-                                     : host_replay<prescient::policy::sieve>(requests, size, s, t, false);
-            } else if (policy == "learned") {
+            if (policy == "learned") {
               h = host_replay<learned_policy>(requests, size, s, t, settle, learned_cfg);
             } else {
-              throw std::runtime_error("host_replay_bench: policies are s3fifo, sieve and learned, not " + policy);
+              if (settle) continue;  // nothing trains
+              if (policy == "s3fifo") h = host_replay<prescient::policy::s3fifo>(requests, size, s, t, false);
+              else if (policy == "sieve") h = host_replay<prescient::policy::sieve>(requests, size, s, t, false);
+              else if (policy == "lru") h = host_replay<prescient::policy::lru>(requests, size, s, t, false);
+              else if (policy == "arc") h = host_replay<prescient::policy::arc>(requests, size, s, t, false);
+              else if (policy == "wtinylfu") h = host_replay<prescient::policy::wtinylfu>(requests, size, s, t, false);
+              else throw std::runtime_error("host_replay_bench: policies are lru, arc, wtinylfu, s3fifo, sieve and learned, not " + policy);
             }
             std::printf("%-8llu %-8s %6llu %7llu %-8s %10.4f %10.4f %+8.2f%% %8llu\n", static_cast<unsigned long long>(size),
                         policy.c_str(), static_cast<unsigned long long>(s), static_cast<unsigned long long>(t),

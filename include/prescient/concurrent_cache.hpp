@@ -217,9 +217,12 @@ class thread_number {
 template <class PolicyConfig, class Hash, class KeyEqual, class Weigher, class Expiry = no_expiry>
 struct concurrent_cache_options {
   /// 0 picks a power of two near 4 × hardware threads, but never so many that a shard
-  /// would hold fewer than 64 units of capacity; for a policy whose hits are marks
-  /// (SIEVE, S3-FIFO: their shards carry no hit rings) up to 16 × hardware threads while
-  /// a shard holds 256 units or more. A lookup that meets a writer on its shard waits or
+  /// would hold fewer than 64 units of capacity; then up to 16 × hardware threads while
+  /// a shard holds 256 units or more — for a policy whose hits are buffered (LRU, ARC,
+  /// W-TinyLFU…: a ring of 1,088 bytes in each of a shard's stripes) only while the
+  /// stripes cost at most 4 bytes a unit of capacity (on 2 hardware threads, 32 shards
+  /// from 43,520 units), and not for a policy whose hits are costly (the learned
+  /// policy: each shard a policy of its own). A lookup that meets a writer on its shard waits or
   /// takes the lock, and with a tenth of the requests writing that costs a shared cache
   /// more than anything else: 32 shards instead of 8 gave two threads 1.2–1.4× the mixed
   /// stream's throughput (docs/benchmarks.md, "The mixed stream against a private
@@ -270,11 +273,18 @@ class concurrent_cache {
       const std::size_t threads = std::max(1u, std::thread::hardware_concurrency());
       shards = std::bit_ceil(4 * threads);
       while (shards > 1 && capacity / shards < 64) shards /= 2;
-      if constexpr (policy::has_lockfree_hit<Policy>) {
+      if constexpr (!policy::has_costly_hit<Policy>) {
         // More shards, each of 256 units at least: the miss ratio then stays within
-        // about half a per cent of one cache's (docs/benchmarks.md).
+        // about half a per cent of one cache's (docs/benchmarks.md). A policy whose hits
+        // are buffered has a ring in every stripe (1,088 bytes): its extra shards also
+        // keep the stripes under `ring_bytes_per_unit` bytes a unit of capacity. (The
+        // learned policy keeps the rule above: each shard is a policy with its own
+        // referee and panel.)
+        const std::size_t stripe_bytes = sizeof(stripe) * stripes_per_shard();
         std::size_t more = std::bit_ceil(16 * threads);
-        while (more > shards && capacity / more < 256) more /= 2;
+        while (more > shards && (capacity / more < 256 || (!policy::has_lockfree_hit<Policy> &&
+                                                           more * stripe_bytes > ring_bytes_per_unit * capacity)))
+          more /= 2;
         shards = std::max(shards, more);
       }
     }
@@ -283,8 +293,7 @@ class concurrent_cache {
     if constexpr (requires(policy_config& c) { Policy::prepare_shards(c, shards, capacity); })
       Policy::prepare_shards(opts.policy, shards, capacity);
     config_ = opts.policy;
-    const std::size_t stripes =
-        std::clamp<std::size_t>(std::bit_ceil(2 * std::size_t{std::max(1u, std::thread::hardware_concurrency())}), 4, 64);
+    const std::size_t stripes = owned_stripes();
     shards_.reserve(shards);
     for (std::size_t i = 0; i < shards; ++i) shards_.push_back(std::make_unique<shard>(share_of(capacity, i), opts, stripes));
     if constexpr (expires) {
@@ -912,6 +921,19 @@ class concurrent_cache {
   /// `drain_every` hits; the shard's drainer (below) drains every ring, so a ring holds
   /// up to twice that before its oldest hits are overwritten.
   static constexpr std::size_t hit_buffer = 128;
+  /// The stripes of a buffered policy's extra shards (see the constructor) cost at most
+  /// this many bytes a unit of capacity: with 32 hardware threads (80 stripes of 1,088
+  /// bytes a shard), 256 shards instead of 128 from 5.6M units of capacity on.
+  static constexpr std::uint64_t ring_bytes_per_unit = 4;
+  /// Stripes owned by one thread each: 2 × hardware threads, a power of two in [4, 64].
+  static std::size_t owned_stripes() {
+    return std::clamp<std::size_t>(std::bit_ceil(2 * std::size_t{std::max(1u, std::thread::hardware_concurrency())}), 4, 64);
+  }
+  /// A shard's stripes: the owned ones and a quarter as many shared (shard's constructor).
+  static std::size_t stripes_per_shard() {
+    const std::size_t owned = owned_stripes();
+    return owned + std::max<std::size_t>(1, owned / 4);
+  }
   static constexpr std::size_t drain_every = 64;
   /// A thread that is not its shard's drainer drains (and becomes the drainer) only once
   /// this many of its hits wait: the drainer has not come round in time.

@@ -93,14 +93,30 @@ TEST(ConcurrentCache, DefaultShardCountKeepsShardsUseful) {
   EXPECT_EQ(zero.size(), 0u);
 }
 
+// An LRU whose hit update is declared costly, as the learned policy's is.
+struct costly_lru : prescient::policy::lru {
+  using prescient::policy::lru::lru;
+  static constexpr bool costly_hit = true;
+};
+
 // The default shard count: a power of two near 4 × hardware threads with 64 units a
-// shard at least; for a policy whose hits are marks (no hit rings in its shards, and
-// more shards mean fewer lookups meeting a writer) up to 16 × while a shard holds 256.
+// shard at least; then up to 16 × while a shard holds 256 units (more shards mean fewer
+// lookups meeting a writer) — for a policy whose hits are buffered, only while its
+// stripes' rings (1,088 bytes a stripe) cost at most 4 bytes a unit of capacity, and not
+// at all for a policy whose hits are costly (the learned policy's shards are each a
+// policy with its own referee and panel).
 TEST(ConcurrentCache, DefaultShardCountFollowsThePolicysHits) {
   const std::size_t threads = std::max(1u, std::thread::hardware_concurrency());
   const std::uint64_t large = 256 * std::bit_ceil(16 * threads);  // room for every count tried
+  // ...but not for buffered hits' rings: 4 bytes a unit is too little for even twice
+  // the base count's stripes (at least 5 a shard).
   EXPECT_EQ((prescient::concurrent_cache<int, int, prescient::policy::lru>(large).shard_count()),
             std::bit_ceil(4 * threads));
+  // Room for the rings of 16 × hardware threads of shards (at most 80 stripes each).
+  const std::uint64_t roomy = std::bit_ceil(16 * threads) * 80 * 1088 / 4;
+  EXPECT_EQ((prescient::concurrent_cache<int, int, prescient::policy::lru>(roomy).shard_count()),
+            std::bit_ceil(16 * threads));
+  EXPECT_EQ((prescient::concurrent_cache<int, int, costly_lru>(roomy).shard_count()), std::bit_ceil(4 * threads));
   EXPECT_EQ((prescient::concurrent_cache<int, int, prescient::policy::sieve>(large).shard_count()),
             std::bit_ceil(16 * threads));
   EXPECT_EQ((prescient::concurrent_cache<int, int, prescient::policy::s3fifo>(large).shard_count()),
