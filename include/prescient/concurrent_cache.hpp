@@ -929,9 +929,8 @@ class concurrent_cache {
   static std::size_t owned_stripes() {
     return std::clamp<std::size_t>(std::bit_ceil(2 * std::size_t{std::max(1u, std::thread::hardware_concurrency())}), 4, 64);
   }
-  /// A shard's stripes: the owned ones and a quarter as many shared (shard's constructor).
-  static std::size_t stripes_per_shard() {
-    const std::size_t owned = owned_stripes();
+  /// A shard's stripes: the `owned` ones and a quarter as many shared (at least one).
+  static std::size_t stripes_per_shard(std::size_t owned = owned_stripes()) {
     return owned + std::max<std::size_t>(1, owned / 4);
   }
   static constexpr std::size_t drain_every = 64;
@@ -1015,7 +1014,7 @@ class concurrent_cache {
     /// quarter as many more (at least one) are shared by the threads numbered beyond.
     shard(std::uint64_t capacity, const options& o, std::size_t owned)
         : owned_stripes(owned),
-          stripe_count(owned + std::max<std::size_t>(1, owned / 4)),
+          stripe_count(stripes_per_shard(owned)),
           stripes(std::make_unique<stripe[]>(stripe_count)),
           cache(make_cache(capacity, o)),
           drained(std::make_unique<std::atomic<std::uint64_t>[]>(stripe_count)),

@@ -46,6 +46,10 @@ void check_against_model(std::uint64_t seed) {
         if (model[l][i].first == h) return {static_cast<int>(l), i};
     return {g.absent, 0};
   };
+  auto model_erase = [&](int l, std::size_t i) {
+    auto& list = model[static_cast<std::size_t>(l)];
+    list.erase(list.begin() + static_cast<std::ptrdiff_t>(i));
+  };
   for (int op = 0; op < 20000; ++op) {
     const std::uint64_t h = mix(rng() % 300);  // few keys: pushes often move a remembered one
     const std::size_t list = rng() % Lists;
@@ -54,14 +58,14 @@ void check_against_model(std::uint64_t seed) {
       case 1: {
         const std::uint64_t w = 1 + rng() % 1000;
         g.push_front(list, h, w);
-        if (auto [l, i] = model_find(h); l != g.absent) model[static_cast<std::size_t>(l)].erase(model[static_cast<std::size_t>(l)].begin() + static_cast<std::ptrdiff_t>(i));
+        if (auto [l, i] = model_find(h); l != g.absent) model_erase(l, i);
         model[list].emplace_front(h, w);
         break;
       }
       case 2: {
         auto [l, i] = model_find(h);
         ASSERT_EQ(g.erase(h), l) << "op " << op;
-        if (l != g.absent) model[static_cast<std::size_t>(l)].erase(model[static_cast<std::size_t>(l)].begin() + static_cast<std::ptrdiff_t>(i));
+        if (l != g.absent) model_erase(l, i);
         break;
       }
       default:
