@@ -1029,6 +1029,13 @@ class cache {
     if constexpr (policy::has_miss_hook<Policy>) policy_.on_miss(access{h, clock_, 0, next_access});
   }
 
+  // A policy that stores no weights while all are 1 grows its columns here for one
+  // that is not (policy.hpp, reserve_weight), before anything changes.
+  void reserve_policy_weight(std::uint64_t w) {
+    if constexpr (policy::has_weight_reserve<Policy>)
+      if (w != 1) policy_.reserve_weight(w);
+  }
+
   [[nodiscard]] std::uint64_t weigh(const Key& key, const Value& value) const {
     // A weight of 0 would let entries escape the budget forever; count it as 1.
     return std::max<std::uint64_t>(1, static_cast<std::uint64_t>(weigher_(key, value)));
@@ -1050,6 +1057,7 @@ class cache {
     entry& e = *slab_[s];
     const std::uint64_t w = weigh(e.key, value);  // may throw: nothing changed yet
     const std::uint64_t deadline = w > capacity_ ? no_deadline : deadline_on_update(s, value);  // may throw
+    if (w <= capacity_) reserve_policy_weight(w);  // may throw std::bad_alloc: nothing changed yet
     if (w > capacity_) {
       // The entry leaves: the policy, the index and the weight forget it first, then the
       // listener sees it in place (no copy that could throw), then its slot is freed.
@@ -1103,6 +1111,7 @@ class cache {
       return {put_outcome::too_heavy};
     }
     const std::uint64_t deadline = deadline_on_create(key, value);  // may throw: nothing changed
+    reserve_policy_weight(w);  // may throw std::bad_alloc: nothing changed
     const access incoming{h, clock_, w, next_access};
     if (!fits(w)) {
       slot_id v = policy_.victim(incoming);

@@ -11,6 +11,8 @@
 #include "prescient/policy/fifo.hpp"
 #include "prescient/policy/lfu.hpp"
 #include "prescient/policy/lru.hpp"
+#include "prescient/policy/s3fifo.hpp"
+#include "prescient/policy/arc.hpp"
 
 // GCC 12 pairs this operator new with inlined library deletes and warns that malloc'd
 // memory reaches free through them; the replaced pair below is consistent.
@@ -18,8 +20,10 @@
 #pragma GCC diagnostic ignored "-Wmismatched-new-delete"
 #endif
 static std::atomic<std::uint64_t> g_allocations{0};
+static std::atomic<bool> g_fail_allocations{false};  // every operator new throws while set
 void* operator new(std::size_t n) {
   g_allocations.fetch_add(1, std::memory_order_relaxed);
+  if (g_fail_allocations.load(std::memory_order_relaxed)) throw std::bad_alloc();
   if (void* p = std::malloc(n == 0 ? 1 : n)) return p;
   throw std::bad_alloc();
 }
@@ -49,5 +53,49 @@ void check_no_allocation() {
 TEST(CacheAllocation, LruHitsAndSteadyMissesDoNotAllocate) { check_no_allocation<prescient::policy::lru>(); }
 TEST(CacheAllocation, FifoHitsAndSteadyMissesDoNotAllocate) { check_no_allocation<prescient::policy::fifo>(); }
 TEST(CacheAllocation, LfuHitsAndSteadyMissesDoNotAllocate) { check_no_allocation<prescient::policy::lfu>(); }
+
+// ARC and S3-FIFO store no weights while every weight is 1: the first heavier entry makes
+// them allocate, and they do it in reserve_weight, before the cache changes anything — so
+// a std::bad_alloc there leaves the cache as it was, and once it succeeded, weighted
+// steady-state misses allocate nothing either.
+struct value_is_weight {
+  std::size_t operator()(const std::uint64_t&, const std::uint64_t& v) const { return static_cast<std::size_t>(v); }
+};
+
+template <class Policy>
+void check_first_heavier_entry() {
+  prescient::cache<std::uint64_t, std::uint64_t, Policy, prescient::hash<std::uint64_t>,
+                   std::equal_to<std::uint64_t>, value_is_weight>
+      c(1000);
+  for (std::uint64_t k = 0; k < 3000; ++k) c.put(k, 1);
+  for (std::uint64_t k = 3000; k < 6000; ++k) c.put(k, 1);  // steady state: nothing grows now
+  const std::size_t size = c.size();
+  const std::uint64_t weight = c.weight();
+  const auto before = g_allocations.load();
+  g_fail_allocations = true;
+  EXPECT_THROW(c.put(99'999, 3), std::bad_alloc);
+  g_fail_allocations = false;
+  EXPECT_EQ(g_allocations.load() - before, 1u) << "the first allocation is the one that failed";
+  EXPECT_EQ(c.size(), size);
+  EXPECT_EQ(c.weight(), weight);
+  EXPECT_FALSE(c.contains(99'999));
+  EXPECT_EQ(c.check_invariants(), "");
+  c.put(99'999, 3);
+  EXPECT_TRUE(c.contains(99'999));
+  // Warm the weighted state up (ghosts of every weight), then count.
+  for (std::uint64_t k = 10'000; k < 30'000; ++k) c.put(k, 1 + k % 4);
+  const auto before_misses = g_allocations.load();
+  for (std::uint64_t k = 10'000; k < 30'000; ++k)
+    if (!c.get(k)) c.put(k, 1 + k % 4);
+  EXPECT_EQ(g_allocations.load() - before_misses, 0u) << "allocations in weighted steady-state misses";
+  EXPECT_EQ(c.check_invariants(), "");
+}
+
+TEST(CacheAllocation, S3FifoFirstHeavierEntryAllocatesBeforeAnythingChanges) {
+  check_first_heavier_entry<prescient::policy::s3fifo>();
+}
+TEST(CacheAllocation, ArcFirstHeavierEntryAllocatesBeforeAnythingChanges) {
+  check_first_heavier_entry<prescient::policy::arc>();
+}
 
 }  // namespace

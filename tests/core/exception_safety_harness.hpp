@@ -273,6 +273,11 @@ class checked {
   {
     return p_.admit(a, v);
   }
+  void reserve_weight(std::uint64_t w)
+    requires pol::has_weight_reserve<P>
+  {
+    p_.reserve_weight(w);
+  }
   [[nodiscard]] std::size_t metadata_bytes_per_entry() const { return p_.metadata_bytes_per_entry(); }
 
   /// What P holds, walked through its own structures.

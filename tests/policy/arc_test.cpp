@@ -216,6 +216,11 @@ TEST(Arc, ModelWeighted) {
   run_model<pol::arc>(200, {}, ref, 7, 300, 8, 100000);
 }
 
+TEST(Arc, ModelUnitWeightsThenWeighted) {
+  arc_ref ref(200);
+  run_model<pol::arc>(200, {}, ref, 14, 300, 8, 100000, true, 30000);
+}
+
 
 }  // namespace
 }  // namespace policy_test

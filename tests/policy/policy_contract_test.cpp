@@ -214,11 +214,36 @@ TEST(Policies, ParameterStrings) {
 
 TEST(Policies, MetadataBytes) {
   EXPECT_EQ(pol::sieve(100).metadata_bytes_per_entry(), 9u);
-  EXPECT_EQ(pol::s3fifo::per_slot_bytes, 25u);
-  EXPECT_GT(pol::s3fifo(100).metadata_bytes_per_entry(), 25u);
-  EXPECT_GT(pol::arc(100).metadata_bytes_per_entry(), 25u);
-  EXPECT_GT(pol::wtinylfu(100).metadata_bytes_per_entry(), 25u);
+  EXPECT_EQ(pol::s3fifo::per_slot_bytes, 17u);
+  EXPECT_GT(pol::s3fifo(100).metadata_bytes_per_entry(), 17u);
+  EXPECT_GT(pol::arc(100).metadata_bytes_per_entry(), 17u);
+  EXPECT_GT(pol::wtinylfu(100).metadata_bytes_per_entry(), 17u);
   EXPECT_EQ(pol::belady(100).metadata_bytes_per_entry(), 60u);
+}
+
+// A policy stores no weights while every weight is 1 (weight_column.hpp): 8 bytes a slot
+// (and 8 a ghost) appear with the first heavier entry, and the cache asks for them before
+// it changes anything (reserve_weight).
+struct value_is_weight {
+  std::size_t operator()(const int&, const int& v) const { return static_cast<std::size_t>(v); }
+};
+
+template <class P>
+void expect_weights_cost_bytes_once_heavier(std::size_t slot_and_ghost_bytes) {
+  prescient::cache<int, int, P, prescient::hash<int>, std::equal_to<int>, value_is_weight> c(100);
+  for (int k = 0; k < 300; ++k) c.put(k, 1);
+  const std::size_t unit = c.policy().metadata_bytes_per_entry();
+  c.put(1000, 3);
+  EXPECT_EQ(c.policy().metadata_bytes_per_entry(), unit + slot_and_ghost_bytes) << P::name;
+  for (int k = 0; k < 300; ++k) c.put(k, 1 + k % 4);
+  EXPECT_TRUE(c.check_invariants().empty()) << P::name;
+  EXPECT_LE(c.weight(), 100u);
+}
+
+TEST(Policies, WeightsCostBytesOnlyOnceAnEntryIsHeavier) {
+  expect_weights_cost_bytes_once_heavier<pol::s3fifo>(8 + 7);  // slot + 0.9 of a ghost
+  expect_weights_cost_bytes_once_heavier<pol::arc>(8 + 8);
+  expect_weights_cost_bytes_once_heavier<pol::wtinylfu>(8);
 }
 
 }  // namespace

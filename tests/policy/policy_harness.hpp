@@ -76,6 +76,8 @@ class harness {
     }
     if constexpr (pol::has_miss_hook<P>) policy_.on_miss(a);
     if (w > capacity_) return out;
+    if constexpr (pol::has_weight_reserve<P>)
+      if (w != 1) policy_.reserve_weight(w);  // as the core does, before anything changes
     while (used_ + w > capacity_) {
       const slot_id v = policy_.victim(a);
       EXPECT_TRUE(v < key_.size() && live_[v]) << "victim " << v << " is not resident";
@@ -183,19 +185,22 @@ struct op_stream {
 
 template <class P, class Ref>
 void run_model(std::uint64_t capacity, typename P::config cfg, Ref& ref, std::uint64_t seed, std::uint64_t key_space,
-               std::uint64_t max_w, int ops, bool with_erase = true) {
+               std::uint64_t max_w, int ops, bool with_erase = true, int unit_ops = 0) {
   harness<P> h(capacity, cfg);
   op_stream s(seed, key_space, max_w);
   std::uint64_t hits = 0, evictions = 0;
   for (int i = 0; i < ops; ++i) {
-    const key_t k = s.next_key();
+    // The first `unit_ops` requests are of other keys, all of weight 1: a policy that
+    // stores no weights while all are 1 (weight_column.hpp) must switch in mid-run.
+    const bool unit = i < unit_ops;
+    const key_t k = s.next_key() + (unit ? 1'000'000'000 : 0);
     if (with_erase && s.erase_now()) {
       const bool a = h.erase(k);
       const bool b = ref.erase(k);
       ASSERT_EQ(a, b) << "erase of " << k << " at op " << i;
       continue;
     }
-    const auto w = s.weight_of(k);
+    const std::uint64_t w = unit ? 1 : s.weight_of(k);
     const outcome got = h.request(k, w);
     const outcome want = ref.request(k, w);
     ASSERT_EQ(got, want) << "key " << k << " weight " << w << " at op " << i;

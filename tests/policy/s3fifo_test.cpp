@@ -223,6 +223,13 @@ TEST(S3Fifo, ModelWeighted) {
   run_model<pol::s3fifo>(200, {}, ref, 4, 300, 8, 100000);
 }
 
+TEST(S3Fifo, ModelUnitWeightsThenWeighted) {
+  // No weights stored for the first 30,000 requests (all of weight 1), then keys of
+  // weight 1-8: the columns (slots' and G's) switch in mid-run, ghosts already remembered.
+  s3fifo_ref ref(200, {});
+  run_model<pol::s3fifo>(200, {}, ref, 13, 300, 8, 100000, true, 30000);
+}
+
 TEST(S3Fifo, ModelWarmupIntoMain) {
   const pol::s3fifo::config cfg{.warmup_into_main = true};
   s3fifo_ref ref(64, cfg);

@@ -321,6 +321,12 @@ TEST(WTinyLfu, ModelWeighted) {
   run_model<pol::wtinylfu>(200, cfg, ref, 9, 300, 8, 100000);
 }
 
+TEST(WTinyLfu, ModelUnitWeightsThenWeighted) {
+  const pol::wtinylfu::config cfg{.window_ratio = 0.05, .sketch_entries = 256};
+  wtinylfu_ref ref(200, cfg);
+  run_model<pol::wtinylfu>(200, cfg, ref, 15, 300, 8, 100000, true, 30000);
+}
+
 TEST(WTinyLfu, ModelDefaults) {
   wtinylfu_ref ref(500, {});
   run_model<pol::wtinylfu>(500, {}, ref, 10, 1500, 1, 100000);

@@ -58,6 +58,7 @@ class any_policy {
   slot_id victim(const access& a) { return impl_->victim(a); }
   void clear() { impl_->clear(); }
   void on_miss(const access& a) { impl_->on_miss(a); }
+  void reserve_weight(std::uint64_t w) { impl_->reserve_weight(w); }
   bool admit(const access& a, slot_id v) { return impl_->admit(a, v); }
   [[nodiscard]] std::size_t metadata_bytes_per_entry() const { return impl_->metadata_bytes_per_entry(); }
   /// The held policy's own name.
@@ -76,6 +77,7 @@ class any_policy {
     virtual slot_id victim(const access&) = 0;
     virtual void clear() = 0;
     virtual void on_miss(const access&) = 0;
+    virtual void reserve_weight(std::uint64_t) = 0;
     virtual bool admit(const access&, slot_id) = 0;
     [[nodiscard]] virtual std::size_t metadata_bytes_per_entry() const = 0;
     [[nodiscard]] virtual std::string_view held_name() const = 0;
@@ -93,6 +95,9 @@ class any_policy {
     void clear() override { policy.clear(); }
     void on_miss(const access& a) override {
       if constexpr (has_miss_hook<P>) policy.on_miss(a);
+    }
+    void reserve_weight(std::uint64_t w) override {
+      if constexpr (has_weight_reserve<P>) policy.reserve_weight(w);
     }
     bool admit(const access& a, slot_id v) override {
       if constexpr (has_admission<P>) return policy.admit(a, v);

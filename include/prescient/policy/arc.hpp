@@ -50,8 +50,9 @@
 // weight each, so ≤ 2c keys with unit weights.
 //
 // Cost: O(1) per request. Per slot: 8 bytes of links, 8 of key hash (to become a ghost),
-// 8 of weight, 1 of list id = 25 bytes; the ghosts hold up to one key per resident entry
-// at ~36 bytes each. `metadata_bytes_per_entry` reports 25 + 36 = 61.
+// 1 of list id = 17 bytes, and 8 of weight once any weight is not 1 (weight_column.hpp);
+// the ghosts hold up to one key per resident entry at ~28 bytes each (~36 with weights).
+// `metadata_bytes_per_entry` reports 17 + 28 = 45 with unit weights, 25 + 36 = 61 without.
 #pragma once
 
 #include <algorithm>
@@ -63,6 +64,7 @@
 
 #include "prescient/policy/detail/ghost_lists.hpp"
 #include "prescient/policy/detail/slot_list.hpp"
+#include "prescient/policy/detail/weight_column.hpp"
 #include "prescient/policy/policy.hpp"
 
 namespace prescient::policy {
@@ -78,7 +80,7 @@ class arc {
     links_.reserve_slots(n);
     if (n > hash_.size()) {
       hash_.resize(n, 0);
-      weight_.resize(n, 0);
+      weight_.resize(n);
       list_.resize(n, none);
     }
   }
@@ -91,14 +93,14 @@ class arc {
     if (list_[s] == t1) {
       t1_.remove(links_, s);
       t1w_ -= weight_[s];
-      weight_[s] = a.weight;
+      weight_.set(s, a.weight);
       t2_.push_front(links_, s);
       t2w_ += weight_[s];
       list_[s] = t2;
     } else {
       t2_.move_to_front(links_, s);
       t2w_ += a.weight - weight_[s];  // modular arithmetic: also right for a decrease
-      weight_[s] = a.weight;
+      weight_.set(s, a.weight);
     }
   }
 
@@ -160,8 +162,15 @@ class arc {
     std::fill(list_.begin(), list_.end(), none);
   }
 
+  /// Room for weights other than 1, in the slots' column and the ghosts' (policy.hpp).
+  void reserve_weight(std::uint64_t) {
+    weight_.materialise();
+    ghosts_.reserve_weight();
+  }
+
   [[nodiscard]] std::size_t metadata_bytes_per_entry() const {
-    return detail::slot_links::bytes_per_slot + 2 * sizeof(std::uint64_t) + 1 + ghost_t::bytes_per_entry;
+    return detail::slot_links::bytes_per_slot + sizeof(std::uint64_t) + weight_.bytes_per_index() + 1 +
+           ghosts_.bytes_per_entry();
   }
 
   /// The slots the policy holds, T1 then T2 (for cache::check_invariants; O(n), allocates).
@@ -218,7 +227,7 @@ class arc {
   // Puts slot s, holding a's key, at the MRU end of T2 or T1.
   void place(slot_id s, const access& a, bool in_t2) {
     hash_[s] = a.key_hash;
-    weight_[s] = a.weight;
+    weight_.set(s, a.weight);
     (in_t2 ? t2_ : t1_).push_front(links_, s);
     (in_t2 ? t2w_ : t1w_) += a.weight;
     list_[s] = in_t2 ? t2 : t1;
@@ -242,7 +251,7 @@ class arc {
   std::uint64_t t1w_ = 0, t2w_ = 0;
   ghost_t ghosts_;             // list b1 = B1, list b2 = B2; front: MRU
   std::vector<std::uint64_t> hash_;
-  std::vector<std::uint64_t> weight_;
+  detail::weight_column weight_;
   std::vector<std::uint8_t> list_;
   bool pending_valid_ = false;  // note_miss ran for pending_hash_
   std::uint8_t pending_ghost_ = none;  // where that key was found: b1, b2 or none

@@ -104,6 +104,7 @@
 #include "prescient/learn/predictor.hpp"
 #include "prescient/learn/trainer.hpp"
 #include "prescient/policy/detail/slot_list.hpp"
+#include "prescient/policy/detail/weight_column.hpp"
 #include "prescient/policy/learned/config.hpp"
 #include "prescient/policy/learned/fixed_ring.hpp"
 #include "prescient/policy/learned/panel.hpp"
@@ -197,7 +198,7 @@ class learned {
     if (n > history_.size()) {
       history_.resize(n);
       hash_.resize(n, 0);
-      weight_.resize(n, 0);
+      weight_.resize(n);
       stamp_.resize(n, 0);
       if (cfg_.rescore_age_factor > 0) {  // lazy rescoring's record, kept only when it is on
         score_stamp_.resize(n, 0);
@@ -211,6 +212,15 @@ class learned {
         put_stamp_.resize(n, 0);
       }
     }
+  }
+
+  /// Room for weights other than 1: this policy's column and the awake heuristic's (a
+  /// heuristic woken later fills its column then, as it fills all its arrays).
+  void reserve_weight(std::uint64_t w) {
+    weight_.materialise();
+    with_awake([&](auto& h) {
+      if constexpr (has_weight_reserve<std::decay_t<decltype(h)>>) h.reserve_weight(w);
+    });
   }
 
   void on_miss(const access& a) {
@@ -249,7 +259,7 @@ class learned {
     }
     features_.set_size(history_[s], a.weight);  // the function every row is written with
     hash_[s] = a.key_hash;
-    weight_[s] = a.weight;
+    weight_.set(s, a.weight);
     ++stamp_[s];
     dense_pos_[s] = static_cast<std::uint32_t>(resident_.size());
     resident_.push_back(s);
@@ -268,7 +278,7 @@ class learned {
     shadow_request(hash_[s], a.weight);
     observe(hash_[s], history_[s], a.time, a.weight);
     ++stamp_[s];
-    weight_[s] = a.weight;
+    weight_.set(s, a.weight);
     recency_.move_to_front(links_, s);
     with_awake([&](auto& h) { h.on_access(s, a); });
     after_request(a.time);
@@ -394,9 +404,10 @@ class learned {
   /// that may wake, the panel, and the ghost histories as the table holds them now (it
   /// grows to what `ghost_age_per_entry` keeps, at most `ghost_per_entry` per unit).
   [[nodiscard]] std::size_t metadata_bytes_per_entry() const {
-    // Per slot: the history; hash, weight and predicted time; stamp and dense position;
-    // the place in the dense list of residents (counted since 2026-12-06); the links.
-    return learn::key_history::bytes + 3 * sizeof(std::uint64_t) + 2 * sizeof(std::uint32_t) + sizeof(slot_id) +
+    // Per slot: the history; hash and predicted time (and weight, once one is not 1);
+    // stamp and dense position; the place in the dense list of residents; the links.
+    return learn::key_history::bytes + 2 * sizeof(std::uint64_t) + weight_.bytes_per_index() +
+           2 * sizeof(std::uint32_t) + sizeof(slot_id) +
            detail::slot_links::bytes_per_slot +
            (cfg_.rescore_age_factor > 0 ? sizeof(std::uint64_t) + sizeof(std::uint32_t) : 0) +
            (cfg_.young_candidates > 0 ? young_bytes_per_slot() + sizeof(std::uint32_t) : 0) +
@@ -1201,7 +1212,7 @@ class learned {
 
   std::vector<learn::key_history> history_;  // per slot
   std::vector<std::uint64_t> hash_;          // per slot: key hash (to file the history in the ghost)
-  std::vector<std::uint64_t> weight_;        // per slot: weight (to wake the base heuristic)
+  detail::weight_column weight_;             // per slot: weight (to wake the base heuristic)
   std::vector<std::uint32_t> stamp_;         // per slot: bumped on every request
   std::vector<std::uint32_t> put_stamp_;     // per slot: stamp_ when put without a request (0: none; in_grace)
   std::vector<std::uint32_t> score_stamp_;   // per slot: stamp_ when last scored

@@ -35,13 +35,19 @@
 //                                           // an expiry from a host's erase here: the key's
 //                                           // next request may come after the deadline, so
 //                                           // a label waiting for it was cut short.
+//   void reserve_weight(std::uint64_t w);   // an entry of weight `w` (never 1) is about to be
+//                                           // inserted, or an entry is about to take that
+//                                           // weight: grow what storing it needs (a policy
+//                                           // that stores no weight while all are 1 —
+//                                           // detail/weight_column.hpp — allocates here)
 //   std::vector<slot_id> resident_slots() const;
 //                                           // the slots the policy holds, walked through its
 //                                           // own structures (any order; O(n), allocates): for
 //                                           // cache::check_invariants, never on a request path.
 //
-// Hooks must not throw, except std::bad_alloc from `reserve_slots` (the core calls it
-// before it changes anything for the insertion that needs the room). The core calls no
+// Hooks must not throw, except std::bad_alloc from `reserve_slots` and `reserve_weight`
+// (the core calls them before it changes anything for the insertion or assignment that
+// needs the room). The core calls no
 // hook while a user callback (hash, key comparison, weigher, copy or move of a key or
 // value, loader, eviction listener) could leave the policy's view and its own apart:
 // see "Exceptions" in cache.hpp.
@@ -97,6 +103,9 @@ concept has_miss_hook = requires(P p, const access& a) { p.on_miss(a); };
 
 template <class P>
 concept has_expire_hook = requires(P p, slot_id s) { p.on_expire(s); };
+
+template <class P>
+concept has_weight_reserve = requires(P p, std::uint64_t w) { p.reserve_weight(w); };
 
 template <class P>
 concept has_resident_slots = requires(const P cp) {

@@ -46,10 +46,11 @@
 // inserted without a preceding `on_miss` for it, `on_insert` looks G up itself.
 //
 // Cost: O(1) amortised per request (a CLOCK sweep over M is amortised by the frequency
-// decrements it performs). Per slot: 8 bytes of links, 8 of key hash (to enter G),
-// 8 of weight and 1 byte of frequency+queue = 25 bytes; G adds ~36 bytes per remembered
-// key (see ghost_lists.hpp), i.e. ~32 bytes per entry at ghost_ratio 0.9 with unit
-// weights. `metadata_bytes_per_entry` reports both, 25 + 0.9 × 36 ≈ 57.
+// decrements it performs). Per slot: 8 bytes of links, 8 of key hash (to enter G) and
+// 1 byte of frequency+queue = 17 bytes, and 8 of weight once any weight is not 1
+// (weight_column.hpp); G adds ~28 bytes per remembered key (~36 with weights; see
+// ghost_lists.hpp), i.e. ~25 bytes per entry at ghost_ratio 0.9 with unit weights.
+// `metadata_bytes_per_entry` reports both: 17 + 0.9 × 28 ≈ 42 with unit weights.
 #pragma once
 
 #include <algorithm>
@@ -63,6 +64,7 @@
 #include "prescient/policy/detail/ghost_lists.hpp"
 #include "prescient/policy/detail/param_value.hpp"
 #include "prescient/policy/detail/slot_list.hpp"
+#include "prescient/policy/detail/weight_column.hpp"
 #include "prescient/policy/policy.hpp"
 
 namespace prescient::policy {
@@ -119,7 +121,7 @@ class s3fifo {
     links_.reserve_slots(n);
     if (n > hash_.size()) {
       hash_.resize(n, 0);
-      weight_.resize(n, 0);
+      weight_.resize(n);
       state_.resize(n, 0);
     }
   }
@@ -139,7 +141,7 @@ class s3fifo {
     }
     pending_valid_ = false;
     hash_[s] = a.key_hash;
-    weight_[s] = a.weight;
+    weight_.set(s, a.weight);
     if (ghost_hit || (cfg_.warmup_into_main && !has_evicted_ && small_w_ >= small_cap_)) {
       push_main(s, 0);
     } else {
@@ -155,7 +157,7 @@ class s3fifo {
   void adopt(slot_id s, const access& a, bool frequent) {
     ghost_.erase(a.key_hash);
     hash_[s] = a.key_hash;
-    weight_[s] = a.weight;
+    weight_.set(s, a.weight);
     if (frequent)
       push_main(s, 0);
     else
@@ -165,7 +167,7 @@ class s3fifo {
   void on_access(slot_id s, const access& a) {
     if (a.weight != weight_[s]) {  // an assignment changed the entry's weight
       (in_main(s) ? main_w_ : small_w_) += a.weight - weight_[s];  // modular: fine for decreases
-      weight_[s] = a.weight;
+      weight_.set(s, a.weight);
     }
     on_access_lockfree(s);
   }
@@ -229,11 +231,19 @@ class s3fifo {
     std::fill(state_.begin(), state_.end(), 0);
   }
 
-  [[nodiscard]] std::size_t metadata_bytes_per_entry() const {
-    return per_slot_bytes + static_cast<std::size_t>(cfg_.ghost_ratio * detail::ghost_lists<1>::bytes_per_entry);
+  /// Room for weights other than 1, in the slots' column and G's (policy.hpp).
+  void reserve_weight(std::uint64_t) {
+    weight_.materialise();
+    ghost_.reserve_weight();
   }
+
+  [[nodiscard]] std::size_t metadata_bytes_per_entry() const {
+    return per_slot_bytes + weight_.bytes_per_index() +
+           static_cast<std::size_t>(cfg_.ghost_ratio * static_cast<double>(ghost_.bytes_per_entry()));
+  }
+  /// Per slot, weights aside.
   static constexpr std::size_t per_slot_bytes =
-      detail::slot_links::bytes_per_slot + sizeof(std::uint64_t) * 2 + sizeof(std::uint8_t);
+      detail::slot_links::bytes_per_slot + sizeof(std::uint64_t) + sizeof(std::uint8_t);
 
   /// The slots the policy holds, S then M (for cache::check_invariants; O(n), allocates).
   [[nodiscard]] std::vector<slot_id> resident_slots() const {
@@ -301,7 +311,7 @@ class s3fifo {
   detail::slot_list small_;  // front: newest
   detail::slot_list main_;   // front: newest (or most recently reinserted)
   std::vector<std::uint64_t> hash_;
-  std::vector<std::uint64_t> weight_;
+  detail::weight_column weight_;
   std::vector<std::uint8_t> state_;  // bits 0-1: frequency, bit 2: in M
   ghost_t ghost_;
   bool has_evicted_ = false;

@@ -80,7 +80,8 @@
 // weights, at most 2^22), and grows with `reserve_slots` when the cache holds more slots.
 //
 // Cost: O(1) per request. Per slot: 8 bytes of links, 8 of key hash (sketch lookups),
-// 8 of weight, 1 of segment = 25 bytes; the sketch adds ~8–16 bytes of counters and
+// 1 of segment = 17 bytes, and 8 of weight once any weight is not 1 (weight_column.hpp);
+// the sketch adds ~8–16 bytes of counters and
 // ~1.25–2.5 bytes of doorkeeper per entry: `metadata_bytes_per_entry` reports the per-slot
 // bytes plus the sketch's actual memory divided by its entry count.
 #pragma once
@@ -96,6 +97,7 @@
 #include "prescient/policy/detail/frequency_sketch.hpp"
 #include "prescient/policy/detail/param_value.hpp"
 #include "prescient/policy/detail/slot_list.hpp"
+#include "prescient/policy/detail/weight_column.hpp"
 #include "prescient/policy/policy.hpp"
 
 namespace prescient::policy {
@@ -152,7 +154,7 @@ class wtinylfu {
     links_.reserve_slots(n);
     if (n > hash_.size()) {
       hash_.resize(n, 0);
-      weight_.resize(n, 0);
+      weight_.resize(n);
       seg_.resize(n, none);
     }
     grow_sketch(n);
@@ -182,7 +184,7 @@ class wtinylfu {
   /// decided before.
   void adopt(slot_id s, const access& a) {
     hash_[s] = a.key_hash;
-    weight_[s] = a.weight;
+    weight_.set(s, a.weight);
     push(window, s);
     // While main has room (warm-up, or after erasures) the window's overflow moves to
     // probation uncontested, as Caffeine's maintenance does after every write.
@@ -200,7 +202,7 @@ class wtinylfu {
     const std::uint8_t g = seg_[s];
     if (a.weight != weight_[s]) {
       segw_[g] += a.weight - weight_[s];  // modular arithmetic: also right for a decrease
-      weight_[s] = a.weight;
+      weight_.set(s, a.weight);
     }
     if (g == probation) {
       unlink(s);
@@ -263,7 +265,7 @@ class wtinylfu {
     clear_entries();
     links_.release();
     std::vector<std::uint64_t>().swap(hash_);
-    std::vector<std::uint64_t>().swap(weight_);
+    weight_.release();
     std::vector<std::uint8_t>().swap(seg_);
   }
 
@@ -271,8 +273,12 @@ class wtinylfu {
   [[nodiscard]] std::size_t sketch_bytes_per_entry() const {
     return (sketch_.memory_bytes() + sketch_.entries() - 1) / sketch_.entries();
   }
+  /// Room for weights other than 1 in the slots' column (policy.hpp).
+  void reserve_weight(std::uint64_t) { weight_.materialise(); }
+
   [[nodiscard]] std::size_t metadata_bytes_per_entry() const {
-    return detail::slot_links::bytes_per_slot + 2 * sizeof(std::uint64_t) + 1 + sketch_bytes_per_entry();
+    return detail::slot_links::bytes_per_slot + sizeof(std::uint64_t) + weight_.bytes_per_index() + 1 +
+           sketch_bytes_per_entry();
   }
 
   /// The slots the policy holds: window, probation, protected (for cache::check_invariants;
@@ -381,7 +387,7 @@ class wtinylfu {
   detail::slot_list lists_[3];   // window, probation, protected; front: MRU
   std::uint64_t segw_[3] = {0, 0, 0};
   std::vector<std::uint64_t> hash_;
-  std::vector<std::uint64_t> weight_;
+  detail::weight_column weight_;
   std::vector<std::uint8_t> seg_;
   bool counted_ = false;           // on_miss already counted counted_hash_
   std::uint64_t counted_hash_ = 0;

@@ -7,10 +7,11 @@
 //
 // Layout:
 //
-//   nodes_  [ {hash, weight, prev + list, next} ... ] a pool with a free list; each live
+//   nodes_  [ {hash, prev + list, next} ... ]        a pool with a free list; each live
 //                                                     node is in exactly one of the
 //                                                     `Lists` doubly-linked lists (its
 //                                                     number in the top bits of `prev`)
+//   weights_ [ weight ... ] (weight_column.hpp)      by node; no array while all are 1
 //   index_  [ node id | empty ] (power of two)       open addressing, linear probing on
 //                                                     the low bits of the hash, deletion
 //                                                     by backward shift (no tombstones)
@@ -19,14 +20,16 @@
 // Invariants: every live node is in `index_` exactly once and in exactly one list; the
 // index is at most half full; a list's weight is the sum of its nodes' weights.
 //
-// Cost: every operation is O(1) expected. Memory is 24 bytes per node plus 8 to 16 bytes
-// of index per node (4-byte ids at load ≤ 1/2), so ~36 bytes per remembered key. The
+// Cost: every operation is O(1) expected. Memory is 16 bytes per node (24 once a weight
+// other than 1 was remembered) plus 8 to 16 bytes of index per node (4-byte ids at
+// load ≤ 1/2), so ~28 bytes per remembered key (~36 with weights). The
 // list number shares `prev`'s 32 bits (none with one list, one bit with ARC's two), so
 // up to 2^(32 − bits) − 1 keys are remembered at once; beyond, `push_front` throws
 // std::length_error (ARC: 2^31 − 1 ghosts, a cache of two billion entries). Both
 // arrays only grow (doubling, amortised) up to the largest number of keys the policy
 // ever remembered at once — which the policy bounds by weight — and are reused after:
-// no allocation per request in steady state.
+// no allocation per request in steady state. The weights' array is allocated by the
+// first weight other than 1, or ahead of it by `reserve_weight`.
 #pragma once
 
 #include <algorithm>
@@ -39,6 +42,8 @@
 #include <string>
 #include <vector>
 
+#include "prescient/policy/detail/weight_column.hpp"
+
 namespace prescient::policy::detail {
 
 template <std::size_t Lists>
@@ -48,7 +53,10 @@ class ghost_lists {
  public:
   /// `find` / `erase` answer when the hash is in no list.
   static constexpr int absent = -1;
-  static constexpr std::size_t bytes_per_entry = 24 + 12;  // node + index at mean load
+  /// Bytes per remembered key: node (and weight, once one is not 1) + index at mean load.
+  [[nodiscard]] std::size_t bytes_per_entry() const noexcept {
+    return sizeof(node) + weights_.bytes_per_index() + 12;
+  }
 
   ghost_lists() { rebuild_index(16); }
 
@@ -77,7 +85,8 @@ class ghost_lists {
     erase(hash);
     if ((live_ + 1) * 2 > index_.size()) rebuild_index(index_.size() * 2);
     const std::uint32_t n = acquire();
-    nodes_[n] = node{hash, weight, npos | list_tag(list), lists_[list].head};
+    weights_.set(n, weight);
+    nodes_[n] = node{hash, npos | list_tag(list), lists_[list].head};
     if (lists_[list].head != npos) nodes_[lists_[list].head].set_prev(n); else lists_[list].tail = n;
     lists_[list].head = n;
     lists_[list].weight += weight;
@@ -101,6 +110,10 @@ class ghost_lists {
   /// Oldest hash of `list` (the list must not be empty); for tests and debugging.
   [[nodiscard]] std::uint64_t back(std::size_t list) const { return nodes_[lists_[list].tail].hash; }
 
+  /// Allocates the weights' array now, so that a weight other than 1 allocates nothing
+  /// later but the nodes' own growth.
+  void reserve_weight() { weights_.materialise(); }
+
   /// Preallocates room for `n` remembered keys.
   void reserve(std::size_t n) {
     if (n > nodes_.capacity()) nodes_.reserve(n);
@@ -112,6 +125,7 @@ class ghost_lists {
   /// Forgets everything; keeps the memory.
   void clear() {
     nodes_.clear();
+    weights_.clear();
     free_ = npos;
     live_ = 0;
     for (auto& l : lists_) l = list_head{};
@@ -120,7 +134,7 @@ class ghost_lists {
 
   /// Bytes currently held (capacity of both arrays).
   [[nodiscard]] std::size_t memory_bytes() const {
-    return nodes_.capacity() * sizeof(node) + index_.size() * sizeof(std::uint32_t);
+    return nodes_.capacity() * sizeof(node) + weights_.memory_bytes() + index_.size() * sizeof(std::uint32_t);
   }
 
  private:
@@ -132,7 +146,6 @@ class ghost_lists {
 
   struct node {
     std::uint64_t hash;
-    std::uint64_t weight;
     std::uint32_t prev_list;  // towards the front (more recent), and the list above id_bits
     std::uint32_t next;       // towards the back (older); also the free-list link
     [[nodiscard]] std::uint32_t prev() const noexcept { return prev_list & npos; }
@@ -144,7 +157,7 @@ class ghost_lists {
   [[nodiscard]] static std::uint32_t list_tag(std::size_t list) noexcept {
     if constexpr (list_bits == 0) return 0; else return static_cast<std::uint32_t>(list) << id_bits;
   }
-  static_assert(sizeof(node) == 24, "update bytes_per_entry and the header comment");
+  static_assert(sizeof(node) == 16, "update the header comment");
   struct list_head {
     std::uint32_t head = npos;
     std::uint32_t tail = npos;
@@ -189,7 +202,7 @@ class ghost_lists {
     const std::uint32_t prev = x.prev();
     if (prev != npos) nodes_[prev].next = x.next; else l.head = x.next;
     if (x.next != npos) nodes_[x.next].set_prev(prev); else l.tail = prev;
-    l.weight -= x.weight;
+    l.weight -= weights_[n];
     --l.count;
   }
 
@@ -204,7 +217,13 @@ class ghost_lists {
       --live_;
       throw std::length_error("ghost_lists: more than " + std::to_string(npos) + " keys remembered at once");
     }
-    nodes_.push_back(node{});
+    weights_.push_back(1);  // first: if it throws, nothing changed
+    try {
+      nodes_.push_back(node{});
+    } catch (...) {
+      weights_.pop_back();
+      throw;
+    }
     return static_cast<std::uint32_t>(nodes_.size() - 1);
   }
   void release(std::uint32_t n) {
@@ -221,6 +240,7 @@ class ghost_lists {
   }
 
   std::vector<node> nodes_;
+  weight_column weights_;  // by node, nodes_.size() of them
   std::vector<std::uint32_t> index_;
   std::array<list_head, Lists> lists_{};
   std::uint32_t free_ = npos;
