@@ -4,7 +4,8 @@
 //
 //   index  : key hash → slot id          detail::slot_index, open addressing, 8 B/bucket
 //   slab   : slot id → {key, value, hash, weight}   a vector; ids are stable while the
-//            entry lives; freed ids go on a free list and are reused first
+//            entry lives; freed ids go on a free list and are reused first. With the
+//            default unit_weigher the weight is not stored (every entry weighs 1)
 //   policy : its own arrays indexed by slot id (see policy/policy.hpp)
 //
 // A request hashes the key once, probes the index, and on a hit tells the policy
@@ -84,6 +85,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cassert>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -487,7 +489,7 @@ class cache {
       time = detail::timer_wheel::bytes_per_slot + 2 * sizeof(std::uint64_t);
       if (time_.stamps) time += sizeof(std::uint64_t);  // the access stamp
     }
-    return 2 * sizeof(std::uint64_t) /* hash, weight */ +
+    return sizeof(std::uint64_t) /* hash */ + (unit_weights ? 0 : sizeof(std::uint64_t)) /* weight */ +
            index_.bucket_count() * detail::slot_index::bytes_per_bucket / n +
            policy_.metadata_bytes_per_entry() + time;
   }
@@ -603,11 +605,25 @@ class cache {
   template <class, class, class, class, class, class, class, class>
   friend class concurrent_cache;
 
+  // With the unit weigher every entry weighs 1, so the slab stores no weight (8 bytes
+  // an entry less): unit_weight reads 1 and takes only 1.
+  struct unit_weight {
+    constexpr unit_weight(std::uint64_t w) noexcept { assert(w == 1); (void)w; }  // NOLINT: implicit
+    constexpr unit_weight& operator=(std::uint64_t w) noexcept {
+      assert(w == 1);
+      (void)w;
+      return *this;
+    }
+    constexpr operator std::uint64_t() const noexcept { return 1; }  // NOLINT: implicit
+  };
+  static constexpr bool unit_weights = std::is_same_v<Weigher, unit_weigher>;
+  using stored_weight = std::conditional_t<unit_weights, unit_weight, std::uint64_t>;
+
   struct entry {
     Key key;
     Value value;
     std::uint64_t hash;
-    std::uint64_t weight;
+    [[no_unique_address]] stored_weight weight;
   };
 
   static constexpr std::size_t no_index = std::numeric_limits<std::size_t>::max();

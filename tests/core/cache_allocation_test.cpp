@@ -20,9 +20,11 @@
 #pragma GCC diagnostic ignored "-Wmismatched-new-delete"
 #endif
 static std::atomic<std::uint64_t> g_allocations{0};
+static std::atomic<std::uint64_t> g_allocated_bytes{0};
 static std::atomic<bool> g_fail_allocations{false};  // every operator new throws while set
 void* operator new(std::size_t n) {
   g_allocations.fetch_add(1, std::memory_order_relaxed);
+  g_allocated_bytes.fetch_add(n, std::memory_order_relaxed);
   if (g_fail_allocations.load(std::memory_order_relaxed)) throw std::bad_alloc();
   if (void* p = std::malloc(n == 0 ? 1 : n)) return p;
   throw std::bad_alloc();
@@ -89,6 +91,36 @@ void check_first_heavier_entry() {
     if (!c.get(k)) c.put(k, 1 + k % 4);
   EXPECT_EQ(g_allocations.load() - before_misses, 0u) << "allocations in weighted steady-state misses";
   EXPECT_EQ(c.check_invariants(), "");
+}
+
+// With the unit weigher the slab stores no weight: room for 4,096 entries takes at
+// least 8 bytes an entry less than with a weigher that also answers 1 but is not known
+// to (the same policy, index and free list besides).
+struct always_one {
+  std::size_t operator()(const std::uint64_t&, const std::uint64_t&) const { return 1; }
+};
+
+TEST(CacheAllocation, TheUnitWeigherStoresNoWeight) {
+  const auto bytes_to_reserve = [](auto& c) {
+    const auto before = g_allocated_bytes.load();
+    c.reserve(4096);
+    return g_allocated_bytes.load() - before;
+  };
+  prescient::cache<std::uint64_t, std::uint64_t, prescient::policy::lru> unit(1);
+  prescient::cache<std::uint64_t, std::uint64_t, prescient::policy::lru, prescient::hash<std::uint64_t>,
+                   std::equal_to<std::uint64_t>, always_one>
+      weighted(1);
+  const auto unit_bytes = bytes_to_reserve(unit);
+  const auto weighted_bytes = bytes_to_reserve(weighted);
+  EXPECT_GE(weighted_bytes, unit_bytes + 4096 * sizeof(std::uint64_t));
+  EXPECT_EQ(weighted.metadata_bytes_per_entry(), unit.metadata_bytes_per_entry() + sizeof(std::uint64_t));
+  for (std::uint64_t k = 0; k < 3; ++k) {
+    unit.put(k, k);
+    weighted.put(k, k);
+  }
+  EXPECT_EQ(unit.weight(), 1u);  // capacity 1: one entry of weight 1
+  EXPECT_EQ(weighted.weight(), 1u);
+  EXPECT_EQ(unit.check_invariants(), "");
 }
 
 TEST(CacheAllocation, S3FifoFirstHeavierEntryAllocatesBeforeAnythingChanges) {
