@@ -3,9 +3,11 @@
 // Layout (the design's "slots, not pointers"):
 //
 //   index  : key hash → slot id          detail::slot_index, open addressing, 8 B/bucket
-//   slab   : slot id → {key, value, hash, weight}   a vector; ids are stable while the
+//   slab   : slot id → {key, value, weight}   a vector; ids are stable while the
 //            entry lives; freed ids go on a free list and are reused first. With the
 //            default unit_weigher the weight is not stored (every entry weighs 1)
+//   hashes : slot id → key hash              a vector beside the slab, which a policy
+//            that needs a slot's hash reads (key_hash_view) instead of keeping a copy
 //   policy : its own arrays indexed by slot id (see policy/policy.hpp)
 //
 // A request hashes the key once, probes the index, and on a hit tells the policy
@@ -216,6 +218,7 @@ class cache {
                  KeyEqual equal = {}, Weigher weigher = {})
       : hash_(std::move(hash)), equal_(std::move(equal)), weigher_(std::move(weigher)), capacity_(capacity),
         policy_(capacity, std::move(config)) {
+    if constexpr (policy::has_key_hashes<Policy>) policy_.use_key_hashes(key_hash_view(*hashes_));
     if constexpr (std::is_same_v<Weigher, unit_weigher>) {
       reserve(static_cast<std::size_t>(std::min<std::uint64_t>(capacity, std::uint64_t{1} << 20)));
     }
@@ -268,7 +271,7 @@ class cache {
     begin_op();
     const slot_id s = lookup(key, h);
     if (s != no_slot) {
-      record_hit(s, next_access);
+      record_hit(s, h, next_access);
       after_hit(s);
       return true;
     }
@@ -294,7 +297,7 @@ class cache {
     const std::uint64_t h = hash_key(key);
     begin_op();
     if (const slot_id s = lookup(key, h); s != no_slot) {
-      record_hit(s);
+      record_hit(s, h);
       after_hit(s);
       return slab_[s]->value;
     }
@@ -326,7 +329,7 @@ class cache {
     for (std::size_t i = 0; i < keys.size(); ++i) {
       const std::uint64_t h = hash_key(keys[i]);
       if (const slot_id s = lookup(keys[i], h); s != no_slot) {
-        record_hit(s);
+        record_hit(s, h);
         after_hit(s);
         out[i] = slab_[s]->value;
         continue;
@@ -545,11 +548,12 @@ class cache {
       if (!slab_[s]) continue;
       ++live;
       const entry& e = *slab_[s];
+      const std::uint64_t h = (*hashes_)[s];
       if (e.weight == 0) report("slot " + std::to_string(s) + " weighs 0");
       if (e.weight > std::numeric_limits<std::uint64_t>::max() - sum) overflow = true;
       sum += e.weight;
       const auto id = static_cast<slot_id>(s);
-      if (index_.find(e.hash, [&](slot_id t) { return t == id; }) != id)
+      if (index_.find(h, [&](slot_id t) { return t == id; }) != id)
         report("live slot " + std::to_string(s) + " is not in the index");
     }
     if (overflow) report("the entries' weights overflow 64 bits");
@@ -593,6 +597,7 @@ class cache {
   /// Makes room for `n` entries in the slab, index and policy without reallocation.
   void reserve(std::size_t n) {
     if (n > slab_.capacity()) {
+      if (hashes_->size() < n) hashes_->resize(n);
       policy_.reserve_slots(n);  // the policy's arrays always cover the slab's capacity
       reserve_time(n);
       free_.reserve(n);
@@ -622,7 +627,6 @@ class cache {
   struct entry {
     Key key;
     Value value;
-    std::uint64_t hash;
     [[no_unique_address]] stored_weight weight;
   };
 
@@ -687,7 +691,7 @@ class cache {
       record_miss(h);
       return std::nullopt;
     }
-    record_hit(s);
+    record_hit(s, h);
     after_hit(s);
     return slab_[s]->value;
   }
@@ -996,7 +1000,7 @@ class cache {
       record_miss(h);
       return false;
     }
-    record_hit(s);
+    record_hit(s, h);
     after_hit(s);
     std::forward<F>(f)(std::as_const(slab_[s]->value));
     return true;
@@ -1034,9 +1038,10 @@ class cache {
     notify_and_free(s, cause);
   }
 
-  void record_hit(slot_id s, std::uint64_t next_access = access::unknown) {
+  /// `h`: the key's hash (the caller hashed the key to find the slot).
+  void record_hit(slot_id s, std::uint64_t h, std::uint64_t next_access = access::unknown) {
     ++stats_.hits;
-    policy_.on_access(s, access{slab_[s]->hash, ++clock_, slab_[s]->weight, next_access});
+    policy_.on_access(s, access{h, ++clock_, slab_[s]->weight, next_access});
   }
 
   void record_miss(std::uint64_t h, std::uint64_t next_access = access::unknown) {
@@ -1087,14 +1092,15 @@ class cache {
     e.value = std::move(value);  // may throw: the entry keeps its weight, the value is Value's business
     arm(s, deadline);
     ++stats_.updates;
-    policy_.on_access(s, access{e.hash, ++clock_, w, access::unknown});
+    const std::uint64_t h = (*hashes_)[s];
+    policy_.on_access(s, access{h, ++clock_, w, access::unknown});
     // The others weigh weight_ − old; with the new weight the total may not fit: evict
     // others (or, if the policy says so, this entry itself) until it does. The entry keeps
     // its old weight in weight_ until then, so that no sum ever passes 2^64 − 1.
     const std::uint64_t old = e.weight;
     try {
       while (w > capacity_ - (weight_ - old)) {
-        const slot_id v = policy_.victim(access{e.hash, clock_, w, access::unknown});
+        const slot_id v = policy_.victim(access{h, clock_, w, access::unknown});
         if (v == s) {
           evict(s);  // weight_ loses the old weight it still counts
           return {put_outcome::evicted};
@@ -1149,11 +1155,12 @@ class cache {
     index_.reserve_one();
     const slot_id s = allocate_slot();
     try {
-      slab_[s].emplace(entry{std::move(key), std::move(value), h, w});  // moves may throw
+      slab_[s].emplace(entry{std::move(key), std::move(value), w});  // moves may throw
     } catch (...) {
       free_.push_back(s);  // back where it came from: never allocates
       throw;
     }
+    (*hashes_)[s] = h;
     index_.insert(h, s);
     weight_ += w;
     ++stats_.inserts;
@@ -1176,7 +1183,7 @@ class cache {
 
   /// Takes a live slot out of the index and the weight; the entry stays in the slab.
   void unlink(slot_id s) noexcept {
-    index_.erase(slab_[s]->hash, s);
+    index_.erase((*hashes_)[s], s);
     weight_ -= slab_[s]->weight;
     if constexpr (expires) time_.wheel.cancel(s);
   }
@@ -1224,6 +1231,7 @@ class cache {
     const auto s = static_cast<slot_id>(slab_.size());
     if (slab_.size() == slab_.capacity()) {
       const std::size_t want = std::max<std::size_t>(1, 2 * slab_.capacity());
+      if (hashes_->size() < want) hashes_->resize(want);
       policy_.reserve_slots(want);
       reserve_time(want);
       if (free_.capacity() < want) free_.reserve(want);
@@ -1246,6 +1254,10 @@ class cache {
   [[no_unique_address]] Weigher weigher_;
   detail::slot_index index_;
   std::vector<std::optional<entry>> slab_;
+  /// The key hash of every slot (written when an entry moves in; covers the slab's
+  /// capacity), apart from the slab so that a policy can read it (key_hash_view) instead
+  /// of storing its own copy. On the heap: the policy's view survives moving the cache.
+  std::unique_ptr<std::vector<std::uint64_t>> hashes_ = std::make_unique<std::vector<std::uint64_t>>();
   [[no_unique_address]] std::conditional_t<expires, time_state, no_time> time_;
   std::vector<slot_id> free_;
   cache_stats stats_;

@@ -462,7 +462,7 @@ class concurrent_cache {
       const read_lock lock(sh);
       begin(sh);
       if (const slot_id s = sh.cache.lookup(key, h); s != no_slot) {
-        locked_hit(sh, s);
+        locked_hit(sh, s, h);
         hit = true;
         return sh.cache.slab_[s]->value;
       }
@@ -563,7 +563,7 @@ class concurrent_cache {
           }
         }
         if (const slot_id s = sh.cache.lookup(key, h); s != no_slot) {
-          locked_hit(sh, s);
+          locked_hit(sh, s, h);
           out[i] = sh.cache.slab_[s]->value;
           continue;
         }
@@ -1178,9 +1178,10 @@ class concurrent_cache {
   /// A buffered hit, told to the policy if its slot still holds the key it was for.
   static void apply_hit(shard_cache& c, std::uint64_t v) noexcept {
     const auto s = static_cast<slot_id>((v >> 32) - 1);
-    if (s >= c.slab_.size() || !c.slab_[s] || (c.slab_[s]->hash & 0xffffffffu) != (v & 0xffffffffu)) return;
-    const auto& e = *c.slab_[s];
-    c.policy_.on_access(s, access{e.hash, ++c.clock_, e.weight, access::unknown});
+    if (s >= c.slab_.size() || !c.slab_[s]) return;
+    const std::uint64_t h = (*c.hashes_)[s];
+    if ((h & 0xffffffffu) != (v & 0xffffffffu)) return;
+    c.policy_.on_access(s, access{h, ++c.clock_, c.slab_[s]->weight, access::unknown});
   }
 
   /// What the lookup without the lock did.
@@ -1315,7 +1316,7 @@ class concurrent_cache {
         sh.cache.record_miss(h);
         return std::nullopt;
       }
-      locked_hit(sh, s);
+      locked_hit(sh, s, h);
       return sh.cache.slab_[s]->value;
     } else {
       const policy_lock lock(sh);
@@ -1338,7 +1339,7 @@ class concurrent_cache {
       sh.cache.record_miss(h);
       return false;
     }
-    locked_hit(sh, s);
+    locked_hit(sh, s, h);
     std::forward<F>(f)(std::as_const(sh.cache.slab_[s]->value));
     return true;
   }
@@ -1455,8 +1456,8 @@ class concurrent_cache {
 
   /// A hit under the lock (after begin): the policy, the statistics, the deadline
   /// (after_access / after_read) and, when due, a background refresh.
-  void locked_hit(shard& sh, slot_id s) {
-    sh.cache.record_hit(s);
+  void locked_hit(shard& sh, slot_id s, std::uint64_t h) {
+    sh.cache.record_hit(s, h);
     if constexpr (expires) {
       sh.cache.after_hit(s);
       if (refresh_due(sh, s, sh.cache.time_.now)) start_refresh(sh, s);
@@ -1481,8 +1482,9 @@ class concurrent_cache {
   void start_refresh(shard& sh, slot_id s) {
     if constexpr (expires) {
       const auto& e = *sh.cache.slab_[s];
-      if (!sh.flights.empty() && flight_index(sh, e.key, e.hash) != sh.flights.size()) return;
-      auto f = std::make_shared<flight>(e.key, e.hash, std::thread::id{});
+      const std::uint64_t h = (*sh.cache.hashes_)[s];
+      if (!sh.flights.empty() && flight_index(sh, e.key, h) != sh.flights.size()) return;
+      auto f = std::make_shared<flight>(e.key, h, std::thread::id{});
       f->ticket = ++sh.time.tickets;
       sh.flights.push_back(f);
       std::shared_ptr<refresh_box> box = sh.time.box;

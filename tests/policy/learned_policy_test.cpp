@@ -24,6 +24,7 @@
 #include "prescient/policy/wtinylfu.hpp"
 #include "prescient/policy/registry.hpp"
 #include "test_support.hpp"
+#include "../policy/key_hashes_check.hpp"
 
 namespace {
 
@@ -180,6 +181,26 @@ TEST_P(LearnedTarget, LearnsALoopThatDefeatsLru) {
 }
 
 INSTANTIATE_TEST_SUITE_P(RegressionOrClassification, LearnedTarget, ::testing::Bool());
+
+// Inside a cache the learned policy and the heuristics it hosts read the cache's key
+// hashes (use_key_hashes) instead of a column of the policy's own: the same decisions —
+// the model's, a heuristic's while it is out, the hand-overs between them — and 8 bytes
+// an entry fewer. (Retrains and model evictions are checked, so the model's paths ran.)
+TEST(LearnedPolicy, ReadingTheCachesHashesChangesNoDecision) {
+  learned_forest::config cfg;
+  cfg.first_model = 1024;
+  cfg.first_retrain = 2048;
+  cfg.min_training_rows = 512;
+  for (const std::uint64_t seed : {1u, 2u}) {
+    cfg.seed = seed;
+    policy_test::expect_bound_decides_as_own<learned_forest>(400, cfg, 60'000, seed);
+  }
+  cache<std::uint64_t, std::uint64_t, learned_forest> c(400, cfg);
+  std::mt19937_64 rng(7);
+  for (int i = 0; i < 60'000; ++i) c.get_or_insert(rng() % 4 == 0 ? rng() % 1600 : rng() % 400, [] { return 1u; });
+  EXPECT_GT(c.policy().stats().retrains, 0u);
+  EXPECT_GT(c.policy().stats().model_evictions, 1000u);
+}
 
 // The policy trains on labels in units of W / 64 (`label_unit`), and reads its model's
 // scores back in requests: in a loop of 150 keys a key returns 150 − age requests after

@@ -13,6 +13,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "key_hashes_check.hpp"
 #include "policy_harness.hpp"
 #include "prescient/cache.hpp"
 #include "prescient/policy/registry.hpp"
@@ -214,7 +215,7 @@ TEST(Policies, ParameterStrings) {
 
 TEST(Policies, MetadataBytes) {
   EXPECT_EQ(pol::sieve(100).metadata_bytes_per_entry(), 9u);
-  EXPECT_EQ(pol::s3fifo::per_slot_bytes, 17u);
+  EXPECT_EQ(pol::s3fifo::per_slot_bytes, 9u);  // and 8 of key hash outside a cache
   EXPECT_GT(pol::s3fifo(100).metadata_bytes_per_entry(), 17u);
   EXPECT_GT(pol::arc(100).metadata_bytes_per_entry(), 17u);
   EXPECT_GT(pol::wtinylfu(100).metadata_bytes_per_entry(), 17u);
@@ -244,6 +245,20 @@ TEST(Policies, WeightsCostBytesOnlyOnceAnEntryIsHeavier) {
   expect_weights_cost_bytes_once_heavier<pol::s3fifo>(8 + 7);  // slot + 0.9 of a ghost
   expect_weights_cost_bytes_once_heavier<pol::arc>(8 + 8);
   expect_weights_cost_bytes_once_heavier<pol::wtinylfu>(8);
+}
+
+// Inside a cache S3-FIFO, ARC and W-TinyLFU read the cache's key hashes (use_key_hashes)
+// instead of keeping 8 bytes a slot of their own, and decide exactly as before.
+TEST(Policies, ReadingTheCachesHashesChangesNoDecision) {
+  for (const std::uint64_t seed : {1u, 2u, 3u}) {
+    expect_bound_decides_as_own<pol::s3fifo>(200, {}, 20'000, seed);
+    expect_bound_decides_as_own<pol::arc>(200, {}, 20'000, seed);
+    expect_bound_decides_as_own<pol::wtinylfu>(200, {}, 20'000, seed);
+  }
+  // The reported bytes: 8 fewer in a cache than driven alone.
+  prescient::cache<key_t, int, pol::s3fifo> c(100);
+  for (key_t k = 0; k < 100; ++k) c.put(k, 1);
+  EXPECT_EQ(c.policy().metadata_bytes_per_entry() + 8, pol::s3fifo(100).metadata_bytes_per_entry());
 }
 
 }  // namespace

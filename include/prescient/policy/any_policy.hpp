@@ -59,6 +59,7 @@ class any_policy {
   void clear() { impl_->clear(); }
   void on_miss(const access& a) { impl_->on_miss(a); }
   void reserve_weight(std::uint64_t w) { impl_->reserve_weight(w); }
+  void use_key_hashes(key_hash_view v) { impl_->use_key_hashes(v); }
   bool admit(const access& a, slot_id v) { return impl_->admit(a, v); }
   [[nodiscard]] std::size_t metadata_bytes_per_entry() const { return impl_->metadata_bytes_per_entry(); }
   /// The held policy's own name.
@@ -78,6 +79,7 @@ class any_policy {
     virtual void clear() = 0;
     virtual void on_miss(const access&) = 0;
     virtual void reserve_weight(std::uint64_t) = 0;
+    virtual void use_key_hashes(key_hash_view) = 0;
     virtual bool admit(const access&, slot_id) = 0;
     [[nodiscard]] virtual std::size_t metadata_bytes_per_entry() const = 0;
     [[nodiscard]] virtual std::string_view held_name() const = 0;
@@ -98,6 +100,9 @@ class any_policy {
     }
     void reserve_weight(std::uint64_t w) override {
       if constexpr (has_weight_reserve<P>) policy.reserve_weight(w);
+    }
+    void use_key_hashes(key_hash_view v) override {
+      if constexpr (has_key_hashes<P>) policy.use_key_hashes(v);
     }
     bool admit(const access& a, slot_id v) override {
       if constexpr (has_admission<P>) return policy.admit(a, v);

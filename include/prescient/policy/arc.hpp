@@ -49,10 +49,12 @@
 // Ghosts are key hashes (`ghost_lists`), bounded by the invariants above to about c in
 // weight each, so ≤ 2c keys with unit weights.
 //
-// Cost: O(1) per request. Per slot: 8 bytes of links, 8 of key hash (to become a ghost),
-// 1 of list id = 17 bytes, and 8 of weight once any weight is not 1 (weight_column.hpp);
-// the ghosts hold up to one key per resident entry at ~28 bytes each (~36 with weights).
-// `metadata_bytes_per_entry` reports 17 + 28 = 45 with unit weights, 25 + 36 = 61 without.
+// Cost: O(1) per request. Per slot: 8 bytes of links and 1 of list id = 9 bytes, 8 of
+// weight once any weight is not 1 (weight_column.hpp), and 8 of key hash (to become a
+// ghost) only outside a cache — inside one it reads the cache's (hash_column.hpp); the
+// ghosts hold up to one key per resident entry at ~28 bytes each (~36 with weights).
+// `metadata_bytes_per_entry` reports 9 + 28 = 37 in a cache with unit weights, 17 + 36 =
+// 53 without.
 #pragma once
 
 #include <algorithm>
@@ -63,6 +65,7 @@
 #include <vector>
 
 #include "prescient/policy/detail/ghost_lists.hpp"
+#include "prescient/policy/detail/hash_column.hpp"
 #include "prescient/policy/detail/slot_list.hpp"
 #include "prescient/policy/detail/weight_column.hpp"
 #include "prescient/policy/policy.hpp"
@@ -78,12 +81,14 @@ class arc {
 
   void reserve_slots(std::size_t n) {
     links_.reserve_slots(n);
-    if (n > hash_.size()) {
-      hash_.resize(n, 0);
+    if (n > list_.size()) {
+      hash_.resize(n);
       weight_.resize(n);
       list_.resize(n, none);
     }
   }
+  /// Reads the cache's key hashes instead of keeping its own (policy.hpp).
+  void use_key_hashes(key_hash_view v) noexcept { hash_.bind(v); }
 
   /// Cases II and III: a ghost hit adapts p and forgets the ghost.
   void on_miss(const access& a) { note_miss(a); }
@@ -169,7 +174,7 @@ class arc {
   }
 
   [[nodiscard]] std::size_t metadata_bytes_per_entry() const {
-    return detail::slot_links::bytes_per_slot + sizeof(std::uint64_t) + weight_.bytes_per_index() + 1 +
+    return detail::slot_links::bytes_per_slot + hash_.bytes_per_slot() + weight_.bytes_per_index() + 1 +
            ghosts_.bytes_per_entry();
   }
 
@@ -226,7 +231,7 @@ class arc {
 
   // Puts slot s, holding a's key, at the MRU end of T2 or T1.
   void place(slot_id s, const access& a, bool in_t2) {
-    hash_[s] = a.key_hash;
+    hash_.set(s, a.key_hash);
     weight_.set(s, a.weight);
     (in_t2 ? t2_ : t1_).push_front(links_, s);
     (in_t2 ? t2w_ : t1w_) += a.weight;
@@ -250,7 +255,7 @@ class arc {
   detail::slot_list t1_, t2_;  // front: MRU
   std::uint64_t t1w_ = 0, t2w_ = 0;
   ghost_t ghosts_;             // list b1 = B1, list b2 = B2; front: MRU
-  std::vector<std::uint64_t> hash_;
+  detail::hash_column hash_;
   detail::weight_column weight_;
   std::vector<std::uint8_t> list_;
   bool pending_valid_ = false;  // note_miss ran for pending_hash_

@@ -103,6 +103,7 @@
 #include "prescient/learn/features.hpp"
 #include "prescient/learn/predictor.hpp"
 #include "prescient/learn/trainer.hpp"
+#include "prescient/policy/detail/hash_column.hpp"
 #include "prescient/policy/detail/slot_list.hpp"
 #include "prescient/policy/detail/weight_column.hpp"
 #include "prescient/policy/learned/config.hpp"
@@ -164,6 +165,7 @@ class learned {
       }
     }
     if (!cfg_.trainer && cfg_.mode != training_mode::off) throw config_error(std::string(detail::no_trainer_message));
+    bind_heuristics();
     if (cfg_.shared) shared_shard_ = cfg_.shared->join();
     stats_.heuristic = std::string(Base::name);
     next_training_ = cfg_.first_model;
@@ -191,13 +193,20 @@ class learned {
   learned(learned&&) noexcept = default;
   learned& operator=(learned&&) noexcept = default;
 
+  /// Reads the cache's key hashes instead of keeping its own (policy.hpp); the
+  /// heuristics hosted on the same slots read them too.
+  void use_key_hashes(key_hash_view v) noexcept {
+    hash_.bind(v);
+    bind_heuristics();
+  }
+
   void reserve_slots(std::size_t n) {
     with_awake([&](auto& h) { h.reserve_slots(n); });  // a sleeping heuristic holds no slots (sleep)
     if (referee_panel()) wtinylfu_.grow_sketch(n);       // but W-TinyLFU's sketch counts on
     links_.reserve_slots(n);
     if (n > history_.size()) {
       history_.resize(n);
-      hash_.resize(n, 0);
+      hash_.resize(n);
       weight_.resize(n);
       stamp_.resize(n, 0);
       if (cfg_.rescore_age_factor > 0) {  // lazy rescoring's record, kept only when it is on
@@ -258,7 +267,7 @@ class learned {
       forget_if_stale(history_[s], a.time);
     }
     features_.set_size(history_[s], a.weight);  // the function every row is written with
-    hash_[s] = a.key_hash;
+    hash_.set(s, a.key_hash);
     weight_.set(s, a.weight);
     ++stamp_[s];
     dense_pos_[s] = static_cast<std::uint32_t>(resident_.size());
@@ -406,7 +415,7 @@ class learned {
   [[nodiscard]] std::size_t metadata_bytes_per_entry() const {
     // Per slot: the history; hash and predicted time (and weight, once one is not 1);
     // stamp and dense position; the place in the dense list of residents; the links.
-    return learn::key_history::bytes + 2 * sizeof(std::uint64_t) + weight_.bytes_per_index() +
+    return learn::key_history::bytes + hash_.bytes_per_slot() + sizeof(std::uint64_t) + weight_.bytes_per_index() +
            2 * sizeof(std::uint32_t) + sizeof(slot_id) +
            detail::slot_links::bytes_per_slot +
            (cfg_.rescore_age_factor > 0 ? sizeof(std::uint64_t) + sizeof(std::uint32_t) : 0) +
@@ -601,7 +610,15 @@ class learned {
       case detail::member::wtinylfu: wtinylfu_.release_entries(); break;  // awake only with a panel
       default: break;
     }
+    bind_heuristics();  // the rebuilt one reads this policy's hashes again
     awake_ = detail::member::lru;
+  }
+  // The heuristics live on this policy's slots: they read its key hashes (the cache's,
+  // or its own column) rather than keep a copy each.
+  void bind_heuristics() noexcept {
+    if constexpr (has_key_hashes<Base>) base_.use_key_hashes(hash_.view());
+    wtinylfu_.use_key_hashes(hash_.view());
+    arc_.use_key_hashes(hash_.view());
   }
   // Calls f on the awake heuristic, if any.
   template <class F>
@@ -1211,7 +1228,7 @@ class learned {
   std::vector<std::uint8_t> complete_;  // per fresh row: scored by the whole model (not screened out)
 
   std::vector<learn::key_history> history_;  // per slot
-  std::vector<std::uint64_t> hash_;          // per slot: key hash (to file the history in the ghost)
+  detail::hash_column hash_;                 // per slot: key hash (to file the history in the ghost); the cache's once bound
   detail::weight_column weight_;             // per slot: weight (to wake the base heuristic)
   std::vector<std::uint32_t> stamp_;         // per slot: bumped on every request
   std::vector<std::uint32_t> put_stamp_;     // per slot: stamp_ when put without a request (0: none; in_grace)

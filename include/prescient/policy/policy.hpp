@@ -40,6 +40,10 @@
 //                                           // weight: grow what storing it needs (a policy
 //                                           // that stores no weight while all are 1 —
 //                                           // detail/weight_column.hpp — allocates here)
+//   void use_key_hashes(key_hash_view);     // the cache's column of key hashes by slot (below):
+//                                           // the policy reads a slot's hash there instead of
+//                                           // keeping its own copy. Called once, right after
+//                                           // construction, before any other hook.
 //   std::vector<slot_id> resident_slots() const;
 //                                           // the slots the policy holds, walked through its
 //                                           // own structures (any order; O(n), allocates): for
@@ -83,6 +87,23 @@ struct access {
   std::uint64_t next_access = unknown;  ///< logical time of the key's next request, if known
 };
 
+/// The key hashes a cache keeps, by slot: a policy bound to it (`use_key_hashes`) reads
+/// a slot's hash here rather than storing its own 8 bytes a slot. Valid for every slot the
+/// policy holds, from before `on_insert` until after `on_evict` / `on_erase` returns (the
+/// cache writes a slot's hash when an entry moves in, and nothing else). The column lives
+/// on the heap, so moving the cache (and its policy) keeps the view valid.
+class key_hash_view {
+ public:
+  key_hash_view() = default;
+  explicit key_hash_view(const std::vector<std::uint64_t>& column) noexcept : column_(&column) {}
+  [[nodiscard]] std::uint64_t operator[](slot_id s) const noexcept { return (*column_)[s]; }
+  /// Whether the view refers to a column.
+  [[nodiscard]] explicit operator bool() const noexcept { return column_ != nullptr; }
+
+ private:
+  const std::vector<std::uint64_t>* column_ = nullptr;
+};
+
 namespace policy {
 
 template <class P>
@@ -106,6 +127,9 @@ concept has_expire_hook = requires(P p, slot_id s) { p.on_expire(s); };
 
 template <class P>
 concept has_weight_reserve = requires(P p, std::uint64_t w) { p.reserve_weight(w); };
+
+template <class P>
+concept has_key_hashes = requires(P p, key_hash_view v) { p.use_key_hashes(v); };
 
 template <class P>
 concept has_resident_slots = requires(const P cp) {

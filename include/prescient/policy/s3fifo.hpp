@@ -46,11 +46,11 @@
 // inserted without a preceding `on_miss` for it, `on_insert` looks G up itself.
 //
 // Cost: O(1) amortised per request (a CLOCK sweep over M is amortised by the frequency
-// decrements it performs). Per slot: 8 bytes of links, 8 of key hash (to enter G) and
-// 1 byte of frequency+queue = 17 bytes, and 8 of weight once any weight is not 1
-// (weight_column.hpp); G adds ~28 bytes per remembered key (~36 with weights; see
+// decrements it performs). Per slot: 8 bytes of links and 1 byte of frequency+queue = 9
+// bytes, 8 of weight once any weight is not 1 (weight_column.hpp), and 8 of key hash (to
+// enter G) only outside a cache — inside one it reads the cache's (hash_column.hpp); G adds ~28 bytes per remembered key (~36 with weights; see
 // ghost_lists.hpp), i.e. ~25 bytes per entry at ghost_ratio 0.9 with unit weights.
-// `metadata_bytes_per_entry` reports both: 17 + 0.9 × 28 ≈ 42 with unit weights.
+// `metadata_bytes_per_entry` reports both.
 #pragma once
 
 #include <algorithm>
@@ -62,6 +62,7 @@
 #include <vector>
 
 #include "prescient/policy/detail/ghost_lists.hpp"
+#include "prescient/policy/detail/hash_column.hpp"
 #include "prescient/policy/detail/param_value.hpp"
 #include "prescient/policy/detail/slot_list.hpp"
 #include "prescient/policy/detail/weight_column.hpp"
@@ -119,12 +120,14 @@ class s3fifo {
 
   void reserve_slots(std::size_t n) {
     links_.reserve_slots(n);
-    if (n > hash_.size()) {
-      hash_.resize(n, 0);
+    if (n > state_.size()) {
+      hash_.resize(n);
       weight_.resize(n);
       state_.resize(n, 0);
     }
   }
+  /// Reads the cache's key hashes instead of keeping its own (policy.hpp).
+  void use_key_hashes(key_hash_view v) noexcept { hash_.bind(v); }
 
   void on_miss(const access& a) {
     pending_hash_ = a.key_hash;
@@ -140,7 +143,7 @@ class s3fifo {
       ghost_hit = ghost_.erase(a.key_hash) != ghost_t::absent;
     }
     pending_valid_ = false;
-    hash_[s] = a.key_hash;
+    hash_.set(s, a.key_hash);
     weight_.set(s, a.weight);
     if (ghost_hit || (cfg_.warmup_into_main && !has_evicted_ && small_w_ >= small_cap_)) {
       push_main(s, 0);
@@ -156,7 +159,7 @@ class s3fifo {
   /// least to most recently used.
   void adopt(slot_id s, const access& a, bool frequent) {
     ghost_.erase(a.key_hash);
-    hash_[s] = a.key_hash;
+    hash_.set(s, a.key_hash);
     weight_.set(s, a.weight);
     if (frequent)
       push_main(s, 0);
@@ -238,12 +241,11 @@ class s3fifo {
   }
 
   [[nodiscard]] std::size_t metadata_bytes_per_entry() const {
-    return per_slot_bytes + weight_.bytes_per_index() +
+    return per_slot_bytes + hash_.bytes_per_slot() + weight_.bytes_per_index() +
            static_cast<std::size_t>(cfg_.ghost_ratio * static_cast<double>(ghost_.bytes_per_entry()));
   }
-  /// Per slot, weights aside.
-  static constexpr std::size_t per_slot_bytes =
-      detail::slot_links::bytes_per_slot + sizeof(std::uint64_t) + sizeof(std::uint8_t);
+  /// Per slot, the key hash and the weight aside.
+  static constexpr std::size_t per_slot_bytes = detail::slot_links::bytes_per_slot + sizeof(std::uint8_t);
 
   /// The slots the policy holds, S then M (for cache::check_invariants; O(n), allocates).
   [[nodiscard]] std::vector<slot_id> resident_slots() const {
@@ -310,7 +312,7 @@ class s3fifo {
   detail::slot_links links_;
   detail::slot_list small_;  // front: newest
   detail::slot_list main_;   // front: newest (or most recently reinserted)
-  std::vector<std::uint64_t> hash_;
+  detail::hash_column hash_;
   detail::weight_column weight_;
   std::vector<std::uint8_t> state_;  // bits 0-1: frequency, bit 2: in M
   ghost_t ghost_;

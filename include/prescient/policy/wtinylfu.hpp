@@ -79,8 +79,9 @@
 // `sketch_entries` entries (default: the capacity, which is the entry count with unit
 // weights, at most 2^22), and grows with `reserve_slots` when the cache holds more slots.
 //
-// Cost: O(1) per request. Per slot: 8 bytes of links, 8 of key hash (sketch lookups),
-// 1 of segment = 17 bytes, and 8 of weight once any weight is not 1 (weight_column.hpp);
+// Cost: O(1) per request. Per slot: 8 bytes of links and 1 of segment = 9 bytes, 8 of
+// weight once any weight is not 1 (weight_column.hpp), and 8 of key hash (sketch
+// lookups) only outside a cache — inside one it reads the cache's (hash_column.hpp);
 // the sketch adds ~8–16 bytes of counters and
 // ~1.25–2.5 bytes of doorkeeper per entry: `metadata_bytes_per_entry` reports the per-slot
 // bytes plus the sketch's actual memory divided by its entry count.
@@ -95,6 +96,7 @@
 #include <vector>
 
 #include "prescient/policy/detail/frequency_sketch.hpp"
+#include "prescient/policy/detail/hash_column.hpp"
 #include "prescient/policy/detail/param_value.hpp"
 #include "prescient/policy/detail/slot_list.hpp"
 #include "prescient/policy/detail/weight_column.hpp"
@@ -152,13 +154,15 @@ class wtinylfu {
 
   void reserve_slots(std::size_t n) {
     links_.reserve_slots(n);
-    if (n > hash_.size()) {
-      hash_.resize(n, 0);
+    if (n > seg_.size()) {
+      hash_.resize(n);
       weight_.resize(n);
       seg_.resize(n, none);
     }
     grow_sketch(n);
   }
+  /// Reads the cache's key hashes instead of keeping its own (policy.hpp).
+  void use_key_hashes(key_hash_view v) noexcept { hash_.bind(v); }
   /// The sketch's part of reserve_slots: sized for `n` entries unless set by config.
   void grow_sketch(std::size_t n) {
     if (cfg_.sketch_entries == 0) sketch_.ensure_capacity(n);
@@ -183,7 +187,7 @@ class wtinylfu {
   /// would tilt every later admission contest towards the contents of the policy that
   /// decided before.
   void adopt(slot_id s, const access& a) {
-    hash_[s] = a.key_hash;
+    hash_.set(s, a.key_hash);
     weight_.set(s, a.weight);
     push(window, s);
     // While main has room (warm-up, or after erasures) the window's overflow moves to
@@ -264,7 +268,7 @@ class wtinylfu {
   void release_entries() {
     clear_entries();
     links_.release();
-    std::vector<std::uint64_t>().swap(hash_);
+    hash_.release();
     weight_.release();
     std::vector<std::uint8_t>().swap(seg_);
   }
@@ -277,7 +281,7 @@ class wtinylfu {
   void reserve_weight(std::uint64_t) { weight_.materialise(); }
 
   [[nodiscard]] std::size_t metadata_bytes_per_entry() const {
-    return detail::slot_links::bytes_per_slot + sizeof(std::uint64_t) + weight_.bytes_per_index() + 1 +
+    return detail::slot_links::bytes_per_slot + hash_.bytes_per_slot() + weight_.bytes_per_index() + 1 +
            sketch_bytes_per_entry();
   }
 
@@ -386,7 +390,7 @@ class wtinylfu {
   detail::slot_links links_;
   detail::slot_list lists_[3];   // window, probation, protected; front: MRU
   std::uint64_t segw_[3] = {0, 0, 0};
-  std::vector<std::uint64_t> hash_;
+  detail::hash_column hash_;
   detail::weight_column weight_;
   std::vector<std::uint8_t> seg_;
   bool counted_ = false;           // on_miss already counted counted_hash_
