@@ -848,6 +848,15 @@ TEST(LearnedPolicy, ParametersReachThePolicyAndItsBase) {
   EXPECT_DOUBLE_EQ(cfg.base.small_ratio, 0.2);
   EXPECT_THROW(policy::parse_config<learned_linear>("mode=sometimes"), policy::config_error);
   EXPECT_THROW(policy::parse_config<learned_linear>("candidates=0"), policy::config_error);
+  // A candidate's index in a ranking is kept in a byte: at most 256, refused beyond, both
+  // parsed and set directly.
+  EXPECT_EQ(policy::parse_config<learned_linear>("candidates=256").candidates, 256u);
+  EXPECT_THROW(policy::parse_config<learned_linear>("candidates=257"), policy::config_error);
+  learned_linear::config many;
+  many.candidates = learned_linear::max_candidates + 1;
+  EXPECT_THROW(learned_linear(100, many), policy::config_error);
+  many.candidates = learned_linear::max_candidates;
+  EXPECT_NO_THROW(learned_linear(100, many));
 }
 
 }  // namespace

@@ -165,6 +165,9 @@ class learned {
       }
     }
     if (!cfg_.trainer && cfg_.mode != training_mode::off) throw config_error(std::string(detail::no_trainer_message));
+    if (cfg_.candidates == 0 || cfg_.candidates > max_candidates)
+      throw config_error("learned: candidates is " + std::to_string(cfg_.candidates) + "; it must be 1 to " +
+                         std::to_string(max_candidates));
     bind_heuristics();
     if (cfg_.shared) shared_shard_ = cfg_.shared->join();
     stats_.heuristic = std::string(Base::name);
@@ -183,12 +186,16 @@ class learned {
     young_ready_.resize(young_ready_limit());
     young_slots_.reserve(cfg_.young_candidates);
     candidates_.reserve(cfg_.candidates);
+    candidate_predicted_.resize(cfg_.candidates);
     order_.reserve(cfg_.candidates + 1);
     fresh_.reserve(cfg_.candidates);
     fresh_histories_.reserve(cfg_.candidates);
     fresh_rows_.reserve(cfg_.candidates);
     complete_.reserve(cfg_.candidates);
   }
+
+  /// At most this many candidates a ranking (a slot's candidate index fits a byte).
+  static constexpr std::size_t max_candidates = 256;
 
   learned(learned&&) noexcept = default;
   learned& operator=(learned&&) noexcept = default;
@@ -213,7 +220,8 @@ class learned {
         score_stamp_.resize(n, 0);
         score_time_.resize(n, 0);
       }
-      predicted_.resize(n, 0);
+      if (cfg_.rescore_age_factor > 0) predicted_.resize(n, 0);  // kept between rankings only to be reused
+      else last_copy_.resize(n, 0);
       dense_pos_.resize(n, not_resident);
       resident_.reserve(n);
       if (cfg_.young_candidates > 0) {
@@ -413,12 +421,12 @@ class learned {
   /// that may wake, the panel, and the ghost histories as the table holds them now (it
   /// grows to what `ghost_age_per_entry` keeps, at most `ghost_per_entry` per unit).
   [[nodiscard]] std::size_t metadata_bytes_per_entry() const {
-    // Per slot: the history; hash and predicted time (and weight, once one is not 1);
+    // Per slot: the history; the hash (outside a cache) and the weight (once one is not 1);
     // stamp and dense position; the place in the dense list of residents; the links.
-    return learn::key_history::bytes + hash_.bytes_per_slot() + sizeof(std::uint64_t) + weight_.bytes_per_index() +
+    return learn::key_history::bytes + hash_.bytes_per_slot() + weight_.bytes_per_index() +
            2 * sizeof(std::uint32_t) + sizeof(slot_id) +
            detail::slot_links::bytes_per_slot +
-           (cfg_.rescore_age_factor > 0 ? sizeof(std::uint64_t) + sizeof(std::uint32_t) : 0) +
+           (cfg_.rescore_age_factor > 0 ? sizeof(double) + sizeof(std::uint64_t) + sizeof(std::uint32_t) : sizeof(std::uint8_t)) +
            (cfg_.young_candidates > 0 ? young_bytes_per_slot() + sizeof(std::uint32_t) : 0) +
            heuristic_bytes_per_entry() +
            (panel_ ? panel_->bytes_per_entry() : 0) +
@@ -801,9 +809,10 @@ class learned {
       } else {
         s = resident_[static_cast<std::size_t>(next_random() % n)];
       }
+      if (cfg_.rescore_age_factor == 0) last_copy_[s] = static_cast<std::uint8_t>(i);
       candidates_.push_back(s);
       if (in_grace(s)) {  // a put in its grace: requested next, as far as a ranking is concerned
-        predicted_[s] = static_cast<double>(now_);
+        prediction(s) = static_cast<double>(now_);
         if (cfg_.rescore_age_factor > 0) score_time_[s] = 0;  // not a model's prediction: never reused
         continue;
       }
@@ -835,10 +844,10 @@ class learned {
         }
         const slot_id s = candidates_[fresh_[j]];
         if (!complete_[j]) {  // screened out: cannot be this ranking's victim, and keeps no score
-          predicted_[s] = -std::numeric_limits<double>::infinity();
+          prediction(s) = -std::numeric_limits<double>::infinity();
           continue;
         }
-        predicted_[s] = static_cast<double>(now_) + time_to_next(scores_[j]);
+        prediction(s) = static_cast<double>(now_) + time_to_next(scores_[j]);
         if (cfg_.rescore_age_factor > 0) {
           score_stamp_[s] = stamp_[s];
           score_time_[s] = now_;
@@ -848,16 +857,26 @@ class learned {
     ++stats_.rankings;
     const std::size_t keep = std::min({cfg_.keep_victims, k, victims_per_ranking(n)});
     select_farthest(k, keep, [&](std::uint32_t a, std::uint32_t b) {
-      return predicted_[candidates_[a]] > predicted_[candidates_[b]];
+      return prediction(candidates_[a]) > prediction(candidates_[b]);
     });
     ranked_.clear();
     for (std::size_t j = keep; j-- > 0;) {  // ascending, so back() is the farthest
       const slot_id s = candidates_[order_[j]];
-      ranked_.push_back(ranked_entry{predicted_[s], s, stamp_[s]});
+      ranked_.push_back(ranked_entry{prediction(s), s, stamp_[s]});
     }
     // A slot sampled twice appears twice; harmless (the second copy is skipped once
     // the first is evicted, since the slot is then not resident or re-stamped).
     return true;
+  }
+
+  // The predicted time of the next request of candidate slot `s`, one value per slot (a
+  // slot drawn twice has one: the last written — which differs from an earlier copy's
+  // when the screen kept one copy of a tie and cut the other). With lazy rescoring it is
+  // kept per slot, to be reused in later rankings. Without it every candidate is scored
+  // afresh and nothing outlives the ranking: it is kept per candidate, at the slot's last
+  // candidate index (`last_copy_`, 1 byte a slot instead of 8).
+  [[nodiscard]] double& prediction(slot_id s) noexcept {
+    return cfg_.rescore_age_factor > 0 ? predicted_[s] : candidate_predicted_[last_copy_[s]];
   }
 
   // The `n` farthest of items [0, count) into order_, farthest first, by `farther(a, b)`
@@ -1234,7 +1253,9 @@ class learned {
   std::vector<std::uint32_t> put_stamp_;     // per slot: stamp_ when put without a request (0: none; in_grace)
   std::vector<std::uint32_t> score_stamp_;   // per slot: stamp_ when last scored
   std::vector<std::uint64_t> score_time_;    // per slot: when last scored (0: never)
-  std::vector<double> predicted_;            // per slot: predicted time of the next request
+  std::vector<double> predicted_;            // per slot, with lazy rescoring: predicted time of the next request
+  std::vector<double> candidate_predicted_;  // per candidate of a ranking, without it: the same
+  std::vector<std::uint8_t> last_copy_;      // per slot, without it: the slot's last candidate index in the ranking
   std::vector<std::uint32_t> dense_pos_;     // per slot: index in resident_, or not_resident
   std::vector<slot_id> resident_;            // dense list of resident slots (for sampling)
   detail::slot_links links_;                 // recency order, for the tail candidates

@@ -179,7 +179,7 @@ struct learned_config {
   /// config.
   bool set(std::string_view key, std::string_view value) {
     using detail::parse_value;
-    if (key == "candidates") return parse_value(value, candidates) && candidates > 0;
+    if (key == "candidates") return parse_value(value, candidates) && candidates > 0 && candidates <= 256;
     if (key == "keep") return parse_value(value, keep_victims) && keep_victims > 0;
     if (key == "keep_share") return parse_value(value, keep_share) && keep_share > 0 && keep_share <= 1;
     if (key == "rescore") return parse_value(value, rescore_age_factor) && rescore_age_factor >= 0;
