@@ -548,7 +548,7 @@ class cache {
       if (!slab_[s]) continue;
       ++live;
       const entry& e = *slab_[s];
-      const std::uint64_t h = (*hashes_)[s];
+      const std::uint64_t h = hash_of_slot_[s];
       if (e.weight == 0) report("slot " + std::to_string(s) + " weighs 0");
       if (e.weight > std::numeric_limits<std::uint64_t>::max() - sum) overflow = true;
       sum += e.weight;
@@ -597,7 +597,7 @@ class cache {
   /// Makes room for `n` entries in the slab, index and policy without reallocation.
   void reserve(std::size_t n) {
     if (n > slab_.capacity()) {
-      if (hashes_->size() < n) hashes_->resize(n);
+      grow_hashes(n);
       policy_.reserve_slots(n);  // the policy's arrays always cover the slab's capacity
       reserve_time(n);
       free_.reserve(n);
@@ -1092,7 +1092,7 @@ class cache {
     e.value = std::move(value);  // may throw: the entry keeps its weight, the value is Value's business
     arm(s, deadline);
     ++stats_.updates;
-    const std::uint64_t h = (*hashes_)[s];
+    const std::uint64_t h = hash_of_slot_[s];
     policy_.on_access(s, access{h, ++clock_, w, access::unknown});
     // The others weigh weight_ − old; with the new weight the total may not fit: evict
     // others (or, if the policy says so, this entry itself) until it does. The entry keeps
@@ -1160,7 +1160,7 @@ class cache {
       free_.push_back(s);  // back where it came from: never allocates
       throw;
     }
-    (*hashes_)[s] = h;
+    hash_of_slot_[s] = h;
     index_.insert(h, s);
     weight_ += w;
     ++stats_.inserts;
@@ -1183,7 +1183,7 @@ class cache {
 
   /// Takes a live slot out of the index and the weight; the entry stays in the slab.
   void unlink(slot_id s) noexcept {
-    index_.erase((*hashes_)[s], s);
+    index_.erase(hash_of_slot_[s], s);
     weight_ -= slab_[s]->weight;
     if constexpr (expires) time_.wheel.cancel(s);
   }
@@ -1192,6 +1192,13 @@ class cache {
   void free_slot(slot_id s) noexcept {
     slab_[s].reset();
     free_.push_back(s);  // capacity ≥ slab size: never allocates
+  }
+
+  /// The hash column covers slots [0, n) (may throw std::bad_alloc: nothing changed).
+  void grow_hashes(std::size_t n) {
+    if (hashes_->size() >= n) return;
+    hashes_->resize(n);
+    hash_of_slot_ = hashes_->data();
   }
 
   /// Frees a slot the policy has already forgotten.
@@ -1231,7 +1238,7 @@ class cache {
     const auto s = static_cast<slot_id>(slab_.size());
     if (slab_.size() == slab_.capacity()) {
       const std::size_t want = std::max<std::size_t>(1, 2 * slab_.capacity());
-      if (hashes_->size() < want) hashes_->resize(want);
+      grow_hashes(want);
       policy_.reserve_slots(want);
       reserve_time(want);
       if (free_.capacity() < want) free_.reserve(want);
@@ -1258,6 +1265,7 @@ class cache {
   /// capacity), apart from the slab so that a policy can read it (key_hash_view) instead
   /// of storing its own copy. On the heap: the policy's view survives moving the cache.
   std::unique_ptr<std::vector<std::uint64_t>> hashes_ = std::make_unique<std::vector<std::uint64_t>>();
+  std::uint64_t* hash_of_slot_ = nullptr;  ///< hashes_->data(), read without going through the vector
   [[no_unique_address]] std::conditional_t<expires, time_state, no_time> time_;
   std::vector<slot_id> free_;
   cache_stats stats_;

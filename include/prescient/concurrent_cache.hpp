@@ -1179,7 +1179,7 @@ class concurrent_cache {
   static void apply_hit(shard_cache& c, std::uint64_t v) noexcept {
     const auto s = static_cast<slot_id>((v >> 32) - 1);
     if (s >= c.slab_.size() || !c.slab_[s]) return;
-    const std::uint64_t h = (*c.hashes_)[s];
+    const std::uint64_t h = c.hash_of_slot_[s];
     if ((h & 0xffffffffu) != (v & 0xffffffffu)) return;
     c.policy_.on_access(s, access{h, ++c.clock_, c.slab_[s]->weight, access::unknown});
   }
@@ -1482,7 +1482,7 @@ class concurrent_cache {
   void start_refresh(shard& sh, slot_id s) {
     if constexpr (expires) {
       const auto& e = *sh.cache.slab_[s];
-      const std::uint64_t h = (*sh.cache.hashes_)[s];
+      const std::uint64_t h = sh.cache.hash_of_slot_[s];
       if (!sh.flights.empty() && flight_index(sh, e.key, h) != sh.flights.size()) return;
       auto f = std::make_shared<flight>(e.key, h, std::thread::id{});
       f->ticket = ++sh.time.tickets;

@@ -187,6 +187,7 @@ class learned {
     young_slots_.reserve(cfg_.young_candidates);
     candidates_.reserve(cfg_.candidates);
     candidate_predicted_.resize(cfg_.candidates);
+    candidate_value_.resize(cfg_.candidates);
     order_.reserve(cfg_.candidates + 1);
     fresh_.reserve(cfg_.candidates);
     fresh_histories_.reserve(cfg_.candidates);
@@ -292,8 +293,8 @@ class learned {
 
   void on_access(slot_id s, const access& a) {
     settle_pending_miss();
-    shadow_request(hash_[s], a.weight);
-    observe(hash_[s], history_[s], a.time, a.weight);
+    shadow_request(a.key_hash, a.weight);  // the slot's hash (the cache's lookup computed it)
+    observe(a.key_hash, history_[s], a.time, a.weight);
     ++stamp_[s];
     weight_.set(s, a.weight);
     recency_.move_to_front(links_, s);
@@ -856,13 +857,12 @@ class learned {
     }
     ++stats_.rankings;
     const std::size_t keep = std::min({cfg_.keep_victims, k, victims_per_ranking(n)});
-    select_farthest(k, keep, [&](std::uint32_t a, std::uint32_t b) {
-      return prediction(candidates_[a]) > prediction(candidates_[b]);
-    });
+    for (std::size_t i = 0; i < k; ++i) candidate_value_[i] = prediction(candidates_[i]);  // read once, compared often
+    select_farthest(k, keep, [&](std::uint32_t a, std::uint32_t b) { return candidate_value_[a] > candidate_value_[b]; });
     ranked_.clear();
     for (std::size_t j = keep; j-- > 0;) {  // ascending, so back() is the farthest
       const slot_id s = candidates_[order_[j]];
-      ranked_.push_back(ranked_entry{prediction(s), s, stamp_[s]});
+      ranked_.push_back(ranked_entry{candidate_value_[order_[j]], s, stamp_[s]});
     }
     // A slot sampled twice appears twice; harmless (the second copy is skipped once
     // the first is evicted, since the slot is then not resident or re-stamped).
@@ -1255,6 +1255,7 @@ class learned {
   std::vector<std::uint64_t> score_time_;    // per slot: when last scored (0: never)
   std::vector<double> predicted_;            // per slot, with lazy rescoring: predicted time of the next request
   std::vector<double> candidate_predicted_;  // per candidate of a ranking, without it: the same
+  std::vector<double> candidate_value_;      // per candidate of a ranking: its slot's prediction, for the selection
   std::vector<std::uint8_t> last_copy_;      // per slot, without it: the slot's last candidate index in the ranking
   std::vector<std::uint32_t> dense_pos_;     // per slot: index in resident_, or not_resident
   std::vector<slot_id> resident_;            // dense list of resident slots (for sampling)
