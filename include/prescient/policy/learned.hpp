@@ -623,8 +623,9 @@ class learned {
     awake_ = detail::member::lru;
   }
   // The heuristics live on this policy's slots: they read its key hashes (the cache's,
-  // or its own column) rather than keep a copy each.
-  void bind_heuristics() noexcept {
+  // or its own column) rather than keep a copy each. Allocates only the first time, from
+  // the constructor, when the policy has no cache's hashes (hash_column::view).
+  void bind_heuristics() {
     if constexpr (has_key_hashes<Base>) base_.use_key_hashes(hash_.view());
     wtinylfu_.use_key_hashes(hash_.view());
     arc_.use_key_hashes(hash_.view());

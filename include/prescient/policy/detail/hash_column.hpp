@@ -9,7 +9,9 @@
 // where the policy used to store the hash: bound, it is a no-op (the cache wrote it).
 //
 // An own column lives on the heap, so that the view handed to hosted policies (the
-// learned policy's heuristics, on the same slots) stays valid when the owner moves.
+// learned policy's heuristics, on the same slots) stays valid when the owner moves. It
+// is created by the first `resize` (reserve_slots) or `view`, never by a hook: a
+// heuristic the learned policy rebuilds and binds inside a hook allocates nothing.
 #pragma once
 
 #include <cassert>
@@ -24,8 +26,6 @@ namespace prescient::policy::detail {
 
 class hash_column {
  public:
-  hash_column() : own_(std::make_unique<std::vector<std::uint64_t>>()) {}
-
   /// Reads the cache's column from now on; the own column is given back.
   void bind(key_hash_view v) noexcept {
     assert(v);
@@ -36,21 +36,29 @@ class hash_column {
 
   /// Covers slots [0, n) (an own column grows; a bound one has nothing to grow).
   void resize(std::size_t n) {
-    if (!view_ && n > own_->size()) own_->resize(n, 0);
+    if (view_) return;
+    if (!own_) own_ = std::make_unique<std::vector<std::uint64_t>>();
+    if (n > own_->size()) own_->resize(n, 0);
   }
   void set(slot_id s, std::uint64_t h) noexcept {
     if (!view_) (*own_)[s] = h;
   }
   [[nodiscard]] std::uint64_t operator[](slot_id s) const noexcept { return view_ ? view_[s] : (*own_)[s]; }
 
-  /// What a policy hosted on the same slots reads.
-  [[nodiscard]] key_hash_view view() const noexcept { return view_ ? view_ : key_hash_view(*own_); }
+  /// What a policy hosted on the same slots reads. Unbound and never resized, this
+  /// creates the own column (may throw std::bad_alloc): a host asks first from its
+  /// constructor, and later calls allocate nothing.
+  [[nodiscard]] key_hash_view view() {
+    if (view_) return view_;
+    if (!own_) own_ = std::make_unique<std::vector<std::uint64_t>>();
+    return key_hash_view(*own_);
+  }
 
   /// Gives an own column's memory back (the slots are then resized again before use).
   void release() noexcept {
-    if (!view_) std::vector<std::uint64_t>().swap(*own_);
+    if (!view_ && own_) std::vector<std::uint64_t>().swap(*own_);
   }
-  [[nodiscard]] std::size_t size() const noexcept { return view_ ? 0 : own_->size(); }
+  [[nodiscard]] std::size_t size() const noexcept { return view_ || !own_ ? 0 : own_->size(); }
   /// Bytes a slot costs this policy: 0 when bound.
   [[nodiscard]] std::size_t bytes_per_slot() const noexcept { return view_ ? 0 : sizeof(std::uint64_t); }
 
