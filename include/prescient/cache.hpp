@@ -238,6 +238,8 @@ class cache {
 
   cache(const cache&) = delete;
   cache& operator=(const cache&) = delete;
+  /// Movable: the policy's view of the key hashes (key_hash_view) moves with it. A
+  /// moved-from cache may only be assigned to or destroyed.
   cache(cache&&) noexcept = default;
   cache& operator=(cache&&) noexcept = default;
 
