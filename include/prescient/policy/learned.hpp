@@ -195,8 +195,7 @@ class learned {
     complete_.reserve(cfg_.candidates);
   }
 
-  /// At most this many candidates a ranking (a slot's candidate index fits a byte).
-  static constexpr std::size_t max_candidates = 256;
+  static constexpr std::size_t max_candidates = config::max_candidates;
 
   learned(learned&&) noexcept = default;
   learned& operator=(learned&&) noexcept = default;

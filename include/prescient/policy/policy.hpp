@@ -42,7 +42,7 @@
 //                                           // detail/weight_column.hpp — allocates here)
 //   void use_key_hashes(key_hash_view);     // the cache's column of key hashes by slot (below):
 //                                           // the policy reads a slot's hash there instead of
-//                                           // keeping its own copy. Called once, right after
+//                                           // keeping its own copy. Called right after
 //                                           // construction, before any other hook.
 //   std::vector<slot_id> resident_slots() const;
 //                                           // the slots the policy holds, walked through its

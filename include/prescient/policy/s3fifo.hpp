@@ -48,7 +48,8 @@
 // Cost: O(1) amortised per request (a CLOCK sweep over M is amortised by the frequency
 // decrements it performs). Per slot: 8 bytes of links and 1 byte of frequency+queue = 9
 // bytes, 8 of weight once any weight is not 1 (weight_column.hpp), and 8 of key hash (to
-// enter G) only outside a cache — inside one it reads the cache's (hash_column.hpp); G adds ~28 bytes per remembered key (~36 with weights; see
+// enter G) only outside a cache — inside one it reads the cache's (hash_column.hpp).
+// G adds ~28 bytes per remembered key (~36 with weights; see
 // ghost_lists.hpp), i.e. ~25 bytes per entry at ghost_ratio 0.9 with unit weights.
 // `metadata_bytes_per_entry` reports both.
 #pragma once

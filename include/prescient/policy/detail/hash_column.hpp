@@ -32,7 +32,6 @@ class hash_column {
     view_ = v;
     own_.reset();
   }
-  [[nodiscard]] bool bound() const noexcept { return static_cast<bool>(view_); }
 
   /// Covers slots [0, n) (an own column grows; a bound one has nothing to grow).
   void resize(std::size_t n) {
@@ -58,7 +57,6 @@ class hash_column {
   void release() noexcept {
     if (!view_ && own_) std::vector<std::uint64_t>().swap(*own_);
   }
-  [[nodiscard]] std::size_t size() const noexcept { return view_ || !own_ ? 0 : own_->size(); }
   /// Bytes a slot costs this policy: 0 when bound.
   [[nodiscard]] std::size_t bytes_per_slot() const noexcept { return view_ ? 0 : sizeof(std::uint64_t); }
 

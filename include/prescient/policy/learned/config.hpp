@@ -30,7 +30,9 @@ enum class training_mode : std::uint8_t {
 template <class Predictor, class BaseConfig>
 struct learned_config {
   BaseConfig base{};                 ///< the base heuristic's parameters
-  std::size_t candidates = 64;       ///< resident entries sampled per ranking
+  /// At most this many candidates a ranking (a slot's candidate index is kept in a byte).
+  static constexpr std::size_t max_candidates = 256;
+  std::size_t candidates = 64;       ///< resident entries sampled per ranking, 1 to max_candidates
   std::size_t keep_victims = 6;      ///< ranked victims used before sampling again
   /// ...and at most this share of the resident entries (at least one). A ranking decides
   /// `keep` evictions ahead, and an entry inserted meanwhile is no candidate until the
@@ -179,7 +181,7 @@ struct learned_config {
   /// config.
   bool set(std::string_view key, std::string_view value) {
     using detail::parse_value;
-    if (key == "candidates") return parse_value(value, candidates) && candidates > 0 && candidates <= 256;
+    if (key == "candidates") return parse_value(value, candidates) && candidates > 0 && candidates <= max_candidates;
     if (key == "keep") return parse_value(value, keep_victims) && keep_victims > 0;
     if (key == "keep_share") return parse_value(value, keep_share) && keep_share > 0 && keep_share <= 1;
     if (key == "rescore") return parse_value(value, rescore_age_factor) && rescore_age_factor >= 0;
