@@ -64,18 +64,93 @@ TEST(Features, GapsKeepTheMostRecent) {
     EXPECT_NEAR(row[col::first_gap + k], std::log1p(static_cast<float>(12 - k)), gap_tolerance) << k;
 }
 
-// The fixed-point gap holds any 64-bit gap: log1p(2^63) ≈ 43.7 units, below 2^16 steps.
-TEST(Features, HugeGapsFitTheFixedPointRing) {
+// A gap of 2^63 requests, seen by a history kept within reach, is recorded as the
+// longest age a history keeps (2^31), and the lifetime stays whole. (The fixed point
+// itself holds log1p of any 64-bit gap: 43.7 units, below its 64.)
+TEST(Features, HugeGapsReadAsTheLongestAgeKept) {
   feature_extractor fx;
   key_history h;
+  history_reach reach;
+  const auto at = [&](std::uint64_t now) {
+    reach.advance(now, [&](auto&& f) { f(h); });
+    fx.record(h, now, 1);
+  };
   const std::uint64_t huge = std::uint64_t{1} << 63;
-  fx.record(h, 0, 1);
-  fx.record(h, 1, 1);
-  fx.record(h, 1 + huge, 1);
+  at(0);
+  at(1);
+  at(1 + huge);
   float row[feature_count];
   fx.write(h, 1 + huge, 1, row);
-  EXPECT_NEAR(row[col::first_gap], std::log1p(static_cast<float>(huge)), gap_tolerance + 1e-5f * 44);
+  EXPECT_NEAR(row[col::first_gap], std::log1p(static_cast<float>(key_history::max_age)), gap_tolerance + 1e-5f * 22);
   EXPECT_NEAR(row[col::first_gap + 1], std::log1p(1.0f), gap_tolerance);
+  EXPECT_EQ(h.span, UINT32_MAX);  // 2^63 + 1 requests since the first: saturated
+  const float log_huge = std::log1p(static_cast<float>(huge));
+  EXPECT_NEAR(key_history::from_fixed(key_history::to_fixed(log_huge)), log_huge, 0.5f / key_history::gap_units);
+}
+
+bool same_float(float a, float b);
+
+// Times are kept in 32 bits: a history read at times beyond 2^32 gives the rows of the
+// same requests shifted to time 0, bit for bit.
+TEST(Features, RowsDependOnTimeDifferencesAcrossThe32BitWrap) {
+  const feature_extractor fx({.half_lives = {10.0, 100.0, 1000.0}});
+  const auto row_at = [&](std::uint64_t offset, std::uint64_t now) {
+    key_history h;
+    for (const std::uint64_t t : {0ull, 3ull, 10ull, 4000ull}) fx.record(h, offset + t, 7);
+    std::array<float, feature_count> row{};
+    fx.write(h, offset + now, 1, row.data());
+    return row;
+  };
+  for (const std::uint64_t now : {4000ull, 4001ull, 90000ull, 3'000'000'000ull}) {
+    const auto base = row_at(0, now);
+    for (const std::uint64_t offset : {(1ull << 32) - 7, (1ull << 32) - 4000, 5 * (1ull << 32) + 3, (1ull << 40) - 1})
+      for (std::size_t c = 0; c < feature_count; ++c)
+        EXPECT_TRUE(same_float(row_at(offset, now)[c], base[c]))
+            << "offset " << offset << ", now " << now << ", column " << feature_names[c];
+  }
+}
+
+// history_reach against 64-bit times: histories recorded at random times over many
+// wraps of 2^32, with steps of up to 2^29 and jumps of up to 2^36 at once. At every
+// request each history reads its true age while that is at most 2^31; older, an age
+// between 2^31 and its true age, never below; and always its true lifetime (to the
+// span's saturation).
+TEST(HistoryReach, KeepsEveryAgeExactOrPastTheBound) {
+  feature_extractor fx;
+  std::mt19937_64 rng(5);
+  constexpr std::size_t keys = 40;
+  std::vector<key_history> hs(keys);
+  std::vector<std::uint64_t> first(keys), last(keys);
+  history_reach reach;
+  std::uint64_t now = 0;
+  std::size_t clamped = 0, exact_old = 0;
+  for (int step = 0; step < 20000; ++step) {
+    now += rng() % 64 == 0 ? rng() % (1ull << 36) : rng() % (1ull << 29);
+    reach.advance(now, [&](auto&& f) {
+      for (auto& h : hs) f(h);
+    });
+    const std::size_t k = rng() % 8 == 0 ? rng() % keys : rng() % 4;  // four hot keys, the rest rare
+    if (!hs[k].seen()) first[k] = now;
+    fx.record(hs[k], now, 1);
+    last[k] = now;
+    for (std::size_t j = 0; j < keys; ++j) {
+      const key_history& h = hs[j];
+      if (!h.seen()) continue;
+      const std::uint64_t true_age = now - last[j], true_lifetime = now - first[j];
+      if (true_age <= key_history::max_age) {
+        ASSERT_EQ(h.age(now), true_age) << "step " << step << ", key " << j;
+        exact_old += true_age > key_history::reach_every;  // exact across a pass
+      } else {
+        ASSERT_GE(h.age(now), key_history::max_age) << "step " << step << ", key " << j;
+        ASSERT_LE(h.age(now), true_age) << "step " << step << ", key " << j;
+        ++clamped;
+      }
+      ASSERT_EQ(h.lifetime(now), std::min(true_lifetime, h.age(now) + UINT32_MAX)) << "step " << step << ", key " << j;
+      ASSERT_EQ(h.last_time(now), now - h.age(now));
+    }
+  }
+  EXPECT_GT(clamped, 1000u);  // the rare keys went idle past the bound, many times
+  EXPECT_GT(exact_old, 100u);
 }
 
 TEST(Features, UnseenKeyHasMissingHistory) {
@@ -151,7 +226,7 @@ void reference_row(const key_history& h, std::uint64_t now, std::uint64_t size, 
     row[col::size] = key_history::from_fixed(key_history::to_fixed(log1p_whole(size)));
     return;
   }
-  const float age = static_cast<float>(now - h.last);
+  const float age = static_cast<float>(h.age(now));
   row[col::age] = detail::fast_log1p(age);
   float sum = 0;
   for (std::size_t k = 0; k < history_gaps; ++k) {
@@ -159,7 +234,7 @@ void reference_row(const key_history& h, std::uint64_t now, std::uint64_t size, 
     if (k < h.gaps_known) sum += row[col::first_gap + k];
   }
   row[col::count] = log1p_whole(h.count);
-  row[col::lifetime] = detail::fast_log1p(static_cast<float>(now - h.first));
+  row[col::lifetime] = detail::fast_log1p(static_cast<float>(h.lifetime(now)));
   for (std::size_t i = 0; i < decayed_counters; ++i)
     row[col::first_decayed + i] = h.decayed[i] * detail::fast_exp2_neg(-age * static_cast<float>(1.0 / cfg.half_lives[i]));
   row[col::size] = key_history::from_fixed(h.log_size);
@@ -232,6 +307,7 @@ TEST(Features, LabelsInUnitsReadBackAsRequests) {
 TEST(HistoryTable, ForgetsTheOldestWhenFull) {
   history_table ghost(3);
   key_history h;
+  h.count = 1;
   for (std::uint64_t k = 1; k <= 3; ++k) {
     h.last = k;
     EXPECT_FALSE(ghost.put(k, h).has_value());
@@ -254,17 +330,39 @@ TEST(HistoryTable, ForgetsTheOldestWhenFull) {
   EXPECT_NE(ghost.find(99), nullptr);
 }
 
+// Staleness is read from the histories' ages: the same beyond 2^32 as near 0.
+TEST(HistoryTable, ForgetsByAgeAcrossThe32BitWrap) {
+  feature_extractor fx;
+  for (const std::uint64_t base : {0ull, (1ull << 32) - 50, 7 * (1ull << 32) + 11}) {
+    history_table ghost(1000);
+    for (std::uint64_t k = 1; k <= 100; ++k) {
+      key_history h;
+      fx.record(h, base + k, 1);
+      ghost.put(k, h, base + 1, base + k);
+    }
+    ghost.forget_older_than(base + 41, base + 100);
+    EXPECT_EQ(ghost.size(), 60u) << base;
+    EXPECT_EQ(ghost.find(40), nullptr) << base;
+    ASSERT_NE(ghost.find(41), nullptr) << base;
+    EXPECT_EQ(ghost.find(41)->last_time(base + 100), base + 41);
+    std::size_t held = 0;
+    ghost.for_each_history([&](key_history&) { ++held; });
+    EXPECT_GE(held, 60u);  // the live ones, and places of forgotten ones not reclaimed yet
+  }
+}
+
 // Stale entries leave from the oldest end as far as the first recent one; the ring
 // grows only as far as what it holds needs, and keeps its FIFO order while it grows.
 TEST(HistoryTable, ForgetsStaleEntriesFromTheOldestEnd) {
   history_table ghost(10000);
   key_history h;
+  h.count = 1;
   for (std::uint64_t k = 1; k <= 100; ++k) {
     h.last = k;
     ghost.put(k, h);
   }
   EXPECT_EQ(ghost.size(), 100u);
-  ghost.forget_older_than(41);  // keys 1..40 were last requested before time 41
+  ghost.forget_older_than(41, 100);  // keys 1..40 were last requested before time 41
   EXPECT_EQ(ghost.size(), 60u);
   EXPECT_EQ(ghost.find(40), nullptr);
   ASSERT_NE(ghost.find(41), nullptr);
@@ -273,7 +371,7 @@ TEST(HistoryTable, ForgetsStaleEntriesFromTheOldestEnd) {
   ghost.put(500, h);
   h.last = 2;
   ghost.put(501, h);
-  ghost.forget_older_than(999);
+  ghost.forget_older_than(999, 1000);
   EXPECT_EQ(ghost.size(), 2u);
   EXPECT_NE(ghost.find(500), nullptr);
   EXPECT_NE(ghost.find(501), nullptr);
@@ -282,7 +380,7 @@ TEST(HistoryTable, ForgetsStaleEntriesFromTheOldestEnd) {
   history_table window(100000);
   for (std::uint64_t t = 1; t <= 50000; ++t) {
     h.last = t;
-    window.forget_older_than(t > 200 ? t - 200 : 0);
+    window.forget_older_than(t > 200 ? t - 200 : 0, t);
     window.put(t, h);
   }
   EXPECT_EQ(window.size(), 201u);

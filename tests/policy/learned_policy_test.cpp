@@ -25,6 +25,7 @@
 #include "prescient/policy/registry.hpp"
 #include "test_support.hpp"
 #include "../policy/key_hashes_check.hpp"
+#include "policy_harness.hpp"
 
 namespace {
 
@@ -88,6 +89,44 @@ TEST(LearnedPolicy, BeforeAnyEvidenceTheFirstHeuristicDecides) {
   }
 }
 
+// Histories keep 32-bit times (learn::key_history). Driven at 2^26 requests a step (the
+// clock wraps 2^32 every 64 requests), every tracked resident key's history reads its
+// true age while that is at most 2^31 — and older, at least 2^31 and at most the truth:
+// never an idle key that reads as recent.
+TEST(LearnedPolicy, HistoriesKeepTheirAgesAcrossThe32BitWrap) {
+  learned_linear::config cfg;
+  cfg.mode = policy::training_mode::off;
+  policy_test::harness<learned_linear> h(64, cfg);
+  h.set_time_step(std::uint64_t{1} << 26);
+  std::mt19937_64 rng(3);
+  std::unordered_map<std::uint64_t, std::uint64_t> last;  // key → time of its last request
+  std::size_t exact_old = 0, past_bound = 0;
+  for (int i = 0; i < 6000; ++i) {
+    // Keys 0..31 often at first (frequent: W-TinyLFU keeps them), then one-off keys and,
+    // now and then, one of the first 32 again after a long idle time.
+    const std::uint64_t k = i < 1000 ? rng() % 32 : (rng() % 16 == 0 ? rng() % 32 : 1000 + static_cast<std::uint64_t>(i));
+    const std::uint64_t now = h.now();
+    h.request(k);
+    last[k] = now;
+    for (std::uint64_t key = 0; key < 32; ++key) {
+      if (!h.contains(key)) continue;
+      const learn::key_history& kh = h.policy().history(h.slot_of(key));
+      ASSERT_TRUE(kh.seen());
+      const std::uint64_t true_age = now - last.at(key);
+      if (true_age <= learn::key_history::max_age) {
+        ASSERT_EQ(kh.age(now), true_age) << "request " << i << ", key " << key;
+        exact_old += true_age > learn::key_history::reach_every;
+      } else {
+        ASSERT_GE(kh.age(now), learn::key_history::max_age) << "request " << i << ", key " << key;
+        ASSERT_LE(kh.age(now), true_age) << "request " << i << ", key " << key;
+        ++past_bound;
+      }
+    }
+  }
+  EXPECT_GT(past_bound, 10000u);  // resident keys idle past the bound, checked many times
+  EXPECT_GT(exact_old, 1000u);
+}
+
 // A ghost history is forgotten once its key's last request is more than `ghost_age` ×
 // entries requests old, however few evictions came since (the count bound alone keeps
 // it): the key returns as never seen. Returning sooner, or with no age limit, it returns
@@ -113,7 +152,7 @@ TEST(LearnedPolicy, AGhostHistoryIsForgottenByAge) {
     std::uint32_t count = 0;
     std::uint64_t last = 0;
     for (const auto s : p.resident_slots())
-      if (p.history(s).last >= last) last = p.history(s).last, count = p.history(s).count;
+      if (p.history(s).last >= last) last = p.history(s).last, count = p.history(s).count;  // times < 2^32
     return count;
   };
   // 4 entries × 32 = 128 requests; 7 leaves within a few dozen.

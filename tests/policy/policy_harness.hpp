@@ -67,7 +67,8 @@ class harness {
 
   outcome request(key_t k, std::uint64_t w = 1, std::uint64_t next = access::unknown) {
     outcome out;
-    const access a{mix(k), time_++, w, next};
+    const access a{mix(k), time_, w, next};
+    time_ += time_step_;
     if (auto it = index_.find(k); it != index_.end()) {
       EXPECT_EQ(weight_[it->second], w) << "model tests keep one weight per key";
       policy_.on_access(it->second, a);
@@ -112,6 +113,11 @@ class harness {
   [[nodiscard]] std::size_t size() const { return index_.size(); }
   [[nodiscard]] std::uint64_t used() const { return used_; }
   P& policy() { return policy_; }
+  /// Logical time advances by `step` per request (1 by default, as the core's clock; more
+  /// to reach far times in few requests).
+  void set_time_step(std::uint64_t step) { time_step_ = step; }
+  /// The time the next request will carry.
+  [[nodiscard]] std::uint64_t now() const { return time_; }
 
  private:
   slot_id acquire() {
@@ -143,6 +149,7 @@ class harness {
   P policy_;
   std::uint64_t used_ = 0;
   std::uint64_t time_ = 0;
+  std::uint64_t time_step_ = 1;
   std::size_t reserved_ = 0;
   std::unordered_map<key_t, slot_id> index_;
   std::vector<key_t> key_;

@@ -101,6 +101,7 @@ inline dataset build_dataset(std::span<const trace::request> requests, const dat
   };
   std::unordered_map<std::uint64_t, tracked> keys;
   keys.reserve(requests.size() / 4 + 16);
+  history_reach reach;  // keeps the histories' 32-bit times exact
   const std::uint64_t every = std::max<std::uint64_t>(1, opt.sample_every);
   const std::uint64_t lookback = std::max<std::uint64_t>(1, opt.capacity * 4);
   std::vector<float> values;
@@ -116,6 +117,9 @@ inline dataset build_dataset(std::span<const trace::request> requests, const dat
   for (std::size_t i = 0; i < requests.size(); ++i) {
     const trace::request& r = requests[i];
     const auto now = static_cast<std::uint64_t>(i);
+    reach.advance(now, [&](auto&& f) {
+      for (auto& [key, kept] : keys) f(kept.history);
+    });
     tracked& t = keys[r.key];
     fx.record(t.history, now, r.size);
     t.last_position = static_cast<std::int64_t>(i);
@@ -220,6 +224,9 @@ class dataset_builder {
     started_ = true;
     last_time_ = time;
     ++requests_;
+    reach_.advance(time, [&](auto&& f) {
+      for (auto& [k, kept] : keys_) f(kept.history);
+    });
     tracked& t = keys_[key];
     settle(t, time);                 // rows waiting for this key's next request
     fx_.record(t.history, time, size);
@@ -314,6 +321,7 @@ class dataset_builder {
   std::uint64_t every_, lookback_, settle_after_;
   std::uint64_t rng_;
   std::unordered_map<std::uint64_t, tracked> keys_;
+  history_reach reach_;  // keeps the histories' 32-bit times exact
   std::deque<std::pair<std::uint64_t, std::uint64_t>> recent_;  // (time, key) of the window, oldest first
   std::deque<waiting_row> waiting_;
   std::uint64_t front_seq_ = 1;  // sequence number of waiting_.front()

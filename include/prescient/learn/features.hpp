@@ -11,7 +11,7 @@
 // (the learned policy's ranking; the same rows). The columns, in order:
 //
 //   col  name        value                                               missing (NaN)
-//   0    age         log1p(now − last request): recency                  never seen
+//   0    age         log1p(now − last request): recency (at most 2³¹)    never seen
 //   1-2  gap1, gap2  log1p(k-th most recent inter-arrival gap)           fewer gaps known
 //   3    count       log1p(requests seen, saturating at 2³²−1)           —
 //   4    lifetime    log1p(now − first request)                          never seen
@@ -47,11 +47,11 @@
 // binary label "requested again within horizon H" (H ≤ W) drives the classification
 // metrics (precision, recall, F1).
 //
-// Memory: `key_history` is 40 bytes (`key_history::bytes`; the gaps and the size in 16-bit
-// fixed point, the count's logarithm recomputed when a row is written). The learned policy
-// keeps one per resident entry and one per key in its ghost `history_table` (40 bytes
-// plus the key's 8-byte hash, when it was stored, and 16 of index at load ½ ≈ 72 bytes
-// per remembered key).
+// Memory: `key_history` is 32 bytes (`key_history::bytes`; the gaps and the size in 16-bit
+// fixed point, the count's logarithm recomputed when a row is written, the times in 32
+// bits kept within reach by `history_reach`). The learned policy keeps one per resident
+// entry and one per key in its ghost `history_table` (32 bytes plus the key's 8-byte
+// hash, when it was stored, and 16 of index at load ½ ≈ 64 bytes per remembered key).
 #pragma once
 
 #include <Eigen/Core>
@@ -107,9 +107,17 @@ struct feature_config {
 /// the count are kept as their logarithms (computed once, at the request) because a row
 /// is written far more often than a history is updated: each eviction scores several
 /// candidates.
+///
+/// Times are kept in 32 bits: `last` is the last request's logical time modulo 2^32 and
+/// `span` the requests from the first request to the last (saturating at 2^32 − 1), so
+/// a history is 32 bytes, not 40. The age read back (`age`) is exact while it is below
+/// 2^32; the owner of stored histories keeps it so with a `history_reach`, which every
+/// 2^30 requests brings any history older than 2^31 requests back to that age (its
+/// lifetime kept, to the span's saturation). A key idle for 2^31 requests or more thus
+/// reads as idle for 2^31 — far beyond any window the policy or its labels look at.
 struct key_history {
-  std::uint64_t last = 0;   ///< logical time of the last request
-  std::uint64_t first = 0;  ///< logical time of the first request
+  std::uint32_t last = 0;  ///< logical time of the last request, modulo 2^32 (read through `age`)
+  std::uint32_t span = 0;  ///< requests from the first request to the last (saturating)
   std::array<float, decayed_counters> decayed{};  ///< counters as of `last`
   std::uint32_t count = 0;  ///< requests seen (saturating)
   /// log1p(gap) in fixed point (`to_fixed`), newest first. Two bytes instead of a
@@ -123,7 +131,11 @@ struct key_history {
   /// need not look for one.
   std::uint8_t row_waiting = 0;
 
-  static constexpr std::size_t bytes = 40;
+  static constexpr std::size_t bytes = 32;
+  /// The oldest age a kept history may read (see `history_reach`).
+  static constexpr std::uint64_t max_age = std::uint64_t{1} << 31;
+  /// How often, in requests, the owner brings its histories within `max_age`.
+  static constexpr std::uint64_t reach_every = std::uint64_t{1} << 30;
   static constexpr float gap_units = 1024.0f;  ///< fixed-point steps per unit of log1p: 2^16 / 1024 = 64 > log1p(2^64)
 
   /// A logarithm (≥ 0, < 64) in the 16-bit fixed point of `log_gaps` and `log_size`.
@@ -135,8 +147,56 @@ struct key_history {
   }
 
   [[nodiscard]] bool seen() const noexcept { return count > 0; }
+
+  /// Requests since the last one, at logical time `now` (≥ the last request's): exact
+  /// while below 2^32, which `history_reach` guarantees for the histories it keeps.
+  [[nodiscard]] std::uint64_t age(std::uint64_t now) const noexcept {
+    return static_cast<std::uint32_t>(static_cast<std::uint32_t>(now) - last);
+  }
+  /// Requests since the first one.
+  [[nodiscard]] std::uint64_t lifetime(std::uint64_t now) const noexcept { return age(now) + span; }
+  /// The logical time of the last request (`now` − `age(now)`).
+  [[nodiscard]] std::uint64_t last_time(std::uint64_t now) const noexcept { return now - age(now); }
+
+  /// Brings the age at `now` within `max_age`, given that the age at `then` (≤ now) is
+  /// still exact: an older history reads as `max_age` old, its first request as many
+  /// requests earlier as before (to the span's saturation).
+  void keep_within_reach(std::uint64_t then, std::uint64_t now) noexcept {
+    if (!seen()) return;
+    const std::uint64_t a = age(then) + (now - then);
+    if (a <= max_age) return;
+    const std::uint64_t s = std::uint64_t{span} + (a - max_age);
+    span = s > UINT32_MAX ? UINT32_MAX : static_cast<std::uint32_t>(s);
+    last = static_cast<std::uint32_t>(now - max_age);
+  }
 };
 static_assert(sizeof(key_history) == key_history::bytes, "update key_history::bytes and the header comment");
+
+/// What keeps an owner's stored histories' ages exact (key_history::age): told every
+/// request's time, in order, before any history is read or written at it, it has the
+/// owner bring every history it holds within key_history::max_age once every
+/// key_history::reach_every requests. Between two such passes no kept history grows
+/// older than max_age + reach_every < 2^32, so its 32-bit time still says how old it is.
+class history_reach {
+ public:
+  /// `for_each_history(f)` calls f(key_history&) on every history the owner holds; it
+  /// runs only when a pass is due (once per key_history::reach_every requests), so the
+  /// request's cost is one comparison. A time earlier than the last counts as the last.
+  template <class ForEachHistory>
+  void advance(std::uint64_t now, ForEachHistory&& for_each_history) {
+    if (now < previous_) return;  // a time that went back: as if it were the last one
+    if (now - checked_ >= key_history::reach_every) [[unlikely]] {
+      const std::uint64_t then = previous_;  // every age was exact then
+      for_each_history([then, now](key_history& h) { h.keep_within_reach(then, now); });
+      checked_ = now;
+    }
+    previous_ = now;
+  }
+
+ private:
+  std::uint64_t checked_ = 0;   // the time of the last pass
+  std::uint64_t previous_ = 0;  // the time of the last request
+};
 
 namespace detail {
 
@@ -220,26 +280,30 @@ class feature_extractor {
   /// `record` would.
   void set_size(key_history& h, std::uint64_t size) const noexcept { h.log_size = key_history::to_fixed(log1p_whole(size)); }
 
-  /// Records a request of the key at logical time `now` (≥ h.last) with weight `size`.
+  /// Records a request of the key at logical time `now` (not before its last) with weight
+  /// `size`.
   void record(key_history& h, std::uint64_t now, std::uint64_t size) const noexcept {
     if (h.count == 0) {
-      h.first = now;
+      h.span = 0;
       for (float& d : h.decayed) d = 1.0f;
     } else {
-      const float gap = static_cast<float>(now - h.last);
+      const std::uint64_t whole_gap = h.age(now);
+      const std::uint64_t span = h.span + whole_gap;
+      h.span = span > UINT32_MAX ? UINT32_MAX : static_cast<std::uint32_t>(span);
+      const float gap = static_cast<float>(whole_gap);
       for (std::size_t k = history_gaps - 1; k > 0; --k) h.log_gaps[k] = h.log_gaps[k - 1];
       h.log_gaps[0] = key_history::to_fixed(log1p(gap));
       if (h.gaps_known < history_gaps) ++h.gaps_known;
       const detail::float_lanes decays = detail::fast_exp2_neg(-gap * inv_half_life_lanes_);
       for (std::size_t i = 0; i < decayed_counters; ++i) h.decayed[i] = h.decayed[i] * decays[i] + 1.0f;
     }
-    h.last = now;
+    h.last = static_cast<std::uint32_t>(now);
     if (h.count < UINT32_MAX) ++h.count;
     h.log_size = key_history::to_fixed(log1p_whole(size));
   }
 
   /// Fills `row[0, feature_count)` for a key with history `h` (possibly never seen) at
-  /// logical time `now` (≥ h.last), requested with weight `size` when h knows none.
+  /// logical time `now` (not before its last request), requested with weight `size` when h knows none.
   /// Costs two log1p and three exp2.
   /// (Sizes are weights: with unit weights the size column is constant.)
   void write(const key_history& h, std::uint64_t now, std::uint64_t size, float* row) const noexcept {
@@ -259,8 +323,8 @@ class feature_extractor {
       for (std::size_t j = 0; j < c; ++j) {
         const key_history& h = *histories[b + j];
         if (!h.seen()) continue;
-        age[j] = static_cast<float>(now - h.last);
-        lifetime[j] = static_cast<float>(now - h.first);
+        age[j] = static_cast<float>(h.age(now));
+        lifetime[j] = static_cast<float>(h.lifetime(now));
       }
       const float_lanes log_age = detail::fast_log1p(age), log_lifetime = detail::fast_log1p(lifetime);
       std::array<float_lanes, decayed_counters> decays;
@@ -406,8 +470,10 @@ class history_table {
 
   /// Stores `h` for `hash` (not stored yet). The history stored `capacity` stores ago,
   /// if still held, is forgotten and returned, so the caller can settle what it referred
-  /// to; histories last requested before `stale_before` may be dropped on the way.
-  std::optional<key_history> put(std::uint64_t hash, const key_history& h, std::uint64_t stale_before = 0) {
+  /// to; histories last requested before `stale_before` (as of logical time `now`) may
+  /// be dropped on the way.
+  std::optional<key_history> put(std::uint64_t hash, const key_history& h, std::uint64_t stale_before = 0,
+                                 std::uint64_t now = 0) {
     if (capacity_ == 0) return h;
     std::optional<key_history> forgotten;
     while (used_ > 0 && entries_[head_].stored + capacity_ <= stores_) {  // its turn came
@@ -418,7 +484,7 @@ class history_table {
       }
       advance_head();
     }
-    if (used_ == entries_.size()) rebuild(stale_before);
+    if (used_ == entries_.size()) rebuild(stale_before, now);
     const std::size_t pos = (head_ + used_) % entries_.size();
     entries_[pos] = entry{hash, stores_, h};
     index_.insert(hash, static_cast<slot_id>(pos));
@@ -428,20 +494,27 @@ class history_table {
     return forgotten;
   }
 
-  /// Forgets, from the oldest end, every history last requested before `time`, and the
-  /// places of taken ones, up to the first live entry that is recent. (The ring is in
-  /// the order of stores, not of last requests: a stale entry behind a recent one waits
-  /// for a compaction, and the caller checks the age of what it takes.)
-  void forget_older_than(std::uint64_t time) {
+  /// Forgets, from the oldest end, every history last requested before `time` (as of
+  /// logical time `now` ≥ time), and the places of taken ones, up to the first live
+  /// entry that is recent. (The ring is in the order of stores, not of last requests: a
+  /// stale entry behind a recent one waits for a compaction, and the caller checks the
+  /// age of what it takes.)
+  void forget_older_than(std::uint64_t time, std::uint64_t now) {
     while (used_ > 0) {
       const entry& oldest = entries_[head_];
       if (live(head_)) {
-        if (oldest.history.last >= time) return;
+        if (recent(oldest.history, time, now)) return;
         index_.erase(oldest.hash, static_cast<slot_id>(head_));
         --size_;
       }
       advance_head();
     }
+  }
+
+  /// Calls f(key_history&) on every held history (for a history_reach pass).
+  template <class F>
+  void for_each_history(F&& f) {
+    for (std::size_t i = 0; i < used_; ++i) f(entries_[(head_ + i) % entries_.size()].history);
   }
 
   void clear() {
@@ -474,6 +547,10 @@ class history_table {
     return index_.find(hash, [&](slot_id p) { return entries_[p].hash == hash; });
   }
   [[nodiscard]] bool live(std::size_t pos) const { return position(entries_[pos].hash) == pos; }
+  // Last requested at `time` or later (a history that knows no request is as old as time 0).
+  [[nodiscard]] static bool recent(const key_history& h, std::uint64_t time, std::uint64_t now) {
+    return h.seen() ? h.last_time(now) >= time : time == 0;
+  }
   void advance_head() {
     head_ = (head_ + 1) % entries_.size();
     --used_;
@@ -484,8 +561,10 @@ class history_table {
   // half of it. It either doubles the ring or frees half of it, so it is O(1) amortised
   // over the stores that filled it. (A ring of `capacity` places cannot be full here:
   // the entry `capacity` stores old has just gone.)
-  void rebuild(std::uint64_t stale_before) {
-    const auto keep = [&](std::size_t pos) { return live(pos) && entries_[pos].history.last >= stale_before; };
+  void rebuild(std::uint64_t stale_before, std::uint64_t now) {
+    const auto keep = [&](std::size_t pos) {
+      return live(pos) && (stale_before == 0 || recent(entries_[pos].history, stale_before, now));
+    };
     std::size_t n = 0;  // counted first, so the new ring is allocated at its exact size
     for (std::size_t i = 0; i < used_; ++i) n += keep((head_ + i) % entries_.size());
     const std::size_t ring = entries_.empty() || 2 * n > entries_.size()

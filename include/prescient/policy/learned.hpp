@@ -76,10 +76,10 @@
 // `screen_keep / keep_victims` completed by the rest of the forest (in a cache under 384
 // entries a ranking keeps fewer victims, see `keep_share`, and there are more rankings
 // per eviction). Memory per resident entry:
-// the 40-byte history, ~49 bytes of bookkeeping, the metadata of the one heuristic
+// the 32-byte history, ~49 bytes of bookkeeping, the metadata of the one heuristic
 // awake on the cache's slots (one that sleeps gives its memory back, W-TinyLFU keeping
 // its sketch), the panel's bytes;
-// plus the ghost histories (72 bytes each; as many as were evicted within the last
+// plus the ghost histories (64 bytes each; as many as were evicted within the last
 // `ghost_age_per_entry` × entries requests, at most `ghost_per_entry` per entry) and the training
 // ring (`training_rows` × ~90 bytes). `metadata_bytes_per_entry` adds up all but the ring.
 #pragma once
@@ -241,6 +241,7 @@ class learned {
   }
 
   void on_miss(const access& a) {
+    keep_histories_within_reach(a.time);
     ++interval_misses_;
     referee_.cache_miss();
     if (panel_) panel_->cache_miss(a.key_hash);
@@ -260,6 +261,7 @@ class learned {
   }
 
   void on_insert(slot_id s, const access& a) {
+    keep_histories_within_reach(a.time);
     const bool requested = pending_valid_ && pending_hash_ == a.key_hash;
     if (requested) {  // the miss just seen: a request
       shadow_request(a.key_hash, a.weight);
@@ -291,6 +293,7 @@ class learned {
   }
 
   void on_access(slot_id s, const access& a) {
+    keep_histories_within_reach(a.time);
     settle_pending_miss();
     shadow_request(a.key_hash, a.weight);  // the slot's hash (the cache's lookup computed it)
     observe(a.key_hash, history_[s], a.time, a.weight);
@@ -540,6 +543,25 @@ class learned {
   }
 
   // A miss carries no weight yet (the value is not loaded): keep the size last seen.
+  // Lazy rescoring: the entry's age is at most `rescore_age_factor` × its age when it was
+  // scored (+ 1). (Its history has not changed since: the stamp is the same.)
+  [[nodiscard]] bool within_rescore_age(slot_id s) const {
+    const std::uint64_t age = history_[s].age(now_), since_scored = now_ - score_time_[s];
+    const std::uint64_t age_when_scored = age > since_scored ? age - since_scored : 0;
+    return static_cast<double>(age) <= cfg_.rescore_age_factor * static_cast<double>(age_when_scored) + 1;
+  }
+
+  // Histories keep 32-bit times (learn::key_history): once every 2^30 requests, every
+  // history held (per slot, in the ghost table, the pending miss's) is brought within
+  // 2^31 requests of age, so that each still says how old it is.
+  void keep_histories_within_reach(std::uint64_t now) {
+    reach_.advance(now, [&](auto&& f) {
+      for (learn::key_history& h : history_) f(h);
+      ghost_.for_each_history(f);
+      f(pending_history_);
+    });
+  }
+
   void observe_miss(std::uint64_t key_hash, learn::key_history& h, std::uint64_t now) {
     const auto log_size = h.log_size;
     observe(key_hash, h, now, 1);
@@ -734,8 +756,8 @@ class learned {
   // row, if any, is still labelled: observe looks for the row of a key never seen).
   void remember(std::uint64_t hash, const learn::key_history& h) {
     const std::uint64_t t = ghost_stale_before(now_);
-    if (t > 0) ghost_.forget_older_than(t);
-    ghost_.put(hash, h, t);
+    if (t > 0) ghost_.forget_older_than(t, now_);
+    ghost_.put(hash, h, t, now_);
   }
   [[nodiscard]] std::uint64_t ghost_stale_before(std::uint64_t now) const {
     if (cfg_.ghost_age_per_entry <= 0) return 0;
@@ -744,7 +766,7 @@ class learned {
     return now > age ? now - age : 0;
   }
   void forget_if_stale(learn::key_history& h, std::uint64_t now) const {
-    if (h.seen() && h.last < ghost_stale_before(now)) h = learn::key_history{};
+    if (h.seen() && h.last_time(now) < ghost_stale_before(now)) h = learn::key_history{};
   }
 
   void leave(slot_id s) {
@@ -820,10 +842,8 @@ class learned {
       // Lazy rescoring: a prediction stands while the entry is untouched, not yet
       // overdue, and no more than twice as old as when it was scored (the age column is
       // a logarithm: the row has barely moved).
-      const std::uint64_t age = now_ - history_[s].last;
       const bool cached = cfg_.rescore_age_factor > 0 && score_stamp_[s] == stamp_[s] && score_time_[s] != 0 &&
-                          predicted_[s] > static_cast<double>(now_) &&
-                          static_cast<double>(age) <= cfg_.rescore_age_factor * static_cast<double>(score_time_[s] - history_[s].last) + 1;
+                          predicted_[s] > static_cast<double>(now_) && within_rescore_age(s);
       if (!cached) {
         fresh_histories_.push_back(&history_[s]);
         fresh_rows_.push_back(batch_.row(static_cast<Eigen::Index>(fresh_.size())).data());
@@ -1235,6 +1255,7 @@ class learned {
   detail::member handed_to_ = detail::member::base;  // the heuristic that last chose a victim (no_member: the model)
   learn::feature_extractor features_;
   learn::history_table ghost_;
+  learn::history_reach reach_;  // keeps the 32-bit times of history_ and ghost_ exact
   detail::training_ring ring_;
   std::uint64_t rng_;
   learn::feature_matrix batch_;
