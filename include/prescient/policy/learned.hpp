@@ -76,7 +76,7 @@
 // `screen_keep / keep_victims` completed by the rest of the forest (in a cache under 384
 // entries a ranking keeps fewer victims, see `keep_share`, and there are more rankings
 // per eviction). Memory per resident entry:
-// the 32-byte history, ~49 bytes of bookkeeping, the metadata of the one heuristic
+// the 32-byte history, ~23 bytes of bookkeeping, the metadata of the one heuristic
 // awake on the cache's slots (one that sleeps gives its memory back, W-TinyLFU keeping
 // its sketch), the panel's bytes;
 // plus the ghost histories (64 bytes each; as many as were evicted within the last
@@ -226,7 +226,7 @@ class learned {
       resident_.reserve(n);
       if (cfg_.young_candidates > 0) {
         young_ring_.resize(young_places(n));
-        put_stamp_.resize(n, 0);
+        grace_.resize(n, 0);
       }
     }
   }
@@ -287,7 +287,7 @@ class learned {
     if (cfg_.young_candidates > 0) {
       // An entry put without a request (a prefetch, a write) is in its grace until it is
       // requested or leaves the young ring: see `in_grace`.
-      put_stamp_[s] = requested ? 0 : stamp_[s];
+      grace_[s] = requested ? 0 : 1;
       track_young(s);
     }
   }
@@ -298,6 +298,7 @@ class learned {
     shadow_request(a.key_hash, a.weight);  // the slot's hash (the cache's lookup computed it)
     observe(a.key_hash, history_[s], a.time, a.weight);
     ++stamp_[s];
+    if (!grace_.empty()) grace_[s] = 0;  // requested: a put's grace ends
     weight_.set(s, a.weight);
     recency_.move_to_front(links_, s);
     with_awake([&](auto& h) { h.on_access(s, a); });
@@ -430,7 +431,7 @@ class learned {
            2 * sizeof(std::uint32_t) + sizeof(slot_id) +
            detail::slot_links::bytes_per_slot +
            (cfg_.rescore_age_factor > 0 ? sizeof(double) + sizeof(std::uint64_t) + sizeof(std::uint32_t) : sizeof(std::uint8_t)) +
-           (cfg_.young_candidates > 0 ? young_bytes_per_slot() + sizeof(std::uint32_t) : 0) +
+           (cfg_.young_candidates > 0 ? young_bytes_per_slot() + sizeof(std::uint8_t) : 0) +
            heuristic_bytes_per_entry() +
            (panel_ ? panel_->bytes_per_entry() : 0) +
            ghost_.bytes() / static_cast<std::size_t>(std::max<std::uint64_t>(capacity_, 1));
@@ -714,7 +715,7 @@ class learned {
   void pop_young() {
     const young_entry y = young_ring_.pop_front();
     if (dense_pos_[y.slot] == not_resident || stamp_[y.slot] != y.stamp) return;  // gone, or requested
-    put_stamp_[y.slot] = 0;     // a put's grace ends here
+    grace_[y.slot] = 0;         // a put's grace ends here
     young_ready_.push_back(y);  // when full, the oldest waiting is dropped
   }
   // An entry put without a request and not requested since, still in the young ring (the
@@ -725,7 +726,7 @@ class learned {
   // it nor evicts it until then; left unrequested it becomes a young candidate like any
   // other.
   [[nodiscard]] bool in_grace(slot_id s) const {
-    return !put_stamp_.empty() && put_stamp_[s] != 0 && put_stamp_[s] == stamp_[s];
+    return !grace_.empty() && grace_[s] != 0;
   }
 
   // ---- the duel ----
@@ -1271,7 +1272,7 @@ class learned {
   detail::hash_column hash_;                 // per slot: key hash (to file the history in the ghost); the cache's once bound
   detail::weight_column weight_;             // per slot: weight (to wake the base heuristic)
   std::vector<std::uint32_t> stamp_;         // per slot: bumped on every request
-  std::vector<std::uint32_t> put_stamp_;     // per slot: stamp_ when put without a request (0: none; in_grace)
+  std::vector<std::uint8_t> grace_;          // per slot: put without a request, and neither requested nor out of the young ring since (in_grace)
   std::vector<std::uint32_t> score_stamp_;   // per slot: stamp_ when last scored
   std::vector<std::uint64_t> score_time_;    // per slot: when last scored (0: never)
   std::vector<double> predicted_;            // per slot, with lazy rescoring: predicted time of the next request
