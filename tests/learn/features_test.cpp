@@ -88,28 +88,6 @@ TEST(Features, HugeGapsReadAsTheLongestAgeKept) {
   EXPECT_NEAR(key_history::from_fixed(key_history::to_fixed(log_huge)), log_huge, 0.5f / key_history::gap_units);
 }
 
-bool same_float(float a, float b);
-
-// Times are kept in 32 bits: a history read at times beyond 2^32 gives the rows of the
-// same requests shifted to time 0, bit for bit.
-TEST(Features, RowsDependOnTimeDifferencesAcrossThe32BitWrap) {
-  const feature_extractor fx({.half_lives = {10.0, 100.0, 1000.0}});
-  const auto row_at = [&](std::uint64_t offset, std::uint64_t now) {
-    key_history h;
-    for (const std::uint64_t t : {0ull, 3ull, 10ull, 4000ull}) fx.record(h, offset + t, 7);
-    std::array<float, feature_count> row{};
-    fx.write(h, offset + now, 1, row.data());
-    return row;
-  };
-  for (const std::uint64_t now : {4000ull, 4001ull, 90000ull, 3'000'000'000ull}) {
-    const auto base = row_at(0, now);
-    for (const std::uint64_t offset : {(1ull << 32) - 7, (1ull << 32) - 4000, 5 * (1ull << 32) + 3, (1ull << 40) - 1})
-      for (std::size_t c = 0; c < feature_count; ++c)
-        EXPECT_TRUE(same_float(row_at(offset, now)[c], base[c]))
-            << "offset " << offset << ", now " << now << ", column " << feature_names[c];
-  }
-}
-
 // history_reach against 64-bit times: histories recorded at random times over many
 // wraps of 2^32, with steps of up to 2^29 and jumps of up to 2^36 at once. At every
 // request each history reads its true age while that is at most 2^31; older, an age
@@ -275,6 +253,26 @@ TEST(Features, RowsWrittenTogetherAreTheRowsOfTheDefinition) {
         ASSERT_TRUE(same_float(got[j][c], want[j][c]))
             << "round " << round << ", row " << j << " of " << n << ", column " << feature_names[c] << ": " << got[j][c]
             << " against " << want[j][c];
+  }
+}
+
+// Times are kept in 32 bits: a history read at times beyond 2^32 gives the rows of the
+// same requests shifted to time 0, bit for bit.
+TEST(Features, RowsDependOnTimeDifferencesAcrossThe32BitWrap) {
+  const feature_extractor fx({.half_lives = {10.0, 100.0, 1000.0}});
+  const auto row_at = [&](std::uint64_t offset, std::uint64_t now) {
+    key_history h;
+    for (const std::uint64_t t : {0ull, 3ull, 10ull, 4000ull}) fx.record(h, offset + t, 7);
+    std::array<float, feature_count> row{};
+    fx.write(h, offset + now, 1, row.data());
+    return row;
+  };
+  for (const std::uint64_t now : {4000ull, 4001ull, 90000ull, 3'000'000'000ull}) {
+    const auto base = row_at(0, now);
+    for (const std::uint64_t offset : {(1ull << 32) - 7, (1ull << 32) - 4000, 5 * (1ull << 32) + 3, (1ull << 40) - 1})
+      for (std::size_t c = 0; c < feature_count; ++c)
+        EXPECT_TRUE(same_float(row_at(offset, now)[c], base[c]))
+            << "offset " << offset << ", now " << now << ", column " << feature_names[c];
   }
 }
 

@@ -316,6 +316,31 @@ TEST(LearnedPolicy, APutIsSparedUntilItLeavesTheYoungRing) {
   EXPECT_FALSE(c.contains(scanned)) << "a put never requested was spared for good";
 }
 
+// A put's grace (learned::in_grace) starts with a put of a new key, not with a request's
+// insertion, and ends with the key's first request or when the key leaves the young
+// ring, whichever comes first.
+TEST(LearnedPolicy, APutsGraceEndsWithARequestOrTheYoungRing) {
+  learned_linear::config cfg;
+  cfg.mode = policy::training_mode::off;
+  policy_test::harness<learned_linear> h(200, cfg);  // room for the puts: nothing refuses them
+  for (std::uint64_t k = 0; k < 100; ++k) h.request(k);
+  for (std::uint64_t k = 0; k < 100; ++k) EXPECT_FALSE(h.policy().in_grace(h.slot_of(k))) << k;  // requested
+  h.put(1000);
+  h.put(1001);
+  ASSERT_TRUE(h.contains(1000) && h.contains(1001));
+  EXPECT_TRUE(h.policy().in_grace(h.slot_of(1000)));
+  EXPECT_TRUE(h.policy().in_grace(h.slot_of(1001)));
+  h.request(1000);  // a hit: the grace ends
+  EXPECT_FALSE(h.policy().in_grace(h.slot_of(1000)));
+  EXPECT_TRUE(h.policy().in_grace(h.slot_of(1001)));
+  // Insertions push 1001 out of the young ring (young_depth × the entries of them at
+  // most), or out of the cache: either way its grace is over.
+  std::uint64_t k = 2000;
+  for (; k < 2300 && h.contains(1001) && h.policy().in_grace(h.slot_of(1001)); ++k) h.request(k);
+  EXPECT_TRUE(!h.contains(1001) || !h.policy().in_grace(h.slot_of(1001))) << "still in its grace after " << k - 2000;
+  EXPECT_LT(k - 2000, 300u);
+}
+
 // A model's predictions are checked when the next model is trained: with one model there
 // are no held-out rows, and the zero metrics must be told apart from a model that is
 // always wrong (prescient-sim prints "not measured" then).

@@ -76,27 +76,16 @@ class harness {
       return out;
     }
     if constexpr (pol::has_miss_hook<P>) policy_.on_miss(a);
-    if (w > capacity_) return out;
-    if constexpr (pol::has_weight_reserve<P>)
-      if (w != 1) policy_.reserve_weight(w);  // as the core does, before anything changes
-    while (used_ + w > capacity_) {
-      const slot_id v = policy_.victim(a);
-      EXPECT_TRUE(v < key_.size() && live_[v]) << "victim " << v << " is not resident";
-      if (!(v < key_.size() && live_[v])) return out;
-      if constexpr (pol::has_admission<P>) {
-        if (!policy_.admit(a, v)) return out;
-      }
-      policy_.on_evict(v);
-      out.evicted.push_back(key_[v]);
-      release(v);
-    }
-    const slot_id s = acquire();
-    key_[s] = k;
-    weight_[s] = w;
-    index_[k] = s;
-    used_ += w;
-    policy_.on_insert(s, a);
-    out.stored = true;
+    insert(k, w, a, out);
+    return out;
+  }
+
+  /// Stores an absent key without a request (the core's `put` of a new key: no miss, and
+  /// the clock does not advance).
+  outcome put(key_t k, std::uint64_t w = 1) {
+    outcome out;
+    EXPECT_FALSE(contains(k)) << "put is for absent keys";
+    insert(k, w, access{mix(k), time_, w, access::unknown}, out);
     return out;
   }
 
@@ -120,6 +109,31 @@ class harness {
   [[nodiscard]] std::uint64_t now() const { return time_; }
 
  private:
+  // Evicts until `k` fits (victim → admit → on_evict), then inserts it (on_insert).
+  void insert(key_t k, std::uint64_t w, const access& a, outcome& out) {
+    if (w > capacity_) return;
+    if constexpr (pol::has_weight_reserve<P>)
+      if (w != 1) policy_.reserve_weight(w);  // as the core does, before anything changes
+    while (used_ + w > capacity_) {
+      const slot_id v = policy_.victim(a);
+      EXPECT_TRUE(v < key_.size() && live_[v]) << "victim " << v << " is not resident";
+      if (!(v < key_.size() && live_[v])) return;
+      if constexpr (pol::has_admission<P>) {
+        if (!policy_.admit(a, v)) return;
+      }
+      policy_.on_evict(v);
+      out.evicted.push_back(key_[v]);
+      release(v);
+    }
+    const slot_id s = acquire();
+    key_[s] = k;
+    weight_[s] = w;
+    index_[k] = s;
+    used_ += w;
+    policy_.on_insert(s, a);
+    out.stored = true;
+  }
+
   slot_id acquire() {
     if (!free_.empty()) {
       const slot_id s = free_.back();

@@ -547,7 +547,8 @@ class history_table {
     return index_.find(hash, [&](slot_id p) { return entries_[p].hash == hash; });
   }
   [[nodiscard]] bool live(std::size_t pos) const { return position(entries_[pos].hash) == pos; }
-  // Last requested at `time` or later (a history that knows no request is as old as time 0).
+  // Last requested at `time` or later (a history that knows no request is as old as time
+  // 0). Any history is recent from time 0, so `now` need not be given then.
   [[nodiscard]] static bool recent(const key_history& h, std::uint64_t time, std::uint64_t now) {
     return h.seen() ? h.last_time(now) >= time : time == 0;
   }
@@ -563,7 +564,7 @@ class history_table {
   // the entry `capacity` stores old has just gone.)
   void rebuild(std::uint64_t stale_before, std::uint64_t now) {
     const auto keep = [&](std::size_t pos) {
-      return live(pos) && (stale_before == 0 || recent(entries_[pos].history, stale_before, now));
+      return live(pos) && recent(entries_[pos].history, stale_before, now);
     };
     std::size_t n = 0;  // counted first, so the new ring is allocated at its exact size
     for (std::size_t i = 0; i < used_; ++i) n += keep((head_ + i) % entries_.size());

@@ -505,6 +505,14 @@ class learned {
 
   /// The history the policy keeps for a resident slot (tests, explanations).
   [[nodiscard]] const learn::key_history& history(slot_id s) const { return history_[s]; }
+  /// Whether the entry in slot `s` is in a put's grace: put without a request and not
+  /// requested since, still in the young ring (the young_depth × entries insertions
+  /// S3-FIFO's small queue would give it). Its history says when it was last *requested*
+  /// — long ago, or never, for a prefetch — so the model would score it as the farthest
+  /// and evict it before the request it was loaded for, and a prefetch planner's gain
+  /// would be lost (docs/prefetching.md). A ranking neither scores it nor evicts it until
+  /// then; left unrequested it becomes a young candidate like any other.
+  [[nodiscard]] bool in_grace(slot_id s) const { return !grace_.empty() && grace_[s] != 0; }
 
  private:
   static constexpr std::uint32_t not_resident = std::numeric_limits<std::uint32_t>::max();
@@ -543,7 +551,6 @@ class learned {
     features_.record(h, now, size);
   }
 
-  // A miss carries no weight yet (the value is not loaded): keep the size last seen.
   // Lazy rescoring: the entry's age is at most `rescore_age_factor` × its age when it was
   // scored (+ 1). (Its history has not changed since: the stamp is the same.)
   [[nodiscard]] bool within_rescore_age(slot_id s) const {
@@ -563,6 +570,7 @@ class learned {
     });
   }
 
+  // A miss carries no weight yet (the value is not loaded): keep the size last seen.
   void observe_miss(std::uint64_t key_hash, learn::key_history& h, std::uint64_t now) {
     const auto log_size = h.log_size;
     observe(key_hash, h, now, 1);
@@ -717,16 +725,6 @@ class learned {
     if (dense_pos_[y.slot] == not_resident || stamp_[y.slot] != y.stamp) return;  // gone, or requested
     grace_[y.slot] = 0;         // a put's grace ends here
     young_ready_.push_back(y);  // when full, the oldest waiting is dropped
-  }
-  // An entry put without a request and not requested since, still in the young ring (the
-  // young_depth × entries insertions S3-FIFO's small queue would give it). Its history
-  // says when it was last *requested* — long ago, or never, for a prefetch — so the model
-  // would score it as the farthest and evict it before the request it was loaded for, and
-  // a prefetch planner's gain would be lost (docs/prefetching.md). A ranking neither scores
-  // it nor evicts it until then; left unrequested it becomes a young candidate like any
-  // other.
-  [[nodiscard]] bool in_grace(slot_id s) const {
-    return !grace_.empty() && grace_[s] != 0;
   }
 
   // ---- the duel ----
