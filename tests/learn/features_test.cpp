@@ -8,6 +8,8 @@
 #include <cstdint>
 #include <limits>
 #include <random>
+#include <stdexcept>
+#include <string>
 #include <vector>
 
 #include "prescient/learn/dataset.hpp"
@@ -326,6 +328,45 @@ TEST(HistoryTable, ForgetsTheOldestWhenFull) {
   for (std::uint64_t k = 10; k < 100; ++k) ghost.put(k, h);
   EXPECT_EQ(ghost.size(), 3u);
   EXPECT_NE(ghost.find(99), nullptr);
+}
+
+// Store numbers are kept modulo 2^32: an entry's turn to go comes exactly `capacity`
+// stores after its own, across the wrap as near 0, for every age a held entry can have
+// (at most `capacity`: each put first lets go of those whose turn came).
+TEST(HistoryTable, TurnsComeExactlyAcrossTheStoreNumbersWrap) {
+  for (const std::size_t capacity : {std::size_t{1}, std::size_t{3}, std::size_t{1000}, history_table::max_capacity})
+    for (const std::uint64_t stored : {0ull, 5ull, (1ull << 32) - 2, (1ull << 32) - 1, 1ull << 32, 9 * (1ull << 32) + 7})
+      for (const std::uint64_t age : {std::uint64_t{0}, std::uint64_t{1}, std::uint64_t{capacity} - 1, std::uint64_t{capacity}}) {
+        const std::uint64_t stores = stored + age;
+        EXPECT_EQ(history_table::turn_came(static_cast<std::uint32_t>(stored), stores, capacity), age >= capacity)
+            << capacity << " " << stored << " " << age;
+      }
+  // And through the table: 40 keys through 3 places forget each key 3 stores on.
+  history_table ghost(3);
+  key_history h;
+  h.count = 1;
+  for (std::uint64_t k = 1; k <= 40; ++k) {
+    h.last = static_cast<std::uint32_t>(k);
+    const auto forgotten = ghost.put(k, h);
+    ASSERT_EQ(forgotten.has_value(), k > 3) << k;
+    if (forgotten) {
+      EXPECT_EQ(forgotten->last, k - 3);
+    }
+  }
+}
+
+TEST(HistoryTable, RefusesACapacityItCannotHold) {
+  EXPECT_NO_THROW(history_table(1000));
+  history_table ghost(10);
+  try {
+    ghost.set_capacity(history_table::max_capacity + 1);
+    FAIL() << "a capacity beyond max_capacity was taken";
+  } catch (const std::length_error& e) {
+    EXPECT_NE(std::string(e.what()).find(std::to_string(history_table::max_capacity + 1)), std::string::npos) << e.what();
+  }
+  EXPECT_GE(history_table::max_capacity, std::size_t{1} << 31);
+  // 4-byte store numbers and a split hash: 44 bytes an entry, 60 with the index's share.
+  EXPECT_EQ(history_table::bytes_per_key, 60u);
 }
 
 // Staleness is read from the histories' ages: the same beyond 2^32 as near 0.

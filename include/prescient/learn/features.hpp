@@ -51,7 +51,7 @@
 // fixed point, the count's logarithm recomputed when a row is written, the times in 32
 // bits kept within reach by `history_reach`). The learned policy keeps one per resident
 // entry and one per key in its ghost `history_table` (32 bytes plus the key's 8-byte
-// hash, when it was stored, and 16 of index at load ½ ≈ 64 bytes per remembered key).
+// hash, a 4-byte store number and 16 of index at load ½ ≈ 60 bytes per remembered key).
 #pragma once
 
 #include <Eigen/Core>
@@ -64,6 +64,8 @@
 #include <cstdint>
 #include <limits>
 #include <optional>
+#include <stdexcept>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -445,7 +447,16 @@ class history_table {
  public:
   explicit history_table(std::size_t capacity = 0) { set_capacity(capacity); }
 
+  /// The most histories a table may be asked to hold: positions in the ring are slot
+  /// ids, and store numbers are kept modulo 2^32 (exact while no held entry is more than
+  /// 2^32 − 1 stores old, which a capacity below 2^32 guarantees).
+  static constexpr std::size_t max_capacity = std::numeric_limits<slot_id>::max() - 1;
+
+  /// Throws std::length_error beyond `max_capacity`.
   void set_capacity(std::size_t capacity) {
+    if (capacity > max_capacity)
+      throw std::length_error("history_table: capacity " + std::to_string(capacity) + " exceeds the most it can hold, " +
+                              std::to_string(max_capacity));
     clear();
     capacity_ = capacity;
     entries_.clear();
@@ -470,29 +481,32 @@ class history_table {
 
   /// Stores `h` for `hash` (not stored yet). The history stored `capacity` stores ago,
   /// if still held, is forgotten and returned, so the caller can settle what it referred
-  /// to; histories last requested before `stale_before` (as of logical time `now`) may
-  /// be dropped on the way.
-  std::optional<key_history> put(std::uint64_t hash, const key_history& h, std::uint64_t stale_before = 0,
-                                 std::uint64_t now = 0) {
+  /// to; histories last requested before `stale_before` (as of logical time `now`, which
+  /// their ages are read at) may be dropped on the way.
+  std::optional<key_history> put(std::uint64_t hash, const key_history& h, std::uint64_t stale_before,
+                                 std::uint64_t now) {
     if (capacity_ == 0) return h;
     std::optional<key_history> forgotten;
-    while (used_ > 0 && entries_[head_].stored + capacity_ <= stores_) {  // its turn came
+    while (used_ > 0 && turn_came(entries_[head_].stored, stores_, capacity_)) {
       if (live(head_)) {
         forgotten = entries_[head_].history;
-        index_.erase(entries_[head_].hash, static_cast<slot_id>(head_));
+        index_.erase(entries_[head_].hash(), static_cast<slot_id>(head_));
         --size_;
       }
       advance_head();
     }
     if (used_ == entries_.size()) rebuild(stale_before, now);
     const std::size_t pos = (head_ + used_) % entries_.size();
-    entries_[pos] = entry{hash, stores_, h};
+    entries_[pos] = entry{static_cast<std::uint32_t>(hash), static_cast<std::uint32_t>(hash >> 32),
+                          static_cast<std::uint32_t>(stores_), h};
     index_.insert(hash, static_cast<slot_id>(pos));
     ++stores_;
     ++used_;
     ++size_;
     return forgotten;
   }
+  /// Stores `h` for `hash` with no history counted stale (the FIFO bound alone).
+  std::optional<key_history> put(std::uint64_t hash, const key_history& h) { return put(hash, h, 0, 0); }
 
   /// Forgets, from the oldest end, every history last requested before `time` (as of
   /// logical time `now` ≥ time), and the places of taken ones, up to the first live
@@ -504,7 +518,7 @@ class history_table {
       const entry& oldest = entries_[head_];
       if (live(head_)) {
         if (recent(oldest.history, time, now)) return;
-        index_.erase(oldest.hash, static_cast<slot_id>(head_));
+        index_.erase(oldest.hash(), static_cast<slot_id>(head_));
         --size_;
       }
       advance_head();
@@ -527,7 +541,15 @@ class history_table {
   [[nodiscard]] std::size_t capacity() const { return capacity_; }
   /// Bytes per remembered key when the table holds `capacity` of them: the entry (the
   /// hash, when it was stored, the history) plus the index at load ≤ ½.
-  static constexpr std::size_t bytes_per_key = 2 * sizeof(std::uint64_t) + key_history::bytes + 16;
+  static constexpr std::size_t bytes_per_key = 3 * sizeof(std::uint32_t) + key_history::bytes + 16;
+
+  /// Whether the history stored as store number `stored` (modulo 2^32) has had its turn
+  /// to go, `capacity` stores later, once `stores` stores were made. Exact for every
+  /// held entry: each `put` first lets go of every entry whose turn came, so none held
+  /// is more than `capacity` < 2^32 stores old when this is asked.
+  [[nodiscard]] static constexpr bool turn_came(std::uint32_t stored, std::uint64_t stores, std::size_t capacity) noexcept {
+    return static_cast<std::uint32_t>(static_cast<std::uint32_t>(stores) - stored) >= capacity;
+  }
   /// Bytes held now: the ring as grown so far, and its index.
   [[nodiscard]] std::size_t bytes() const {
     return entries_.capacity() * sizeof(entry) + index_.bucket_count() * prescient::detail::slot_index::bytes_per_bucket;
@@ -536,17 +558,21 @@ class history_table {
  private:
   // An entry is live while the index maps its hash to its position (a hash is stored
   // at most once while live), so it needs no flag of its own.
+  // The hash in two halves, so that the entry has the history's 4-byte alignment: 44
+  // bytes, not 48 (a ghost table holds up to `ghost_per_entry` of them per cache entry).
   struct entry {
-    std::uint64_t hash = 0;
-    std::uint64_t stored = 0;  // the store's number (`stores_` then): its turn to go comes `capacity` later
+    std::uint32_t hash_low = 0;
+    std::uint32_t hash_high = 0;
+    std::uint32_t stored = 0;  // the store's number (`stores_` then) mod 2^32: its turn to go comes `capacity` later
     key_history history{};
+    [[nodiscard]] std::uint64_t hash() const noexcept { return std::uint64_t{hash_high} << 32 | hash_low; }
   };
-  static_assert(sizeof(entry) == 2 * sizeof(std::uint64_t) + key_history::bytes);
+  static_assert(sizeof(entry) == 3 * sizeof(std::uint32_t) + key_history::bytes);
 
   [[nodiscard]] slot_id position(std::uint64_t hash) const {
-    return index_.find(hash, [&](slot_id p) { return entries_[p].hash == hash; });
+    return index_.find(hash, [&](slot_id p) { return entries_[p].hash() == hash; });
   }
-  [[nodiscard]] bool live(std::size_t pos) const { return position(entries_[pos].hash) == pos; }
+  [[nodiscard]] bool live(std::size_t pos) const { return position(entries_[pos].hash()) == pos; }
   // Last requested at `time` or later (a history that knows no request is as old as time
   // 0). Any history is recent from time 0, so `now` need not be given then.
   [[nodiscard]] static bool recent(const key_history& h, std::uint64_t time, std::uint64_t now) {
@@ -578,7 +604,7 @@ class history_table {
     kept.resize(ring);
     index_.reserve(n + 1);  // may throw: the table is unchanged until here
     index_.clear();
-    for (std::size_t i = 0; i < n; ++i) index_.insert(kept[i].hash, static_cast<slot_id>(i));
+    for (std::size_t i = 0; i < n; ++i) index_.insert(kept[i].hash(), static_cast<slot_id>(i));
     entries_ = std::move(kept);
     head_ = 0;
     used_ = size_ = n;

@@ -79,7 +79,7 @@
 // the 32-byte history, ~23 bytes of bookkeeping, the metadata of the one heuristic
 // awake on the cache's slots (one that sleeps gives its memory back, W-TinyLFU keeping
 // its sketch), the panel's bytes;
-// plus the ghost histories (64 bytes each; as many as were evicted within the last
+// plus the ghost histories (60 bytes each; as many as were evicted within the last
 // `ghost_age_per_entry` × entries requests, at most `ghost_per_entry` per entry) and the training
 // ring (`training_rows` × ~90 bytes). `metadata_bytes_per_entry` adds up all but the ring.
 #pragma once
