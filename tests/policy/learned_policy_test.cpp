@@ -11,6 +11,8 @@
 #include <optional>
 #include <random>
 #include <span>
+#include <stdexcept>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -834,6 +836,25 @@ TEST(LearnedPolicy, YoungCandidatesFindOneHitWonders) {
   const double without = run(0), with = run(1);
   EXPECT_GT(with, 0.45) << "nearly every loop request hits";
   EXPECT_GT(with, without + 0.1) << "without young candidates: " << without;
+}
+
+// A ghost bound the table cannot hold (or a negative or NaN `ghost_per_entry`) is refused
+// at construction, naming the parameter, not converted past the range of size_t.
+TEST(LearnedPolicy, AGhostBoundBeyondTheTableIsRefused) {
+  using P = policy::learned<one_hit_predictor>;
+  for (const double per_entry : {1e7, 1e300, -1.0, std::nan("")}) {
+    P::config cfg = one_hit_config();
+    cfg.ghost_per_entry = per_entry;
+    try {
+      P p(1000, cfg);
+      ADD_FAILURE() << "ghost_per_entry " << per_entry << " was taken";
+    } catch (const std::invalid_argument& e) {
+      EXPECT_NE(std::string(e.what()).find("ghost_per_entry"), std::string::npos) << e.what();
+    }
+  }
+  P::config cfg = one_hit_config();
+  cfg.ghost_per_entry = 8;
+  EXPECT_NO_THROW(P(1000, cfg));
 }
 
 // A ranking decides `keep` evictions ahead, and a key inserted meanwhile is no candidate

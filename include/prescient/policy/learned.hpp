@@ -93,6 +93,7 @@
 #include <limits>
 #include <memory>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -141,7 +142,7 @@ class learned {
         wtinylfu_(panel_wanted(capacity) ? capacity : 0),
         arc_(panel_wanted(capacity) ? capacity : 0),
         features_(cfg_.features),
-        ghost_(static_cast<std::size_t>(cfg_.ghost_per_entry * static_cast<double>(std::min<std::uint64_t>(capacity, 1u << 24)))),
+        ghost_(ghost_capacity(cfg_.ghost_per_entry, capacity)),
         ring_(cfg_.training_rows),
         rng_(cfg_.seed),
         batch_(static_cast<Eigen::Index>(cfg_.candidates), static_cast<Eigen::Index>(learn::feature_count)),
@@ -519,6 +520,18 @@ class learned {
   /// Who chose the victim about to be evicted.
   enum class expert : std::uint8_t { none, model, lru, heuristic };
 
+  /// The ghost table's bound: `ghost_per_entry` per unit of capacity (capacities above
+  /// 2^24 count as 2^24). A bound the table cannot hold, a negative one or NaN is an
+  /// error here, not a wrapped or undefined conversion.
+  [[nodiscard]] static std::size_t ghost_capacity(double per_entry, std::uint64_t capacity) {
+    const double bound = per_entry * static_cast<double>(std::min<std::uint64_t>(capacity, 1u << 24));
+    if (!(bound >= 0 && bound <= static_cast<double>(learn::history_table::max_capacity)))
+      throw std::invalid_argument("learned: ghost_per_entry = " + std::to_string(per_entry) + " at capacity " +
+                                  std::to_string(capacity) + " asks for " + std::to_string(bound) +
+                                  " ghost histories; expected 0 to " +
+                                  std::to_string(learn::history_table::max_capacity));
+    return static_cast<std::size_t>(bound);
+  }
   [[nodiscard]] bool panel_wanted(std::uint64_t capacity) const {
     return cfg_.duel && capacity > 0 && cfg_.panel_entries > 0;
   }
