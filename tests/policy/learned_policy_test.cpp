@@ -849,7 +849,9 @@ TEST(LearnedPolicy, AGhostBoundBeyondTheTableIsRefused) {
       P p(1000, cfg);
       ADD_FAILURE() << "ghost_per_entry " << per_entry << " was taken";
     } catch (const std::invalid_argument& e) {
-      EXPECT_NE(std::string(e.what()).find("ghost_per_entry"), std::string::npos) << e.what();
+      const std::string what = e.what();
+      EXPECT_NE(what.find("ghost_per_entry"), std::string::npos) << what;
+      EXPECT_LT(what.size(), 200u) << "numbers in short form (1e+300, not 301 digits): " << what;
     }
   }
   P::config cfg = one_hit_config();
@@ -942,6 +944,81 @@ TEST(LearnedPolicy, ParametersReachThePolicyAndItsBase) {
   EXPECT_THROW(learned_linear(100, many), policy::config_error);
   many.candidates = learned_linear::max_candidates;
   EXPECT_NO_THROW(learned_linear(100, many));
+}
+
+
+// Every key the learned policy takes: a usable value parses; an unusable one — not a
+// number, infinite, NaN, out of its range, a flag that is neither on nor off — is a
+// config_error naming the key and the value and saying what it takes, never "no
+// parameter" (the registry's message for an unknown key) and never accepted (an
+// infinite factor would reach a conversion to an integer).
+TEST(LearnedPolicy, EveryParameterRefusesAnUnusableValueByName) {
+  const struct {
+    const char* key;
+    const char* good;
+    std::vector<const char*> bad;
+  } keys[] = {
+      {"candidates", "32", {"0", "257", "-1", "1.5", "x"}},
+      {"keep", "4", {"0", "-1", "x"}},
+      {"keep_share", "0.5", {"0", "1.5", "inf", "nan"}},
+      {"rescore", "2", {"-1", "inf", "nan"}},
+      {"tail", "0", {"-1", "x"}},
+      {"screen", "8", {"-1", "x"}},
+      {"screen_keep", "8", {"0", "x"}},
+      {"young", "3", {"-1"}},
+      {"young_depth", "0.2", {"0", "1.5", "inf", "nan"}},
+      {"admission", "true", {"maybe", "2"}},
+      {"duel", "off", {"maybe"}},
+      {"epoch", "4", {"0", "-1", "inf", "nan"}},
+      {"losses", "2", {"0", "x"}},
+      {"margin", "0.05", {"-0.1", "inf", "nan"}},
+      {"noise", "2", {"-1", "inf", "nan"}},
+      {"guard", "0.02", {"-1", "inf", "nan"}},
+      {"restart", "0", {"-1"}},
+      {"panel", "512", {"-1", "x"}},
+      {"reprobe", "yes", {"maybe"}},
+      {"switch", "0.1", {"1", "-0.1", "inf", "nan"}},
+      {"probe", "4", {"0"}},
+      {"pause", "no", {"maybe"}},
+      {"span", "1", {"-1", "inf", "nan"}},
+      {"sample", "0.5", {"1.5", "-0.1", "inf", "nan"}},
+      {"rows", "1024", {"15", "x"}},
+      {"min_rows", "256", {"0"}},
+      {"max_rows", "4096", {"0"}},
+      {"first", "4096", {"0"}},
+      {"first_model", "1024", {"0"}},
+      {"every", "65536", {"0"}},
+      {"classify", "1", {"maybe"}},
+      {"boundary", "2", {"0", "inf", "nan"}},
+      {"window", "4", {"0", "inf", "nan"}},
+      {"horizon", "2", {"0", "inf", "nan"}},
+      {"label_unit", "0", {"-0.1", "2", "inf", "nan"}},
+      {"ghost", "4", {"-1", "inf", "nan"}},
+      {"ghost_age", "0", {"-1", "inf", "nan"}},
+      {"wtinylfu_first", "false", {"maybe"}},
+      {"seed", "7", {"-1", "x"}},
+      {"lag", "1", {"-1", "inf", "nan"}},
+      {"preset", "fast", {"slow"}},
+      {"mode", "pipelined", {"sometimes"}},
+      {"small", "0.2", {"2", "inf"}},  // the base heuristic's (S3-FIFO's)
+  };
+  for (const auto& k : keys) {
+    const std::string key = k.key;
+    EXPECT_NO_THROW((void)policy::parse_config<learned_linear>(key + "=" + k.good)) << key << "=" << k.good;
+    for (const char* bad : k.bad) {
+      const std::string pair = key + "=" + bad;
+      std::string what = "(accepted)";
+      try {
+        (void)policy::parse_config<learned_linear>(pair);
+      } catch (const policy::config_error& e) {
+        what = e.what();
+      }
+      SCOPED_TRACE(pair + ": " + what);
+      EXPECT_NE(what.find("'" + key + "' = '" + bad + "': expected "), std::string::npos);
+      EXPECT_EQ(what.find("no parameter"), std::string::npos);
+    }
+  }
+  EXPECT_EQ(policy::parse_config<learned_linear>("keep=4,keep=5").keep_victims, 5u);  // the last wins
 }
 
 }  // namespace
@@ -1062,6 +1139,7 @@ TEST(LearnedPolicy, SampleSpanIsSetByName) {
   EXPECT_DOUBLE_EQ(cfg.sample_span, 0.0);
   EXPECT_TRUE(cfg.set("span", "3.5"));
   EXPECT_DOUBLE_EQ(cfg.sample_span, 3.5);
-  EXPECT_FALSE(cfg.set("span", "-1"));
-  EXPECT_FALSE(cfg.set("span", "many"));
+  EXPECT_THROW(cfg.set("span", "-1"), policy::config_error);
+  EXPECT_THROW(cfg.set("span", "many"), policy::config_error);
+  EXPECT_DOUBLE_EQ(cfg.sample_span, 3.5);
 }

@@ -199,18 +199,24 @@ TEST(Policies, ParameterStrings) {
   EXPECT_DOUBLE_EQ(s.small_ratio, 0.2);
   EXPECT_EQ(s.move_to_main_threshold, 1);
   EXPECT_TRUE(s.warmup_into_main);
-  EXPECT_FALSE(s.set("small", "lots"));
-  EXPECT_FALSE(s.set("threshold", "4"));
+  // A known key's unusable value throws (and leaves the field as it was); an unknown key
+  // is false, for the registry to name.
+  EXPECT_THROW(s.set("small", "lots"), pol::config_error);
+  EXPECT_THROW(s.set("threshold", "4"), pol::config_error);
+  EXPECT_DOUBLE_EQ(s.small_ratio, 0.2);
+  EXPECT_EQ(s.move_to_main_threshold, 1);
   EXPECT_FALSE(s.set("nope", "1"));
   pol::wtinylfu::config w;
   EXPECT_TRUE(w.set("window", "0.05") && w.set("sample", "32") && w.set("doorkeeper", "off"));
   EXPECT_FALSE(w.doorkeeper);
   EXPECT_EQ(w.sample_factor, 32u);
-  EXPECT_FALSE(w.set("window", "0.05x"));
+  EXPECT_THROW(w.set("window", "0.05x"), pol::config_error);
+  EXPECT_DOUBLE_EQ(w.window_ratio, 0.05);
   pol::belady::config b;
   EXPECT_TRUE(b.set("bypass", "1"));
   EXPECT_TRUE(b.bypass);
-  EXPECT_FALSE(b.set("bypass", "maybe"));
+  EXPECT_THROW(b.set("bypass", "maybe"), pol::config_error);
+  EXPECT_TRUE(b.bypass);
 }
 
 TEST(Policies, MetadataBytes) {

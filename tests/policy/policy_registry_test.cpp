@@ -57,6 +57,46 @@ TEST(PolicyRegistry, BadNamesAndParametersAreClearErrors) {
   }
 }
 
+// A known key's unusable value is reported as such — the policy, the key, the value and
+// what the key takes — not as an unknown parameter; an unknown key still is one.
+TEST(PolicyRegistry, AKnownKeysUnusableValueIsNamedWithWhatItTakes) {
+  const auto message = [](const std::string& name, const std::string& params) -> std::string {
+    try {
+      any_policy(10, {.name = name, .params = params});
+    } catch (const prescient::policy::config_error& e) {
+      return e.what();
+    }
+    return "(accepted)";
+  };
+  const struct {
+    const char* policy;
+    const char* params;
+    const char* value;
+    const char* expected;
+  } bad[] = {
+      {"s3fifo", "small=2", "'small' = '2'", "from 0 to 1"},
+      {"s3fifo", "ghost=inf", "'ghost' = 'inf'", "finite"},
+      {"s3fifo", "ghost=nan", "'ghost' = 'nan'", "finite"},
+      {"s3fifo", "threshold=4", "'threshold' = '4'", "0, 1, 2 or 3"},
+      {"s3fifo", "warmup=maybe", "'warmup' = 'maybe'", "true or false"},
+      {"wtinylfu", "window=-0.1", "'window' = '-0.1'", "from 0 to 1"},
+      {"wtinylfu", "sample=0", "'sample' = '0'", ">= 1"},
+      {"wtinylfu", "sketch=-1", "'sketch' = '-1'", "whole number"},
+      {"belady", "bypass=2", "'bypass' = '2'", "true or false"},
+  };
+  for (const auto& b : bad) {
+    const std::string what = message(b.policy, b.params);
+    SCOPED_TRACE(std::string(b.policy) + " " + b.params + ": " + what);
+    EXPECT_EQ(what.find("policy " + std::string(b.policy) + ": "), 0u);
+    EXPECT_NE(what.find(b.value), std::string::npos);
+    EXPECT_NE(what.find("': expected "), std::string::npos);
+    EXPECT_NE(what.find(b.expected), std::string::npos);
+    EXPECT_EQ(what.find("no parameter"), std::string::npos);
+  }
+  EXPECT_EQ(message("s3fifo", "bogus=1"), "policy s3fifo has no parameter 'bogus'");
+  EXPECT_EQ(message("s3fifo", "small=0.2,threshold=0,warmup=on,ghost=0"), "(accepted)");
+}
+
 TEST(PolicyRegistry, VisitPolicyYieldsTheType) {
   const std::string got = prescient::policy::visit_policy("sieve", []<class P>() { return std::string(P::name); });
   EXPECT_EQ(got, "sieve");

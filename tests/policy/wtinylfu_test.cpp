@@ -393,7 +393,8 @@ TEST(WTinyLfu, AdaptiveParameterAndClearRestoresTheWindow) {
   pol::wtinylfu::config cfg;
   EXPECT_TRUE(cfg.set("adaptive", "true"));
   EXPECT_TRUE(cfg.adaptive);
-  EXPECT_FALSE(cfg.set("adaptive", "sometimes"));
+  EXPECT_THROW(cfg.set("adaptive", "sometimes"), pol::config_error);
+  EXPECT_TRUE(cfg.adaptive);
   harness<pol::wtinylfu> h(100, cfg);
   for (int i = 0; i < 20000; ++i) h.request(static_cast<key_t>(i % 300));  // a loop larger than the cache
   ASSERT_NE(h.policy().window_capacity(), 1u) << "20 samples moved the window";

@@ -125,6 +125,10 @@ size_spec parse_size(const std::string& text) {
   if (t.empty() || end != t.c_str() + t.size() || !(spec.value > 0) || !std::isfinite(spec.value))
     throw cli::usage_error("bad size '" + text + "'");
   spec.value *= mult;
+  // A cache size converts to a 64-bit count: refuse what would not fit (1e300 once became
+  // 2^63 without a word), and a percentage of unique keys beyond any footprint's reach.
+  if (spec.percent ? spec.value > 1e6 : spec.value > 1e18)
+    throw cli::usage_error("bad size '" + text + "' (at most " + (spec.percent ? "1e6%" : "1e18") + ")");
   return spec;
 }
 

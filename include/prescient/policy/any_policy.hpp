@@ -13,20 +13,14 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
-#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <utility>
 
+#include "prescient/policy/config_error.hpp"
 #include "prescient/policy/policy.hpp"
 
 namespace prescient::policy {
-
-/// A policy name or parameter string that cannot be used.
-class config_error : public std::invalid_argument {
- public:
-  using std::invalid_argument::invalid_argument;
-};
 
 /// Which policy, and its parameters.
 struct any_policy_config {

@@ -90,6 +90,7 @@
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <cstdio>
 #include <limits>
 #include <memory>
 #include <optional>
@@ -525,11 +526,17 @@ class learned {
   /// error here, not a wrapped or undefined conversion.
   [[nodiscard]] static std::size_t ghost_capacity(double per_entry, std::uint64_t capacity) {
     const double bound = per_entry * static_cast<double>(std::min<std::uint64_t>(capacity, 1u << 24));
-    if (!(bound >= 0 && bound <= static_cast<double>(learn::history_table::max_capacity)))
-      throw std::invalid_argument("learned: ghost_per_entry = " + std::to_string(per_entry) + " at capacity " +
-                                  std::to_string(capacity) + " asks for " + std::to_string(bound) +
+    if (!(bound >= 0 && bound <= static_cast<double>(learn::history_table::max_capacity))) {
+      const auto text = [](double x) {  // %g: 1e+300, not 301 digits
+        char buf[32];
+        std::snprintf(buf, sizeof buf, "%.6g", x);
+        return std::string(buf);
+      };
+      throw std::invalid_argument("learned: ghost_per_entry = " + text(per_entry) + " at capacity " +
+                                  std::to_string(capacity) + " asks for " + text(bound) +
                                   " ghost histories; expected 0 to " +
                                   std::to_string(learn::history_table::max_capacity));
+    }
     return static_cast<std::size_t>(bound);
   }
   [[nodiscard]] bool panel_wanted(std::uint64_t capacity) const {

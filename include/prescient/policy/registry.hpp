@@ -8,14 +8,13 @@
 //
 // A policy's config accepts parameters when it has a member
 //   bool set(std::string_view key, std::string_view value);
-// returning false for a key it does not know; the value is parsed by the policy.
+// returning false for a key it does not know, and throwing config_error for a known
+// key's unusable value (detail::set_param names the key, the value and what it expected).
 #pragma once
 
 #include <array>
-#include <charconv>
 #include <string>
 #include <string_view>
-#include <system_error>
 #include <optional>
 #include <type_traits>
 #include <vector>
@@ -77,18 +76,9 @@ decltype(auto) visit_policy(std::string_view name, F&& f) {
 }
 
 /// Parses a number in a parameter value; throws config_error naming the key.
-template <class T>
-T parse_param(std::string_view key, std::string_view value) {
-  T out{};
-  const auto* end = value.data() + value.size();
-  const auto [ptr, ec] = std::from_chars(value.data(), end, out);
-  if (ec != std::errc{} || ptr != end)
-    throw config_error("parameter '" + std::string(key) + "': '" + std::string(value) + "' is not a number");
-  return out;
-}
-
-/// Builds P's config from "key=value,key=value". Throws config_error on a malformed
-/// pair, an unknown key, or any parameter for a policy that takes none.
+/// Builds P's config from "key=value,key=value". Throws config_error, naming the policy,
+/// on a malformed pair, an unknown key, a value the key cannot take, or any parameter for
+/// a policy that takes none.
 template <class P>
 typename P::config parse_config(std::string_view params) {
   typename P::config cfg{};
@@ -103,8 +93,13 @@ typename P::config parse_config(std::string_view params) {
     const auto key = pair.substr(0, eq);
     const auto value = pair.substr(eq + 1);
     if constexpr (requires { cfg.set(key, value); }) {
-      if (!cfg.set(key, value))
-        throw config_error("policy " + std::string(P::name) + " has no parameter '" + std::string(key) + "'");
+      bool known = false;
+      try {
+        known = cfg.set(key, value);
+      } catch (const config_error& e) {
+        throw config_error("policy " + std::string(P::name) + ": " + e.what());
+      }
+      if (!known) throw config_error("policy " + std::string(P::name) + " has no parameter '" + std::string(key) + "'");
     } else {
       throw config_error("policy " + std::string(P::name) + " takes no parameters (got '" + std::string(key) + "')");
     }

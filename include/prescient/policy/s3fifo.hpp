@@ -90,17 +90,20 @@ struct s3fifo_config {
   /// reproduces libCacheSim's published 2024 figures exactly.
   bool warmup_into_main = false;
 
-  /// Parameter strings: small=<ratio>, ghost=<ratio>, threshold=<1..3>, warmup=<bool>.
+  /// Parameter strings: small=<ratio>, ghost=<ratio>, threshold=<0..3>, warmup=<bool>.
   bool set(std::string_view key, std::string_view value) {
-    if (key == "small") return detail::parse_value(value, small_ratio) && small_ratio >= 0 && small_ratio <= 1;
-    if (key == "ghost") return detail::parse_value(value, ghost_ratio) && ghost_ratio >= 0;
+    using detail::set_param;
+    if (key == "small")
+      return set_param(key, value, small_ratio, [](double x) { return x >= 0 && x <= 1; }, "a number from 0 to 1");
+    if (key == "ghost")
+      return set_param(key, value, ghost_ratio, [](double x) { return x >= 0; }, "a finite number >= 0");
     if (key == "threshold") {
       unsigned t = 0;
-      if (!detail::parse_value(value, t) || t > 3) return false;
+      set_param(key, value, t, [](unsigned x) { return x <= 3; }, "0, 1, 2 or 3");
       move_to_main_threshold = static_cast<std::uint8_t>(t);
       return true;
     }
-    if (key == "warmup") return detail::parse_value(value, warmup_into_main);
+    if (key == "warmup") return set_param(key, value, warmup_into_main, "true or false (or 1/0, on/off, yes/no)");
     return false;
   }
 };

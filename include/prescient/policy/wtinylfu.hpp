@@ -128,12 +128,16 @@ struct wtinylfu_config {
   /// Parameter strings: window=<ratio>, protected=<ratio>, sample=<factor>,
   /// doorkeeper=<bool>, sketch=<entries>, adaptive=<bool>.
   bool set(std::string_view key, std::string_view value) {
-    if (key == "window") return detail::parse_value(value, window_ratio) && window_ratio >= 0 && window_ratio <= 1;
-    if (key == "protected") return detail::parse_value(value, protected_ratio) && protected_ratio >= 0 && protected_ratio <= 1;
-    if (key == "sample") return detail::parse_value(value, sample_factor) && sample_factor > 0;
-    if (key == "doorkeeper") return detail::parse_value(value, doorkeeper);
-    if (key == "sketch") return detail::parse_value(value, sketch_entries);
-    if (key == "adaptive") return detail::parse_value(value, adaptive);
+    using detail::set_param;
+    const auto ratio = [](double x) { return x >= 0 && x <= 1; };
+    constexpr std::string_view in_ratio = "a number from 0 to 1", flag = "true or false (or 1/0, on/off, yes/no)";
+    if (key == "window") return set_param(key, value, window_ratio, ratio, in_ratio);
+    if (key == "protected") return set_param(key, value, protected_ratio, ratio, in_ratio);
+    if (key == "sample")
+      return set_param(key, value, sample_factor, [](auto x) { return x > 0; }, "a whole number >= 1");
+    if (key == "doorkeeper") return set_param(key, value, doorkeeper, flag);
+    if (key == "sketch") return set_param(key, value, sketch_entries, "a whole number >= 0 (0: the capacity)");
+    if (key == "adaptive") return set_param(key, value, adaptive, flag);
     return false;
   }
 };

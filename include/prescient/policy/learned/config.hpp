@@ -178,51 +178,65 @@ struct learned_config {
   /// ghost, ghost_age, wtinylfu_first, seed, lag,
   /// mode=sync|background|pipelined|off, preset=fast (lazy rescoring and 16k training rows: about
   /// 1.3× the speed, less close to Belady); anything else goes to the base policy's
-  /// config.
+  /// config. A known key's unusable value throws config_error (detail::set_param).
   bool set(std::string_view key, std::string_view value) {
-    using detail::parse_value;
-    if (key == "candidates") return parse_value(value, candidates) && candidates > 0 && candidates <= max_candidates;
-    if (key == "keep") return parse_value(value, keep_victims) && keep_victims > 0;
-    if (key == "keep_share") return parse_value(value, keep_share) && keep_share > 0 && keep_share <= 1;
-    if (key == "rescore") return parse_value(value, rescore_age_factor) && rescore_age_factor >= 0;
-    if (key == "tail") return parse_value(value, tail_candidates);
-    if (key == "screen") return parse_value(value, screen_trees);
-    if (key == "screen_keep") return parse_value(value, screen_keep) && screen_keep > 0;
-    if (key == "young") return parse_value(value, young_candidates);
-    if (key == "young_depth") return parse_value(value, young_depth) && young_depth > 0 && young_depth <= 1;
-    if (key == "admission") return parse_value(value, admission);
-    if (key == "duel") return parse_value(value, duel);
-    if (key == "epoch") return parse_value(value, epoch_per_entry) && epoch_per_entry > 0;
-    if (key == "losses") return parse_value(value, losses_to_switch) && losses_to_switch > 0;
-    if (key == "margin") return parse_value(value, duel_margin) && duel_margin >= 0;
-    if (key == "noise") return parse_value(value, duel_noise) && duel_noise >= 0;
-    if (key == "guard") return parse_value(value, guard) && guard >= 0;
-    if (key == "restart") return parse_value(value, guard_restart);
-    if (key == "panel") return parse_value(value, panel_entries);
-    if (key == "reprobe") return parse_value(value, reprobe);
-    if (key == "switch") return parse_value(value, switch_margin) && switch_margin >= 0 && switch_margin < 1;
-    if (key == "probe") return parse_value(value, probe_every) && probe_every > 0;
-    if (key == "pause") return parse_value(value, pause_sampling);
-    if (key == "span") return parse_value(value, sample_span) && sample_span >= 0;
-    if (key == "sample") return parse_value(value, miss_sample_rate) && miss_sample_rate >= 0 && miss_sample_rate <= 1;
-    if (key == "rows") return parse_value(value, training_rows) && training_rows >= 16;
-    if (key == "min_rows") return parse_value(value, min_training_rows) && min_training_rows > 0;
-    if (key == "max_rows") return parse_value(value, max_training_rows) && max_training_rows > 0;
-    if (key == "first") return parse_value(value, first_retrain) && first_retrain > 0;
-    if (key == "first_model") return parse_value(value, first_model) && first_model > 0;
-    if (key == "every") return parse_value(value, retrain_every) && retrain_every > 0;
-    if (key == "classify") return parse_value(value, classify);
-    if (key == "boundary") return parse_value(value, boundary_per_entry) && boundary_per_entry > 0;
-    if (key == "window") return parse_value(value, window_per_entry) && window_per_entry > 0;
-    if (key == "horizon") return parse_value(value, horizon_per_entry) && horizon_per_entry > 0;
-    if (key == "label_unit") return parse_value(value, label_unit) && label_unit >= 0 && label_unit <= 1;
-    if (key == "ghost") return parse_value(value, ghost_per_entry) && ghost_per_entry >= 0;
-    if (key == "ghost_age") return parse_value(value, ghost_age_per_entry) && ghost_age_per_entry >= 0;
-    if (key == "wtinylfu_first") return parse_value(value, wtinylfu_first);
-    if (key == "seed") return parse_value(value, seed);
-    if (key == "lag") return parse_value(value, lag_per_row) && lag_per_row >= 0;
+    using detail::set_param;
+    // Bounds for set_param, and the words its error uses for them.
+    const auto positive = [](auto x) { return x > 0; };
+    const auto non_negative = [](auto x) { return x >= 0; };
+    const auto share = [](double x) { return x > 0 && x <= 1; };      // (0, 1]
+    const auto fraction = [](double x) { return x >= 0 && x <= 1; };  // [0, 1]
+    constexpr std::string_view whole = "a whole number >= 0", counting = "a whole number >= 1",
+                               finite = "a finite number >= 0", above_zero = "a finite number > 0",
+                               in_share = "a number above 0 and at most 1", in_fraction = "a number from 0 to 1",
+                               flag = "true or false (or 1/0, on/off, yes/no)";
+    if (key == "candidates")
+      return set_param(key, value, candidates, [](std::size_t x) { return x >= 1 && x <= max_candidates; },
+                       "a whole number from 1 to 256");
+    if (key == "keep") return set_param(key, value, keep_victims, positive, counting);
+    if (key == "keep_share") return set_param(key, value, keep_share, share, in_share);
+    if (key == "rescore") return set_param(key, value, rescore_age_factor, non_negative, finite);
+    if (key == "tail") return set_param(key, value, tail_candidates, whole);
+    if (key == "screen") return set_param(key, value, screen_trees, whole);
+    if (key == "screen_keep") return set_param(key, value, screen_keep, positive, counting);
+    if (key == "young") return set_param(key, value, young_candidates, whole);
+    if (key == "young_depth") return set_param(key, value, young_depth, share, in_share);
+    if (key == "admission") return set_param(key, value, admission, flag);
+    if (key == "duel") return set_param(key, value, duel, flag);
+    if (key == "epoch") return set_param(key, value, epoch_per_entry, positive, above_zero);
+    if (key == "losses") return set_param(key, value, losses_to_switch, positive, counting);
+    if (key == "margin") return set_param(key, value, duel_margin, non_negative, finite);
+    if (key == "noise") return set_param(key, value, duel_noise, non_negative, finite);
+    if (key == "guard") return set_param(key, value, guard, non_negative, finite);
+    if (key == "restart") return set_param(key, value, guard_restart, whole);
+    if (key == "panel") return set_param(key, value, panel_entries, whole);
+    if (key == "reprobe") return set_param(key, value, reprobe, flag);
+    if (key == "switch")
+      return set_param(key, value, switch_margin, [](double x) { return x >= 0 && x < 1; },
+                       "a number from 0 up to (not including) 1");
+    if (key == "probe") return set_param(key, value, probe_every, positive, counting);
+    if (key == "pause") return set_param(key, value, pause_sampling, flag);
+    if (key == "span") return set_param(key, value, sample_span, non_negative, finite);
+    if (key == "sample") return set_param(key, value, miss_sample_rate, fraction, in_fraction);
+    if (key == "rows")
+      return set_param(key, value, training_rows, [](std::size_t x) { return x >= 16; }, "a whole number >= 16");
+    if (key == "min_rows") return set_param(key, value, min_training_rows, positive, counting);
+    if (key == "max_rows") return set_param(key, value, max_training_rows, positive, counting);
+    if (key == "first") return set_param(key, value, first_retrain, positive, counting);
+    if (key == "first_model") return set_param(key, value, first_model, positive, counting);
+    if (key == "every") return set_param(key, value, retrain_every, positive, counting);
+    if (key == "classify") return set_param(key, value, classify, flag);
+    if (key == "boundary") return set_param(key, value, boundary_per_entry, positive, above_zero);
+    if (key == "window") return set_param(key, value, window_per_entry, positive, above_zero);
+    if (key == "horizon") return set_param(key, value, horizon_per_entry, positive, above_zero);
+    if (key == "label_unit") return set_param(key, value, label_unit, fraction, in_fraction);
+    if (key == "ghost") return set_param(key, value, ghost_per_entry, non_negative, finite);
+    if (key == "ghost_age") return set_param(key, value, ghost_age_per_entry, non_negative, finite);
+    if (key == "wtinylfu_first") return set_param(key, value, wtinylfu_first, flag);
+    if (key == "seed") return set_param(key, value, seed, whole);
+    if (key == "lag") return set_param(key, value, lag_per_row, non_negative, finite);
     if (key == "preset") {  // named trade-offs (docs/learned-cache.md); later keys override
-      if (value != "fast") return false;
+      if (value != "fast") throw detail::bad_value(key, value, "fast");
       rescore_age_factor = 2;  // lazy rescoring
       training_rows = max_training_rows = 1u << 14;
       return true;
@@ -232,7 +246,7 @@ struct learned_config {
       if (value == "background") return mode = training_mode::background, true;
       if (value == "pipelined") return mode = training_mode::pipelined, true;
       if (value == "off") return mode = training_mode::off, true;
-      return false;
+      throw detail::bad_value(key, value, "sync, background, pipelined or off");
     }
     if constexpr (requires { base.set(key, value); }) return base.set(key, value);
     return false;
