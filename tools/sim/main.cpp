@@ -231,7 +231,10 @@ void validate(options& o, const std::vector<std::string>& sizes, const std::vect
   for (const auto& v : params) {
     const auto colon = v.find(':');
     if (colon == std::string::npos || colon == 0) throw cli::usage_error("--param wants POLICY:key=value,...");
-    o.params[v.substr(0, colon)] = v.substr(colon + 1);
+    // Repeated for one policy, the strings add up (a later key overrides an earlier one).
+    std::string& joined = o.params[v.substr(0, colon)];
+    if (!joined.empty()) joined += ',';
+    joined += v.substr(colon + 1);
   }
   if (!at.empty()) o.at = parse_size(at);
   if (prefetch_model == "forest")
@@ -257,6 +260,15 @@ void validate(options& o, const std::vector<std::string>& sizes, const std::vect
   for (const auto& p : o.policies) {
     const auto names = prescient::sim::replayable_policies();
     if (std::find(names.begin(), names.end(), p) == names.end()) throw cli::usage_error("unknown policy '" + p + "'");
+  }
+  // Parameters for a policy that will not run would be dropped without a word (a typo in
+  // its name, or a policy left out of --policies): refuse them instead.
+  for (const auto& [name, params] : o.params) {
+    const auto names = prescient::sim::replayable_policies();
+    if (std::find(names.begin(), names.end(), name) == names.end())
+      throw cli::usage_error("--param " + name + ":" + params + ": unknown policy '" + name + "'");
+    if (std::find(o.policies.begin(), o.policies.end(), name) == o.policies.end())
+      throw cli::usage_error("--param " + name + ":" + params + ": " + name + " is not among the policies replayed");
   }
   if (o.threads == 0) o.threads = std::max(1u, std::thread::hardware_concurrency());
 }
