@@ -43,7 +43,7 @@ inline bool parse_value(std::string_view v, bool& out) {
 }
 
 /// The error of a known parameter's unusable value: "parameter 'candidates' = '0':
-/// expected an integer from 1 to 256".
+/// expected a whole number from 1 to 256".
 [[nodiscard]] inline config_error bad_value(std::string_view key, std::string_view value, std::string_view expected) {
   return config_error("parameter '" + std::string(key) + "' = '" + std::string(value) + "': expected " +
                       std::string(expected));
