@@ -75,7 +75,6 @@ decltype(auto) visit_policy(std::string_view name, F&& f) {
   }
 }
 
-/// Parses a number in a parameter value; throws config_error naming the key.
 /// Builds P's config from "key=value,key=value". Throws config_error, naming the policy,
 /// on a malformed pair, an unknown key, a value the key cannot take, or any parameter for
 /// a policy that takes none.
