@@ -64,7 +64,7 @@ struct belady_config {
 
   /// Parameter strings: bypass=<bool>.
   bool set(std::string_view key, std::string_view value) {
-    return key == "bypass" && detail::set_param(key, value, bypass, "true or false (or 1/0, on/off, yes/no)");
+    return key == "bypass" && detail::set_param(key, value, bypass);
   }
 };
 

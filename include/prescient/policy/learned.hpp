@@ -90,7 +90,6 @@
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
-#include <cstdio>
 #include <limits>
 #include <memory>
 #include <optional>
@@ -102,6 +101,7 @@
 #include <vector>
 
 #include "prescient/hash.hpp"
+#include "prescient/learn/detail/json.hpp"
 #include "prescient/learn/features.hpp"
 #include "prescient/learn/predictor.hpp"
 #include "prescient/learn/trainer.hpp"
@@ -527,13 +527,9 @@ class learned {
   [[nodiscard]] static std::size_t ghost_capacity(double per_entry, std::uint64_t capacity) {
     const double bound = per_entry * static_cast<double>(std::min<std::uint64_t>(capacity, 1u << 24));
     if (!(bound >= 0 && bound <= static_cast<double>(learn::history_table::max_capacity))) {
-      const auto text = [](double x) {  // %g: 1e+300, not 301 digits
-        char buf[32];
-        std::snprintf(buf, sizeof buf, "%.6g", x);
-        return std::string(buf);
-      };
-      throw std::invalid_argument("learned: ghost_per_entry = " + text(per_entry) + " at capacity " +
-                                  std::to_string(capacity) + " asks for " + text(bound) +
+      using learn::detail::json_number_text;  // 1e+300, not 301 digits
+      throw std::invalid_argument("learned: ghost_per_entry = " + json_number_text(per_entry) + " at capacity " +
+                                  std::to_string(capacity) + " asks for " + json_number_text(bound) +
                                   " ghost histories; expected 0 to " +
                                   std::to_string(learn::history_table::max_capacity));
     }

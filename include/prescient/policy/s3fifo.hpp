@@ -103,7 +103,7 @@ struct s3fifo_config {
       move_to_main_threshold = static_cast<std::uint8_t>(t);
       return true;
     }
-    if (key == "warmup") return set_param(key, value, warmup_into_main, "true or false (or 1/0, on/off, yes/no)");
+    if (key == "warmup") return set_param(key, value, warmup_into_main);
     return false;
   }
 };

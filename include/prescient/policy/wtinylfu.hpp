@@ -130,14 +130,14 @@ struct wtinylfu_config {
   bool set(std::string_view key, std::string_view value) {
     using detail::set_param;
     const auto ratio = [](double x) { return x >= 0 && x <= 1; };
-    constexpr std::string_view in_ratio = "a number from 0 to 1", flag = "true or false (or 1/0, on/off, yes/no)";
+    constexpr std::string_view in_ratio = "a number from 0 to 1";
     if (key == "window") return set_param(key, value, window_ratio, ratio, in_ratio);
     if (key == "protected") return set_param(key, value, protected_ratio, ratio, in_ratio);
     if (key == "sample")
       return set_param(key, value, sample_factor, [](auto x) { return x > 0; }, "a whole number >= 1");
-    if (key == "doorkeeper") return set_param(key, value, doorkeeper, flag);
+    if (key == "doorkeeper") return set_param(key, value, doorkeeper);
     if (key == "sketch") return set_param(key, value, sketch_entries, "a whole number >= 0 (0: the capacity)");
-    if (key == "adaptive") return set_param(key, value, adaptive, flag);
+    if (key == "adaptive") return set_param(key, value, adaptive);
     return false;
   }
 };

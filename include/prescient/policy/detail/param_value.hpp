@@ -59,10 +59,15 @@ bool set_param(std::string_view key, std::string_view value, T& out, Valid&& val
   return true;
 }
 
-/// Any value of T's type (for integers: in T's range; for bool: see parse_value).
+/// Any value of T's type (for integers: in T's range).
 template <class T>
 bool set_param(std::string_view key, std::string_view value, T& out, std::string_view expected) {
   return set_param(key, value, out, [](const T&) { return true; }, expected);
+}
+
+/// A flag (see parse_value's bool overload for the words it takes).
+inline bool set_param(std::string_view key, std::string_view value, bool& out) {
+  return set_param(key, value, out, "true or false (or 1/0, on/off, yes/no)");
 }
 
 }  // namespace prescient::policy::detail

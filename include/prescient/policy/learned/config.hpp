@@ -188,11 +188,10 @@ struct learned_config {
     const auto fraction = [](double x) { return x >= 0 && x <= 1; };  // [0, 1]
     constexpr std::string_view whole = "a whole number >= 0", counting = "a whole number >= 1",
                                finite = "a finite number >= 0", above_zero = "a finite number > 0",
-                               in_share = "a number above 0 and at most 1", in_fraction = "a number from 0 to 1",
-                               flag = "true or false (or 1/0, on/off, yes/no)";
+                               in_share = "a number above 0 and at most 1", in_fraction = "a number from 0 to 1";
     if (key == "candidates")
       return set_param(key, value, candidates, [](std::size_t x) { return x >= 1 && x <= max_candidates; },
-                       "a whole number from 1 to 256");
+                       "a whole number from 1 to " + std::to_string(max_candidates));
     if (key == "keep") return set_param(key, value, keep_victims, positive, counting);
     if (key == "keep_share") return set_param(key, value, keep_share, share, in_share);
     if (key == "rescore") return set_param(key, value, rescore_age_factor, non_negative, finite);
@@ -201,8 +200,8 @@ struct learned_config {
     if (key == "screen_keep") return set_param(key, value, screen_keep, positive, counting);
     if (key == "young") return set_param(key, value, young_candidates, whole);
     if (key == "young_depth") return set_param(key, value, young_depth, share, in_share);
-    if (key == "admission") return set_param(key, value, admission, flag);
-    if (key == "duel") return set_param(key, value, duel, flag);
+    if (key == "admission") return set_param(key, value, admission);
+    if (key == "duel") return set_param(key, value, duel);
     if (key == "epoch") return set_param(key, value, epoch_per_entry, positive, above_zero);
     if (key == "losses") return set_param(key, value, losses_to_switch, positive, counting);
     if (key == "margin") return set_param(key, value, duel_margin, non_negative, finite);
@@ -210,12 +209,12 @@ struct learned_config {
     if (key == "guard") return set_param(key, value, guard, non_negative, finite);
     if (key == "restart") return set_param(key, value, guard_restart, whole);
     if (key == "panel") return set_param(key, value, panel_entries, whole);
-    if (key == "reprobe") return set_param(key, value, reprobe, flag);
+    if (key == "reprobe") return set_param(key, value, reprobe);
     if (key == "switch")
       return set_param(key, value, switch_margin, [](double x) { return x >= 0 && x < 1; },
                        "a number from 0 up to (not including) 1");
     if (key == "probe") return set_param(key, value, probe_every, positive, counting);
-    if (key == "pause") return set_param(key, value, pause_sampling, flag);
+    if (key == "pause") return set_param(key, value, pause_sampling);
     if (key == "span") return set_param(key, value, sample_span, non_negative, finite);
     if (key == "sample") return set_param(key, value, miss_sample_rate, fraction, in_fraction);
     if (key == "rows")
@@ -225,14 +224,14 @@ struct learned_config {
     if (key == "first") return set_param(key, value, first_retrain, positive, counting);
     if (key == "first_model") return set_param(key, value, first_model, positive, counting);
     if (key == "every") return set_param(key, value, retrain_every, positive, counting);
-    if (key == "classify") return set_param(key, value, classify, flag);
+    if (key == "classify") return set_param(key, value, classify);
     if (key == "boundary") return set_param(key, value, boundary_per_entry, positive, above_zero);
     if (key == "window") return set_param(key, value, window_per_entry, positive, above_zero);
     if (key == "horizon") return set_param(key, value, horizon_per_entry, positive, above_zero);
     if (key == "label_unit") return set_param(key, value, label_unit, fraction, in_fraction);
     if (key == "ghost") return set_param(key, value, ghost_per_entry, non_negative, finite);
     if (key == "ghost_age") return set_param(key, value, ghost_age_per_entry, non_negative, finite);
-    if (key == "wtinylfu_first") return set_param(key, value, wtinylfu_first, flag);
+    if (key == "wtinylfu_first") return set_param(key, value, wtinylfu_first);
     if (key == "seed") return set_param(key, value, seed, whole);
     if (key == "lag") return set_param(key, value, lag_per_row, non_negative, finite);
     if (key == "preset") {  // named trade-offs (docs/learned-cache.md); later keys override
