@@ -3,8 +3,10 @@
 // Input layout: byte 0 picks the format, byte 1 the source (see fuzz_common.hpp), byte
 // 2 the batch size; the rest is the trace. Beyond "no crash", it checks that a plain
 // input yields exactly size / record_size requests, and fails only when bytes are left
-// over (or, for oracle-general, on a bad next_access_vtime).
+// over, when it starts as text (trace::looks_like_text), or, for oracle-general, on a bad
+// next_access_vtime.
 #include <cstddef>
+#include <algorithm>
 #include <cstdint>
 
 #include "fuzz_common.hpp"
@@ -30,7 +32,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       const std::size_t rec = record_size[which];
       const bool whole = bytes.size() % rec == 0;
       if (n >= 0 && (!whole || static_cast<std::size_t>(n) != bytes.size() / rec)) __builtin_trap();
-      if (n < 0 && whole && formats[which] != trace::format::oracle_general) __builtin_trap();
+      const bool text = trace::looks_like_text(bytes.first(std::min(bytes.size(), trace::text_probe_bytes)));
+      if (n >= 0 && text) __builtin_trap();
+      if (n < 0 && whole && !text && formats[which] != trace::format::oracle_general) __builtin_trap();
     }
   } catch (const trace::error&) {
   }

@@ -78,6 +78,16 @@ class reader::impl {
   std::exception_ptr failure_;
 };
 
+bool looks_like_text(std::span<const char> start) noexcept {
+  bool line_break = false;
+  for (const char ch : start) {
+    const auto c = static_cast<unsigned char>(ch);
+    if (c == '\n') line_break = true;
+    else if (!(c >= 0x20 && c < 0x7f) && c != '\t' && c != '\r') return false;
+  }
+  return line_break;
+}
+
 namespace {
 
 // --- binary formats -------------------------------------------------------------------
@@ -155,6 +165,7 @@ class binary_reader final : public reader::impl {
 
  protected:
   std::size_t decode(std::span<request> out) override {
+    if (!probed_) refuse_text();
     std::size_t n = 0;
     while (n < out.size()) {
       const std::size_t whole = (end_ - begin_) / Record::size;
@@ -189,6 +200,24 @@ class binary_reader final : public reader::impl {
     }
     return n;
   }
+
+ private:
+  // The first text_probe_bytes, read before any record: a stream that starts as text
+  // is refused (looks_like_text, reader.hpp).
+  void refuse_text() {
+    probed_ = true;
+    while (end_ - begin_ < text_probe_bytes && fill()) {
+    }
+    const std::size_t n = std::min(end_ - begin_, text_probe_bytes);
+    if (!looks_like_text(std::span<const char>(buf_.data() + begin_, n))) return;
+    throw error::at_offset(path(), buf_offset_ + begin_,
+                           "this looks like text, not " + std::string(to_string(format())) + " records: its first " +
+                               std::to_string(n) +
+                               " bytes are printable characters and line breaks (a text trace is read with format "
+                               "lines, time-key-size or csv)");
+  }
+
+  bool probed_ = false;
 };
 
 // --- text formats ---------------------------------------------------------------------

@@ -116,6 +116,30 @@ TEST_F(trace_error, truncated_binary_record) {
   expect_offset(fail(r, "i64be"), r, 800'000, "truncated last record: 1 byte(s) left");
 }
 
+TEST_F(trace_error, text_read_as_binary_records) {
+  // Eight bytes of digits and line breaks would decode into two i32be keys without a
+  // word: every binary format refuses a stream that starts as text.
+  const auto p = write("keys.txt", "1234\n567\n");
+  for (const char* f : {"i32be", "u32be", "i64be"})
+    expect_offset(fail(p, f), p, 0, std::string("this looks like text, not ") + f + " records: its first 9 bytes");
+  std::string lines;  // longer than the probe: its first 4 KiB decide
+  for (int i = 0; lines.size() < 10'000; ++i) lines += std::to_string(i) + ",7\r\n";
+  const auto q = write("keys.csv", lines);
+  expect_offset(fail(q, "oracle-general"), q, 0, "its first 4096 bytes are printable characters and line breaks");
+  // Records whose bytes happen to be printable are read, unless a line break is among them.
+  const auto r = write("printable.bin", "ABCDEFGH");
+  trace::reader reader = trace::open(r, "u32be");
+  std::array<trace::request, 4> batch;
+  ASSERT_EQ(reader.read(batch), 2u);
+  EXPECT_EQ(batch[0].key, 0x41424344u);
+  EXPECT_FALSE(trace::looks_like_text({})) << "an empty stream is no text: it reads as no records";
+  // A record stream with a zero byte early is not text, however printable the rest.
+  const auto s = write("mostly.bin", std::string("\0\0\0\x01", 4) + "12\n4");
+  trace::reader records = trace::open(s, "i32be");
+  ASSERT_EQ(records.read(batch), 2u);
+  EXPECT_EQ(batch[0].key, 1u);
+}
+
 // One oracleGeneral record, little-endian (the host of these tests is little-endian).
 std::string oracle_record(std::uint32_t time, std::uint64_t key, std::uint32_t size, std::int64_t next) {
   std::string r(24, '\0');

@@ -15,6 +15,9 @@
 //     byte offset (binary); nothing is skipped silently. After a throw the reader is
 //     spent: later read() calls throw the same error again.
 //   - A moved-from reader may only be destroyed or assigned to.
+//   - A binary format refuses a stream that starts as text (looks_like_text below): a
+//     record can hold any bytes, so a text file read as records would otherwise decode
+//     into keys without an error.
 //   - `next_access` is filled only by oracle-general (provides_next_access() == true);
 //     use annotate_next_access (next_access.hpp) otherwise.
 #pragma once
@@ -70,6 +73,16 @@ class reader {
                           const format_options& opts = {});
 /// Reads from any byte source (e.g. open_bytes over memory).
 [[nodiscard]] reader open(std::unique_ptr<byte_source> bytes, trace::format f, const format_options& opts = {});
+
+/// How much of a stream's start the binary formats look at before reading records.
+inline constexpr std::size_t text_probe_bytes = 4096;
+
+/// Whether `start`, a stream's first text_probe_bytes (or all of it, if shorter), reads
+/// as text: every byte printable ASCII, a tab or a line break, and a line break among
+/// them. Of real records that is as good as impossible — 4-byte keys below 2^24 carry a
+/// zero byte, and so do oracleGeneral's sizes and times — so the binary readers refuse
+/// such a stream at offset 0.
+[[nodiscard]] bool looks_like_text(std::span<const char> start) noexcept;
 
 inline constexpr std::size_t unlimited = std::numeric_limits<std::size_t>::max();
 
