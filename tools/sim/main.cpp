@@ -125,6 +125,9 @@ size_spec parse_size(const std::string& text) {
   if (t.empty() || end != t.c_str() + t.size() || !(spec.value > 0) || !std::isfinite(spec.value))
     throw cli::usage_error("bad size '" + text + "'");
   spec.value *= mult;
+  // A cache holds whole objects or bytes: 1.5 would be rounded to a size not asked for.
+  if (!spec.percent && spec.value != std::floor(spec.value))
+    throw cli::usage_error("bad size '" + text + "': not a whole number of objects or bytes");
   // A cache size converts to a 64-bit count: refuse what would not fit (1e300 once became
   // 2^63 without a word), and a percentage of unique keys beyond any footprint's reach.
   if (spec.percent ? spec.value > 1e6 : spec.value > 1e18)
@@ -269,6 +272,11 @@ void validate(options& o, const std::vector<std::string>& sizes, const std::vect
       throw cli::usage_error("--param " + name + ":" + params + ": unknown policy '" + name + "'");
     if (std::find(o.policies.begin(), o.policies.end(), name) == o.policies.end())
       throw cli::usage_error("--param " + name + ":" + params + ": " + name + " is not among the policies replayed");
+    try {
+      prescient::sim::check_params(name, params);
+    } catch (const prescient::policy::config_error& e) {
+      throw cli::usage_error(e.what());
+    }
   }
   if (o.threads == 0) o.threads = std::max(1u, std::thread::hardware_concurrency());
 }

@@ -231,6 +231,16 @@ inline replay_result replay(std::string_view policy, std::span<const trace::requ
   return policy::visit_policy(policy, [&]<class P>() { return replay<P>(requests, opt); });
 }
 
+/// Parses `params` as the named policy's parameters and drops them: what a replay would
+/// refuse, refused before the trace is read. Throws policy::config_error.
+inline void check_params(std::string_view policy, std::string_view params) {
+  if (policy == learned_forest::name) {
+    (void)policy::parse_config<learned_forest>(params);
+    return;
+  }
+  policy::visit_policy(policy, [&]<class P>() { (void)policy::parse_config<P>(params); });
+}
+
 /// A replay of the policy named `policy`, to be fed batches. Throws as `replay` does.
 inline std::unique_ptr<replayer> make_replayer(std::string_view policy, const replay_options& opt) {
   if (policy == learned_forest::name) return make_replayer<learned_forest>(opt, replay_config<learned_forest>(opt));
