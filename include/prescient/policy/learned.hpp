@@ -45,13 +45,15 @@
 //     (The forest trainer takes the histogram bin edges from 4,096 of those rows:
 //     forest_trainer.hpp.)
 //
-// The referee (learned/referee.hpp) decides who evicts: the model, or LRU when the model
-// loses epochs to the panel's best heuristic over the same requests (the duel), or when the whole run
-// has missed more than (1 + `guard`) × the shadow (the guard).
+// The referee (learned/referee.hpp) decides who evicts: the model, or the panel's best
+// heuristic when the model loses epochs to it over the same requests (the duel), or when
+// the whole run has missed more than (1 + `guard`) × the best member's misses (the guard).
 //
 // The parts, one per header in policy/learned/: config.hpp (the parameters), stats.hpp
-// (what it did), training_ring.hpp (rows waiting for their labels), training_worker.hpp
-// (the background trainer), referee.hpp (the duel and the guard), fixed_ring.hpp.
+// (what it did), panel.hpp (the heuristics' key-only shadows), referee.hpp (the duel and
+// the guard), scorer.hpp (a ranking's rows screened through the forest),
+// training_ring.hpp (rows waiting for their labels), training_worker.hpp (the background
+// trainer), shared_model.hpp (one model for a concurrent cache's shards), fixed_ring.hpp.
 //
 // The model is a template parameter (`compiled_forest` through forest_trainer.hpp, or
 // `linear_predictor`): scoring is a direct call on a batch, not a virtual one. Training
@@ -112,6 +114,7 @@
 #include "prescient/policy/learned/fixed_ring.hpp"
 #include "prescient/policy/learned/panel.hpp"
 #include "prescient/policy/learned/referee.hpp"
+#include "prescient/policy/learned/scorer.hpp"
 #include "prescient/policy/learned/shared_model.hpp"
 #include "prescient/policy/learned/stats.hpp"
 #include "prescient/policy/learned/training_ring.hpp"
@@ -146,8 +149,7 @@ class learned {
         ghost_(ghost_capacity(cfg_.ghost_per_entry, capacity)),
         ring_(cfg_.training_rows),
         rng_(cfg_.seed),
-        batch_(static_cast<Eigen::Index>(cfg_.candidates), static_cast<Eigen::Index>(learn::feature_count)),
-        scores_(cfg_.candidates),
+        scorer_(cfg_.candidates),
         referee_(detail::referee_config{cfg_.epoch_per_entry, cfg_.probe_every, cfg_.duel_margin,
                                         cfg_.losses_to_switch, cfg_.guard, panel_wanted(capacity),
                                         cfg_.switch_margin, cfg_.reprobe, cfg_.duel_noise,
@@ -194,7 +196,6 @@ class learned {
     fresh_.reserve(cfg_.candidates);
     fresh_histories_.reserve(cfg_.candidates);
     fresh_rows_.reserve(cfg_.candidates);
-    complete_.reserve(cfg_.candidates);
   }
 
   static constexpr std::size_t max_candidates = config::max_candidates;
@@ -861,7 +862,7 @@ class learned {
                           predicted_[s] > static_cast<double>(now_) && within_rescore_age(s);
       if (!cached) {
         fresh_histories_.push_back(&history_[s]);
-        fresh_rows_.push_back(batch_.row(static_cast<Eigen::Index>(fresh_.size())).data());
+        fresh_rows_.push_back(scorer_.row(fresh_.size()));
         fresh_.push_back(static_cast<std::uint32_t>(i));
       }
     }
@@ -869,21 +870,24 @@ class learned {
     features_.write_rows(fresh_histories_.data(), m, now_, 1, fresh_rows_.data());
     if (m > 0) {
       const auto start = std::chrono::steady_clock::now();
-      const std::size_t completed = score_fresh(m);
+      const std::size_t completed =
+          scorer_.score(*model_, m,
+                        detail::screen_settings{cfg_.screen_trees, std::max(cfg_.screen_keep, cfg_.keep_victims),
+                                                cfg_.classify});
       stats_.inference_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
       stats_.rows_scored += completed;
       stats_.rows_screened_out += m - completed;
       for (std::size_t j = 0; j < m; ++j) {
-        if (std::isnan(scores_[j])) {
+        if (std::isnan(scorer_.score(j))) {
           drop_model();
           return false;
         }
         const slot_id s = candidates_[fresh_[j]];
-        if (!complete_[j]) {  // screened out: cannot be this ranking's victim, and keeps no score
+        if (!scorer_.complete(j)) {  // screened out: cannot be this ranking's victim, and keeps no score
           prediction(s) = -std::numeric_limits<double>::infinity();
           continue;
         }
-        prediction(s) = static_cast<double>(now_) + time_to_next(scores_[j]);
+        prediction(s) = static_cast<double>(now_) + time_to_next(scorer_.score(j));
         if (cfg_.rescore_age_factor > 0) {
           score_stamp_[s] = stamp_[s];
           score_time_[s] = now_;
@@ -893,7 +897,8 @@ class learned {
     ++stats_.rankings;
     const std::size_t keep = std::min({cfg_.keep_victims, k, victims_per_ranking(n)});
     for (std::size_t i = 0; i < k; ++i) candidate_value_[i] = prediction(candidates_[i]);  // read once, compared often
-    select_farthest(k, keep, [&](std::uint32_t a, std::uint32_t b) { return candidate_value_[a] > candidate_value_[b]; });
+    detail::select_farthest(order_, k, keep,
+                            [&](std::uint32_t a, std::uint32_t b) { return candidate_value_[a] > candidate_value_[b]; });
     ranked_.clear();
     for (std::size_t j = keep; j-- > 0;) {  // ascending, so back() is the farthest
       const slot_id s = candidates_[order_[j]];
@@ -912,96 +917,6 @@ class learned {
   // candidate index (`last_copy_`, 1 byte a slot instead of 8).
   [[nodiscard]] double& prediction(slot_id s) noexcept {
     return cfg_.rescore_age_factor > 0 ? predicted_[s] : candidate_predicted_[last_copy_[s]];
-  }
-
-  // The `n` farthest of items [0, count) into order_, farthest first, by `farther(a, b)`
-  // (strict). Of equal items the earlier wins, so ties go to young candidates, then the
-  // least recently used, then the random draws, in that order — not to wherever a
-  // selection algorithm happens to leave them. O(count × n), n a handful; no allocation
-  // (order_ holds `candidates` + 1).
-  template <class Farther>
-  void select_farthest(std::size_t count, std::size_t n, Farther&& farther) {
-    order_.clear();
-    if (n == 0) return;
-    for (std::uint32_t i = 0; i < count; ++i) {
-      if (order_.size() == n) {
-        if (!farther(i, order_.back())) continue;
-        order_.pop_back();
-      }
-      auto at = order_.end();
-      while (at != order_.begin() && farther(i, *(at - 1))) --at;
-      order_.insert(at, i);
-    }
-  }
-
-  // Scores the `m` fresh rows of batch_ into scores_; complete_[j] says whether row j
-  // got the whole model. A forest that can score in stages (compiled_forest::accumulate)
-  // is screened: every row gets the first `screen_trees` trees, and only the `screen_keep`
-  // rows whose partial scores say farthest get the rest — the victims are among them
-  // unless the remaining trees reorder the ranking's top, and a completed score equals a
-  // one-pass score bit for bit. Returns how many rows were completed.
-  std::size_t score_fresh(std::size_t m) {
-    complete_.assign(m, 1);
-    if constexpr (requires(const Predictor& p, const float* r) {
-                    { p.accumulate(r, 0.0f, std::size_t{0}, std::size_t{1}) } -> std::convertible_to<float>;
-                    { p.finish(0.0f) } -> std::convertible_to<float>;
-                    { p.base_margin() } -> std::convertible_to<float>;
-                    { p.num_trees() } -> std::convertible_to<std::size_t>;
-                  }) {
-      const std::size_t trees = model_->num_trees(), first = cfg_.screen_trees;
-      const std::size_t keep = std::min(std::max(cfg_.screen_keep, cfg_.keep_victims), m);
-      if (first > 0 && first < trees) {
-        const auto row = [&](std::size_t j) { return batch_.row(static_cast<Eigen::Index>(j)).data(); };
-        // scores_[j] += trees [from, to) for the `count` rows j = index(0), index(1), …:
-        // eight rows at a time where the forest scores blocks (the same sums, bit for bit).
-        const auto add_trees = [&](std::size_t count, auto&& index, std::size_t from, std::size_t to) {
-          if constexpr (requires(const Predictor& p, const float* const* rows, float* margins) {
-                          p.accumulate_block(rows, std::size_t{0}, margins, std::size_t{0}, std::size_t{1});
-                          { p.scores_blocks() } -> std::convertible_to<bool>;
-                        }) {
-            if (model_->scores_blocks()) {
-              constexpr std::size_t lanes = Predictor::block_rows;
-              for (std::size_t b = 0; b < count; b += lanes) {
-                const std::size_t c = std::min(lanes, count - b);
-                const float* rows[lanes];
-                float margins[lanes];
-                for (std::size_t i = 0; i < c; ++i) {
-                  rows[i] = row(index(b + i));
-                  margins[i] = scores_[index(b + i)];
-                }
-                model_->accumulate_block(rows, c, margins, from, to);
-                for (std::size_t i = 0; i < c; ++i) scores_[index(b + i)] = margins[i];
-              }
-              return;
-            }
-          }
-          for (std::size_t i = 0; i < count; ++i) scores_[index(i)] = model_->accumulate(row(index(i)), scores_[index(i)], from, to);
-        };
-        std::fill_n(scores_.begin(), m, model_->base_margin());
-        add_trees(m, [](std::size_t j) { return j; }, 0, first);
-        for (std::size_t j = 0; j < m; ++j)
-          if (std::isnan(scores_[j])) return m;  // the caller drops the model (and a selection needs an order)
-        // The farthest first: the largest predicted gap (regression), or the smallest
-        // chance of a request within the boundary (classification).
-        select_farthest(m, keep, [&](std::uint32_t a, std::uint32_t b) {
-          return cfg_.classify ? scores_[a] < scores_[b] : scores_[a] > scores_[b];
-        });
-        if (keep < m) std::fill(complete_.begin(), complete_.end(), 0);
-        add_trees(keep, [&](std::size_t i) { return order_[i]; }, first, trees);
-        for (std::size_t i = 0; i < keep; ++i) {
-          const std::uint32_t j = order_[i];
-          scores_[j] = model_->finish(scores_[j]);
-          complete_[j] = 1;
-        }
-        return keep;
-      }
-    }
-    if constexpr (requires { model_->predict_rows(batch_.data(), m, learn::feature_count, scores_.data()); }) {
-      model_->predict_rows(batch_.data(), m, learn::feature_count, scores_.data());
-    } else {
-      for (std::size_t i = 0; i < m; ++i) scores_[i] = model_->predict_row(batch_.row(static_cast<Eigen::Index>(i)).data());
-    }
-    return m;
   }
 
   float timed_score(const float* row) {
@@ -1273,14 +1188,12 @@ class learned {
   learn::history_reach reach_;  // keeps the 32-bit times of history_ and ghost_ exact
   detail::training_ring ring_;
   std::uint64_t rng_;
-  learn::feature_matrix batch_;
-  std::vector<float> scores_;
+  detail::screened_scorer<Predictor> scorer_;  // the ranking's rows and their scores
   std::vector<slot_id> candidates_;
   std::vector<std::uint32_t> order_;
   std::vector<std::uint32_t> fresh_;  // candidates (by index) scored in this ranking
   std::vector<const learn::key_history*> fresh_histories_;  // their histories and rows, written at once
   std::vector<float*> fresh_rows_;
-  std::vector<std::uint8_t> complete_;  // per fresh row: scored by the whole model (not screened out)
 
   std::vector<learn::key_history> history_;  // per slot
   detail::hash_column hash_;                 // per slot: key hash (to file the history in the ghost); the cache's once bound
