@@ -33,6 +33,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include "prescient/cache.hpp"
 #include "prescient/learn/compiled_forest.hpp"
@@ -223,29 +224,31 @@ replay_result replay(std::span<const trace::request> requests, const replay_opti
   return names;
 }
 
-/// Replays through the policy named `policy` (see policy/registry.hpp). Throws
-/// policy::config_error for an unknown name or parameter.
+/// Calls `f.template operator()<P>()` with the policy named `policy`: the registry's
+/// (policy/registry.hpp), or the learned policy. Throws policy::config_error for an
+/// unknown name.
+template <class F>
+decltype(auto) visit_replayable(std::string_view policy, F&& f) {
+  if (policy == learned_forest::name) return f.template operator()<learned_forest>();
+  return policy::visit_policy(policy, std::forward<F>(f));
+}
+
+/// Replays through the policy named `policy`. Throws policy::config_error for an unknown
+/// name or parameter.
 inline replay_result replay(std::string_view policy, std::span<const trace::request> requests,
                             const replay_options& opt) {
-  if (policy == learned_forest::name) return replay<learned_forest>(requests, opt);
-  return policy::visit_policy(policy, [&]<class P>() { return replay<P>(requests, opt); });
+  return visit_replayable(policy, [&]<class P>() { return replay<P>(requests, opt); });
 }
 
 /// Parses `params` as the named policy's parameters and drops them: what a replay would
 /// refuse, refused before the trace is read. Throws policy::config_error.
 inline void check_params(std::string_view policy, std::string_view params) {
-  if (policy == learned_forest::name) {
-    (void)policy::parse_config<learned_forest>(params);
-    return;
-  }
-  policy::visit_policy(policy, [&]<class P>() { (void)policy::parse_config<P>(params); });
+  visit_replayable(policy, [&]<class P>() { (void)policy::parse_config<P>(params); });
 }
 
 /// A replay of the policy named `policy`, to be fed batches. Throws as `replay` does.
 inline std::unique_ptr<replayer> make_replayer(std::string_view policy, const replay_options& opt) {
-  if (policy == learned_forest::name) return make_replayer<learned_forest>(opt, replay_config<learned_forest>(opt));
-  return policy::visit_policy(policy,
-                              [&]<class P>() { return make_replayer<P>(opt, replay_config<P>(opt)); });
+  return visit_replayable(policy, [&]<class P>() { return make_replayer<P>(opt, replay_config<P>(opt)); });
 }
 
 }  // namespace prescient::sim
