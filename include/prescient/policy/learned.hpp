@@ -53,7 +53,8 @@
 // (what it did), panel.hpp (the heuristics' key-only shadows), referee.hpp (the duel and
 // the guard), scorer.hpp (a ranking's rows screened through the forest),
 // training_ring.hpp (rows waiting for their labels), training_worker.hpp (the background
-// trainer), shared_model.hpp (one model for a concurrent cache's shards), fixed_ring.hpp.
+// trainer), shared_model.hpp (one model for a concurrent cache's shards),
+// young_entries.hpp (the young candidates, and the puts in their grace), fixed_ring.hpp.
 //
 // The model is a template parameter (`compiled_forest` through forest_trainer.hpp, or
 // `linear_predictor`): scoring is a direct call on a batch, not a virtual one. Training
@@ -111,7 +112,6 @@
 #include "prescient/policy/detail/slot_list.hpp"
 #include "prescient/policy/detail/weight_column.hpp"
 #include "prescient/policy/learned/config.hpp"
-#include "prescient/policy/learned/fixed_ring.hpp"
 #include "prescient/policy/learned/panel.hpp"
 #include "prescient/policy/learned/referee.hpp"
 #include "prescient/policy/learned/scorer.hpp"
@@ -119,6 +119,7 @@
 #include "prescient/policy/learned/stats.hpp"
 #include "prescient/policy/learned/training_ring.hpp"
 #include "prescient/policy/learned/training_worker.hpp"
+#include "prescient/policy/learned/young_entries.hpp"
 #include "prescient/policy/any_policy.hpp"
 #include "prescient/policy/policy.hpp"
 #include "prescient/policy/arc.hpp"
@@ -150,6 +151,7 @@ class learned {
         ring_(cfg_.training_rows),
         rng_(cfg_.seed),
         scorer_(cfg_.candidates),
+        young_(cfg_.young_candidates, cfg_.young_depth),
         referee_(detail::referee_config{cfg_.epoch_per_entry, cfg_.probe_every, cfg_.duel_margin,
                                         cfg_.losses_to_switch, cfg_.guard, panel_wanted(capacity),
                                         cfg_.switch_margin, cfg_.reprobe, cfg_.duel_noise,
@@ -187,7 +189,6 @@ class learned {
     }
     if (cfg_.model) install(cfg_.model);
     ranked_.reserve(cfg_.keep_victims);
-    young_ready_.resize(young_ready_limit());
     young_slots_.reserve(cfg_.young_candidates);
     candidates_.reserve(cfg_.candidates);
     candidate_predicted_.resize(cfg_.candidates);
@@ -227,10 +228,7 @@ class learned {
       else last_copy_.resize(n, 0);
       dense_pos_.resize(n, not_resident);
       resident_.reserve(n);
-      if (cfg_.young_candidates > 0) {
-        young_ring_.resize(young_places(n));
-        grace_.resize(n, 0);
-      }
+      young_.reserve_slots(n);
     }
   }
 
@@ -287,12 +285,9 @@ class learned {
     resident_.push_back(s);
     recency_.push_front(links_, s);
     with_awake([&](auto& h) { h.on_insert(s, a); });
-    if (cfg_.young_candidates > 0) {
-      // An entry put without a request (a prefetch, a write) is in its grace until it is
-      // requested or leaves the young ring: see `in_grace`.
-      grace_[s] = requested ? 0 : 1;
-      track_young(s);
-    }
+    // An entry put without a request (a prefetch, a write) is in its grace until it is
+    // requested or leaves the young ring: see `in_grace`.
+    young_.inserted(s, stamp_[s], requested, resident_.size(), [this](detail::stamped_slot y) { return live(y); });
   }
 
   void on_access(slot_id s, const access& a) {
@@ -301,7 +296,7 @@ class learned {
     shadow_request(a.key_hash, a.weight);  // the slot's hash (the cache's lookup computed it)
     observe(a.key_hash, history_[s], a.time, a.weight);
     ++stamp_[s];
-    if (!grace_.empty()) grace_[s] = 0;  // requested: a put's grace ends
+    young_.requested(s);  // a put's grace ends
     weight_.set(s, a.weight);
     recency_.move_to_front(links_, s);
     with_awake([&](auto& h) { h.on_access(s, a); });
@@ -413,8 +408,7 @@ class learned {
     std::fill(dense_pos_.begin(), dense_pos_.end(), not_resident);
     ranked_.clear();
     last_victim_gap_.reset();
-    young_ring_.clear();
-    young_ready_.clear();
+    young_.clear();
     links_.reset();
     recency_.reset();
     if (panel_) panel_->clear();
@@ -434,7 +428,7 @@ class learned {
            2 * sizeof(std::uint32_t) + sizeof(slot_id) +
            detail::slot_links::bytes_per_slot +
            (cfg_.rescore_age_factor > 0 ? sizeof(double) + sizeof(std::uint64_t) + sizeof(std::uint32_t) : sizeof(std::uint8_t)) +
-           (cfg_.young_candidates > 0 ? young_bytes_per_slot() + sizeof(std::uint8_t) : 0) +
+           young_.bytes_per_slot(history_.size()) +
            heuristic_bytes_per_entry() +
            (panel_ ? panel_->bytes_per_entry() : 0) +
            ghost_.bytes() / static_cast<std::size_t>(std::max<std::uint64_t>(capacity_, 1));
@@ -515,7 +509,7 @@ class learned {
   /// and evict it before the request it was loaded for, and a prefetch planner's gain
   /// would be lost (docs/prefetching.md). A ranking neither scores it nor evicts it until
   /// then; left unrequested it becomes a young candidate like any other.
-  [[nodiscard]] bool in_grace(slot_id s) const { return !grace_.empty() && grace_[s] != 0; }
+  [[nodiscard]] bool in_grace(slot_id s) const { return young_.in_grace(s); }
 
  private:
   static constexpr std::uint32_t not_resident = std::numeric_limits<std::uint32_t>::max();
@@ -645,12 +639,12 @@ class learned {
     disowned_next_ = 0;
     if (!referee_panel()) return;
     for (slot_id s = recency_.back(); s != no_slot; s = links_.prev(s))
-      if (!panel_->holds(m, hash_[s]).value_or(true)) disowned_.push_back(young_entry{s, stamp_[s]});
+      if (!panel_->holds(m, hash_[s]).value_or(true)) disowned_.push_back(detail::stamped_slot{s, stamp_[s]});
   }
   slot_id next_disowned() {
     while (disowned_next_ < disowned_.size()) {
-      const young_entry d = disowned_[disowned_next_++];
-      if (dense_pos_[d.slot] != not_resident && stamp_[d.slot] == d.stamp) return d.slot;
+      const detail::stamped_slot d = disowned_[disowned_next_++];
+      if (live(d)) return d.slot;
     }
     return no_slot;
   }
@@ -712,36 +706,9 @@ class learned {
     return v;
   }
 
-  // An inserted entry joins the young ring (a FIFO of insertions); one that leaves it,
-  // `young_depth` × entries insertions later, without a request since is ready to be a
-  // candidate. The ring has places for that depth at the most entries the slots can
-  // hold, and two to spare, so it never allocates once sized and is never full when an
-  // entry joins (it held a place per slot before 2026-12-06: the same decisions, 8 bytes
-  // a slot more).
-  [[nodiscard]] std::size_t young_places(std::size_t slots) const {
-    return std::min(slots, static_cast<std::size_t>(cfg_.young_depth * static_cast<double>(slots)) + 2);
-  }
-  [[nodiscard]] std::size_t young_bytes_per_slot() const {
-    const std::size_t slots = std::max<std::size_t>(history_.size(), 1);
-    return (young_ring_.capacity() * sizeof(young_entry) + slots - 1) / slots;
-  }
-  void track_young(slot_id s) {
-    const std::size_t capacity = young_ring_.capacity();
-    if (capacity == 0) return;
-    const std::size_t depth = std::clamp<std::size_t>(
-        static_cast<std::size_t>(cfg_.young_depth * static_cast<double>(resident_.size())), 1, capacity);
-    if (young_ring_.full()) pop_young();
-    young_ring_.push_back(young_entry{s, stamp_[s]});
-    while (young_ring_.size() > depth) pop_young();
-  }
-  // Young entries waiting for a ranking, at most: a few rankings' worth (rankings come
-  // every `keep_victims` evictions, and about one entry leaves the ring per eviction).
-  [[nodiscard]] std::size_t young_ready_limit() const { return std::max<std::size_t>(1, 4 * cfg_.young_candidates); }
-  void pop_young() {
-    const young_entry y = young_ring_.pop_front();
-    if (dense_pos_[y.slot] == not_resident || stamp_[y.slot] != y.stamp) return;  // gone, or requested
-    grace_[y.slot] = 0;         // a put's grace ends here
-    young_ready_.push_back(y);  // when full, the oldest waiting is dropped
+  // Still the entry filed: resident, and not requested (nor replaced) since.
+  [[nodiscard]] bool live(detail::stamped_slot y) const {
+    return dense_pos_[y.slot] != not_resident && stamp_[y.slot] == y.stamp;
   }
 
   // ---- the duel ----
@@ -831,10 +798,7 @@ class learned {
     slot_id tail = recency_.back();
     young_slots_.clear();  // young candidates come first
     if (k < n)
-      while (young_slots_.size() < std::min(cfg_.young_candidates, k) && !young_ready_.empty()) {
-        const young_entry y = young_ready_.pop_back();  // the newest first
-        if (dense_pos_[y.slot] != not_resident && stamp_[y.slot] == y.stamp) young_slots_.push_back(y.slot);
-      }
+      young_.take(std::min(cfg_.young_candidates, k), young_slots_, [this](detail::stamped_slot y) { return live(y); });
     const std::size_t young = young_slots_.size();
     for (std::size_t i = 0; i < k; ++i) {
       slot_id s;
@@ -1199,7 +1163,6 @@ class learned {
   detail::hash_column hash_;                 // per slot: key hash (to file the history in the ghost); the cache's once bound
   detail::weight_column weight_;             // per slot: weight (to wake the base heuristic)
   std::vector<std::uint32_t> stamp_;         // per slot: bumped on every request
-  std::vector<std::uint8_t> grace_;          // per slot: put without a request, and neither requested nor out of the young ring since (in_grace)
   std::vector<std::uint32_t> score_stamp_;   // per slot: stamp_ when last scored
   std::vector<std::uint64_t> score_time_;    // per slot: when last scored (0: never)
   std::vector<double> predicted_;            // per slot, with lazy rescoring: predicted time of the next request
@@ -1212,14 +1175,9 @@ class learned {
   detail::slot_list recency_;                // front: most recently used
   std::optional<double> last_victim_gap_;    // the last model victim's predicted gap, at its eviction
   std::vector<ranked_entry> ranked_;         // ascending by prediction; back() = next victim
-  struct young_entry {
-    slot_id slot;
-    std::uint32_t stamp;  // stamp_ at insertion: changed means requested since
-  };
-  detail::fixed_ring<young_entry> young_ring_;   // insertions, oldest first
-  detail::fixed_ring<young_entry> young_ready_;  // left the ring unrequested: candidates, newest taken first
+  detail::young_entries young_;              // the young candidates, and the puts in their grace
   std::vector<slot_id> young_slots_;         // the young candidates of one ranking
-  std::vector<young_entry> disowned_;        // residents the heuristic handed over to would not hold
+  std::vector<detail::stamped_slot> disowned_;  // residents the heuristic handed over to would not hold
   std::size_t disowned_next_ = 0;
 
   model_ptr model_;
