@@ -52,7 +52,8 @@
 // The parts, one per header in policy/learned/: config.hpp (the parameters), stats.hpp
 // (what it did), panel.hpp (the heuristics' key-only shadows), referee.hpp (the duel and
 // the guard), scorer.hpp (a ranking's rows screened through the forest),
-// training_ring.hpp (rows waiting for their labels), training_worker.hpp (the background
+// training_ring.hpp (rows waiting for their labels), training_schedule.hpp (when to
+// retrain, and which rows to keep meanwhile), training_worker.hpp (the background
 // trainer), shared_model.hpp (one model for a concurrent cache's shards),
 // young_entries.hpp (the young candidates, and the puts in their grace), fixed_ring.hpp.
 //
@@ -118,6 +119,7 @@
 #include "prescient/policy/learned/shared_model.hpp"
 #include "prescient/policy/learned/stats.hpp"
 #include "prescient/policy/learned/training_ring.hpp"
+#include "prescient/policy/learned/training_schedule.hpp"
 #include "prescient/policy/learned/training_worker.hpp"
 #include "prescient/policy/learned/young_entries.hpp"
 #include "prescient/policy/any_policy.hpp"
@@ -157,7 +159,9 @@ class learned {
                                         cfg_.switch_margin, cfg_.reprobe, cfg_.duel_noise,
                                         cfg_.wtinylfu_first ? detail::member::wtinylfu : detail::member::base,
                                         1.0 / static_cast<double>(std::max<std::size_t>(cfg_.shards, 1)),
-                                        cfg_.guard_restart}) {
+                                        cfg_.guard_restart}),
+        schedule_(detail::training_schedule_config{cfg_.first_model, cfg_.first_retrain, cfg_.retrain_every,
+                                                   cfg_.sample_span, cfg_.pause_sampling, cfg_.seed}) {
     if (!cfg_.trainer) {
       if constexpr (requires { learn::default_trainer<Predictor>::train(learn::feature_matrix{}, std::span<const float>{}); }) {
         if (cfg_.classify)
@@ -177,8 +181,6 @@ class learned {
     bind_heuristics();
     if (cfg_.shared) shared_shard_ = cfg_.shared->join();
     stats_.heuristic = std::string(Base::name);
-    next_training_ = cfg_.first_model;
-    interval_ = cfg_.first_retrain / 2;  // doubled at the first training
     if (cfg_.duel && capacity > 0)
       panel_ = std::make_unique<detail::panel<Base>>(capacity, panel_wanted(capacity) ? cfg_.panel_entries : 0, cfg_.base,
                                                      cfg_.seed);
@@ -400,10 +402,7 @@ class learned {
     with_awake([&](auto& h) { h.reserve_slots(history_.size()); });
     ghost_.clear();
     ring_.clear();
-    sample_from_ = sampled_rows_at_ = 0;
-    sampling_since_ = now_;
-    offered_rows_ = offered_at_ = 0;
-    keep_share_ = 1.0;
+    schedule_.restart_sampling(now_);
     resident_.clear();
     std::fill(dense_pos_.begin(), dense_pos_.end(), not_resident);
     ranked_.clear();
@@ -764,9 +763,7 @@ class learned {
   }
 
   void add_sample(std::uint64_t key_hash, learn::key_history& h, std::uint64_t now, std::uint64_t size) {
-    if (now < sample_from_) return;  // paused: see schedule_sampling
-    ++offered_rows_;
-    if (keep_share_ < 1.0 && thin_uniform() >= keep_share_) return;  // thinned: see schedule_sampling
+    if (!schedule_.keep_row(now)) return;  // paused or thinned (training_schedule.hpp)
     float* row = ring_.add(key_hash, now, h.row_waiting || !h.seen());
     if (row == nullptr) return;
     h.row_waiting = 1;
@@ -911,53 +908,15 @@ class learned {
         collect_background();
       }
     }
-    if (now < next_training_ || cfg_.mode == training_mode::off || !cfg_.trainer) return;
+    if (!schedule_.due(now) || cfg_.mode == training_mode::off || !cfg_.trainer) return;
     const std::uint64_t window = window_requests();
     stats_.labelled += ring_.sweep(now, window);
     if (stats_.labelled < cfg_.min_training_rows) {
-      next_training_ = now + cfg_.first_retrain / 4 + 1;  // check again soon
+      schedule_.retry_soon(now);
       return;
     }
-    interval_ = std::min<std::uint64_t>(interval_ * 2, cfg_.retrain_every);
-    next_training_ = now + interval_;
-    schedule_sampling(now);
+    schedule_.start(now, ring_.next_id(), ring_.capacity(), window);
     train(window);
-  }
-
-  // A retrain uses the newest `training_rows` rows, so once retrains are far apart, rows
-  // sampled at the full rate would come only from the stretch just before a retrain
-  // (`last_training_span` shows which stretch). With `sample_span` (the default), each
-  // offered row is kept with the probability that makes the ring span `sample_span` ×
-  // the coming interval, at the rate of rows offered a request over the interval just
-  // ended; the ring then holds rows spread over that stretch (a draw of its own, so the
-  // ranking's draws are those of the unthinned policy until the rows differ; models
-  // trained on a long stretch ranked better: docs/experiments.md, "Training rows spread
-  // over two retrain intervals"). Without it, and with `pause_sampling`,
-  // sampling pauses until shortly before the next retrain: 1.5 × the requests the ring
-  // took to fill at the rate seen last, plus the censoring window — the same rows as
-  // sampling all the time, at a quarter of the cost (a few rows differ: a key whose row
-  // from before the pause would still have been waiting, and so blocked a second one,
-  // may now be sampled; over 18 seeds of orm-busy the miss ratios agree to 0.1%). The
-  // held-out metrics see only the rows the ring was given.
-  void schedule_sampling(std::uint64_t now) {
-    const std::uint64_t rows = ring_.next_id() - sampled_rows_at_;
-    const std::uint64_t requests = now > sampling_since_ ? now - sampling_since_ : 0;
-    sample_from_ = 0;
-    if (cfg_.sample_span > 0) {
-      if (requests > 0) {
-        const double offered = static_cast<double>(offered_rows_ - offered_at_) / static_cast<double>(requests);
-        const double wanted = cfg_.sample_span * static_cast<double>(interval_) * offered;
-        const auto capacity = static_cast<double>(ring_.capacity());
-        keep_share_ = wanted > capacity ? capacity / wanted : 1.0;
-      }
-    } else if (cfg_.pause_sampling && rows > 0 && requests > 0 && ring_.capacity() > 0) {
-      const double per_request = static_cast<double>(rows) / static_cast<double>(requests);
-      const double lead = 1.5 * static_cast<double>(ring_.capacity()) / per_request + static_cast<double>(window_requests());
-      if (lead < static_cast<double>(next_training_ - now)) sample_from_ = next_training_ - static_cast<std::uint64_t>(lead);
-    }
-    sampling_since_ = std::max(now, sample_from_);
-    sampled_rows_at_ = ring_.next_id();
-    offered_at_ = offered_rows_;
   }
 
   [[nodiscard]] learn::label_config labels(std::uint64_t window) const {
@@ -1134,8 +1093,6 @@ class learned {
 
   std::uint64_t next_random() { return splitmix(rng_); }
   double uniform() { return unit_interval(next_random()); }
-  // The thinning's draws (schedule_sampling), from a stream of their own.
-  double thin_uniform() { return unit_interval(splitmix(thin_rng_)); }
 
   config cfg_;
   std::uint64_t capacity_;  // as built (the heuristics keep their proportions: cache::set_capacity)
@@ -1199,16 +1156,7 @@ class learned {
   detail::referee referee_;                     // who decides: the model or a heuristic
   std::uint64_t pending_weight_ = 1;
   std::uint64_t now_ = 0;
-  std::uint64_t next_training_ = 0;
-  std::uint64_t interval_ = 0;
-  std::uint64_t sample_from_ = 0;     // no training rows before this time (schedule_sampling)
-  std::uint64_t sampling_since_ = 0;  // since when, and from which row id, the sampling rate is measured
-  std::uint64_t sampled_rows_at_ = 0;
-  std::uint64_t offered_rows_ = 0;    // rows offered to the ring (before thinning), and
-  std::uint64_t offered_at_ = 0;      // their count at the last retrain
-  double keep_share_ = 1.0;           // the share of offered rows kept (schedule_sampling)
-  // The thinning's own draws (after cfg_, which seeds them): they never move the ranking's.
-  std::uint64_t thin_rng_ = cfg_.seed ^ 0x6a09e667f3bcc909ULL;
+  detail::training_schedule schedule_;          // when to retrain, and which offered rows the ring keeps
   std::uint64_t held_out_from_ = 0;
   std::uint64_t admission_scores_ = 0;
   std::uint64_t interval_misses_ = 0;  // misses since interval_start_ (boundary estimate)

@@ -121,7 +121,7 @@ struct learned_config {
   /// tables). 0: no thinning; then `pause_sampling` decides.
   double sample_span = 2.0;
   /// With `sample_span` 0: pause sampling between far-apart retrains (rows sampled long
-  /// before one would be overwritten unused; see `schedule_sampling`). Off: every
+  /// before one would be overwritten unused; see learned/training_schedule.hpp). Off: every
   /// eviction and sampled miss writes a row, and the held-out metrics see them all.
   bool pause_sampling = true;
   std::size_t training_rows = 1u << 15;  ///< ring of training rows (the training window)
