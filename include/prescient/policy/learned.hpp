@@ -53,8 +53,8 @@
 // (what it did), panel.hpp (the heuristics' key-only shadows), referee.hpp (the duel and
 // the guard), scorer.hpp (a ranking's rows screened through the forest),
 // training_ring.hpp (rows waiting for their labels), training_schedule.hpp (when to
-// retrain, and which rows to keep meanwhile), training_worker.hpp (the background
-// trainer), shared_model.hpp (one model for a concurrent cache's shards),
+// retrain, and which rows to keep meanwhile), model_training.hpp (the training modes),
+// training_worker.hpp (the background trainer), shared_model.hpp (one model for a concurrent cache's shards),
 // young_entries.hpp (the young candidates, and the puts in their grace), fixed_ring.hpp.
 //
 // The model is a template parameter (`compiled_forest` through forest_trainer.hpp, or
@@ -100,7 +100,6 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
-#include <thread>
 #include <utility>
 #include <vector>
 
@@ -113,6 +112,7 @@
 #include "prescient/policy/detail/slot_list.hpp"
 #include "prescient/policy/detail/weight_column.hpp"
 #include "prescient/policy/learned/config.hpp"
+#include "prescient/policy/learned/model_training.hpp"
 #include "prescient/policy/learned/panel.hpp"
 #include "prescient/policy/learned/referee.hpp"
 #include "prescient/policy/learned/scorer.hpp"
@@ -175,6 +175,7 @@ class learned {
       }
     }
     if (!cfg_.trainer && cfg_.mode != training_mode::off) throw config_error(std::string(detail::no_trainer_message));
+    training_ = detail::model_training<Predictor>(cfg_.mode, cfg_.trainer, cfg_.lag_per_row);
     if (cfg_.candidates == 0 || cfg_.candidates > max_candidates)
       throw config_error("learned: candidates is " + std::to_string(cfg_.candidates) + "; it must be 1 to " +
                          std::to_string(max_candidates));
@@ -481,18 +482,7 @@ class learned {
   void set_model(model_ptr m) { m ? install(std::move(m)) : drop_model(); }
   /// Waits for a background or pipelined training in flight, then installs its model
   /// (tests; a pipelined model is then installed before the request it was due at).
-  void wait_for_training() {
-    if (!worker_) return;
-    if (cfg_.mode == training_mode::pipelined) {
-      if (training_in_flight_) collect_pipelined();
-      return;
-    }
-    for (;;) {
-      if (collect_background()) return;
-      if (!training_in_flight_) return;
-      std::this_thread::sleep_for(std::chrono::milliseconds(1));
-    }
-  }
+  void wait_for_training() { training_.wait(stats_, installer()); }
   /// concurrent_cache's hooks: what its shards share (learned/shared_model.hpp).
   static void prepare_shards(config& c, std::size_t shards, std::uint64_t capacity) {
     detail::prepare_shards<Predictor>(c, shards, capacity);
@@ -901,13 +891,7 @@ class learned {
       if (m) install(std::move(m), unit);
     }
     end_epoch_if_due();
-    if (training_in_flight_) {
-      if (cfg_.mode == training_mode::pipelined) {
-        if (now >= install_at_) collect_pipelined();
-      } else {
-        collect_background();
-      }
-    }
+    training_.collect(now, stats_, installer());
     if (!schedule_.due(now) || cfg_.mode == training_mode::off || !cfg_.trainer) return;
     const std::uint64_t window = window_requests();
     stats_.labelled += ring_.sweep(now, window);
@@ -961,67 +945,12 @@ class learned {
       cfg_.shared->contribute(shared_shard_, std::move(x), std::move(y), cfg_.classify ? 0.0 : lc.unit);
       return;
     }
-    if (cfg_.mode == training_mode::background) {
-      if (!worker_) worker_ = std::make_unique<detail::training_worker<Predictor>>(cfg_.trainer);
-      if (worker_->submit(std::move(x), std::move(y))) {
-        training_in_flight_ = true;
-        training_unit_ = lc.unit;
-      }
-      return;
-    }
-    if (cfg_.mode == training_mode::pipelined) {
-      if (!worker_) worker_ = std::make_unique<detail::training_worker<Predictor>>(cfg_.trainer);
-      if (training_in_flight_) collect_pipelined();  // a lag longer than the interval: install it now
-      const auto rows = static_cast<double>(x.rows());
-      if (worker_->submit(std::move(x), std::move(y))) {
-        training_in_flight_ = true;
-        training_unit_ = lc.unit;
-        install_at_ = now_ + static_cast<std::uint64_t>(cfg_.lag_per_row * rows);
-      }
-      return;
-    }
-    const auto start = std::chrono::steady_clock::now();
-    try {
-      model_ptr m = cfg_.trainer(x, std::span<const float>(y));
-      stats_.training_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-      if (!m) throw learn::model_error("trainer returned no model");
-      install(std::move(m), lc.unit);
-      ++stats_.retrains;
-    } catch (const std::exception& e) {
-      stats_.training_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-      ++stats_.training_failures;
-      stats_.last_error = e.what();
-    }
+    training_.train(std::move(x), std::move(y), lc.unit, now_, stats_, installer());
   }
 
-  // Pipelined training: the model of the retrain in flight, at the request it was due
-  // (the thread is usually done by then; if not, this request waits for it).
-  void collect_pipelined() {
-    const auto start = std::chrono::steady_clock::now();
-    auto r = worker_->wait();
-    stats_.training_wait_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    training_in_flight_ = false;
-    if (r) take(*r);
-  }
-
-  bool collect_background() {
-    auto r = worker_->poll();
-    if (!r) return false;
-    training_in_flight_ = false;
-    take(*r);
-    return true;
-  }
-
-  // A training the worker finished: its model installed, or its failure counted.
-  void take(typename detail::training_worker<Predictor>::result& r) {
-    stats_.training_seconds += r.seconds;
-    if (r.model) {
-      install(std::move(r.model), training_unit_);
-      ++stats_.retrains;
-    } else {
-      ++stats_.training_failures;
-      stats_.last_error = r.error;
-    }
+  // How a trained model is installed (model_training.hpp calls it).
+  auto installer() {
+    return [this](model_ptr m, double unit) { install(std::move(m), unit); };
   }
 
   // Held-out check of the current model: rows collected since it was installed.
@@ -1139,12 +1068,9 @@ class learned {
 
   model_ptr model_;
   double model_unit_ = 1.0;            // the unit of the model's labels (install)
-  double training_unit_ = 1.0;         // the unit of the labels of the training in flight
   std::size_t shared_shard_ = 0;       // this shard's number in cfg_.shared
   std::uint64_t shared_version_ = 0;   // the shared model's version installed last
-  std::unique_ptr<detail::training_worker<Predictor>> worker_;
-  bool training_in_flight_ = false;
-  std::uint64_t install_at_ = 0;  // pipelined: the request at which the model in flight is installed
+  detail::model_training<Predictor> training_;  // synchronous, background or pipelined (model_training.hpp)
   learned_stats stats_;
 
   learn::key_history pending_history_{};
