@@ -50,7 +50,8 @@
 // the whole run has missed more than (1 + `guard`) × the best member's misses (the guard).
 //
 // The parts, one per header in policy/learned/: config.hpp (the parameters), stats.hpp
-// (what it did), panel.hpp (the heuristics' key-only shadows), referee.hpp (the duel and
+// (what it did), ghost_histories.hpp (what it remembers of keys it no longer holds),
+// panel.hpp (the heuristics' key-only shadows), referee.hpp (the duel and
 // the guard), scorer.hpp (a ranking's rows screened through the forest),
 // training_ring.hpp (rows waiting for their labels), training_schedule.hpp (when to
 // retrain, and which rows to keep meanwhile), model_training.hpp (the training modes),
@@ -112,6 +113,7 @@
 #include "prescient/policy/detail/slot_list.hpp"
 #include "prescient/policy/detail/weight_column.hpp"
 #include "prescient/policy/learned/config.hpp"
+#include "prescient/policy/learned/ghost_histories.hpp"
 #include "prescient/policy/learned/model_training.hpp"
 #include "prescient/policy/learned/panel.hpp"
 #include "prescient/policy/learned/referee.hpp"
@@ -149,7 +151,7 @@ class learned {
         wtinylfu_(panel_wanted(capacity) ? capacity : 0),
         arc_(panel_wanted(capacity) ? capacity : 0),
         features_(cfg_.features),
-        ghost_(ghost_capacity(cfg_.ghost_per_entry, capacity)),
+        ghost_(detail::ghost_histories::bound(cfg_.ghost_per_entry, capacity), cfg_.ghost_age_per_entry),
         ring_(cfg_.training_rows),
         rng_(cfg_.seed),
         scorer_(cfg_.candidates),
@@ -254,8 +256,7 @@ class learned {
     now_ = a.time;
     pending_hash_ = a.key_hash;
     pending_valid_ = true;
-    if (!ghost_.take(a.key_hash, pending_history_)) pending_history_ = learn::key_history{};
-    forget_if_stale(pending_history_, a.time);
+    pending_history_ = ghost_.recall(a.key_hash, a.time, resident_.size());
     observe_miss(a.key_hash, pending_history_, a.time);
     with_awake([&](auto& h) {
       if constexpr (has_miss_hook<std::decay_t<decltype(h)>>) h.on_miss(a);
@@ -277,8 +278,7 @@ class learned {
       // key's history is kept, not extended, and the duel does not count it as a miss.
       settle_pending_miss();
       if (panel_) panel_->put(a.key_hash, a.weight);
-      if (!ghost_.take(a.key_hash, history_[s])) history_[s] = learn::key_history{};
-      forget_if_stale(history_[s], a.time);
+      history_[s] = ghost_.recall(a.key_hash, a.time, resident_.size());
     }
     features_.set_size(history_[s], a.weight);  // the function every row is written with
     hash_.set(s, a.key_hash);
@@ -505,20 +505,6 @@ class learned {
   /// Who chose the victim about to be evicted.
   enum class expert : std::uint8_t { none, model, lru, heuristic };
 
-  /// The ghost table's bound: `ghost_per_entry` per unit of capacity (capacities above
-  /// 2^24 count as 2^24). A bound the table cannot hold, a negative one or NaN is an
-  /// error here, not a wrapped or undefined conversion.
-  [[nodiscard]] static std::size_t ghost_capacity(double per_entry, std::uint64_t capacity) {
-    const double bound = per_entry * static_cast<double>(std::min<std::uint64_t>(capacity, 1u << 24));
-    if (!(bound >= 0 && bound <= static_cast<double>(learn::history_table::max_capacity))) {
-      using learn::detail::json_number_text;  // 1e+300, not 301 digits
-      throw std::invalid_argument("learned: ghost_per_entry = " + json_number_text(per_entry) + " at capacity " +
-                                  std::to_string(capacity) + " asks for " + json_number_text(bound) +
-                                  " ghost histories; expected 0 to " +
-                                  std::to_string(learn::history_table::max_capacity));
-    }
-    return static_cast<std::size_t>(bound);
-  }
   [[nodiscard]] bool panel_wanted(std::uint64_t capacity) const {
     return cfg_.duel && capacity > 0 && cfg_.panel_entries > 0;
   }
@@ -721,25 +707,10 @@ class learned {
     }
   }
 
-  // A ghost history whose key was last requested more than `ghost_age_per_entry` ×
-  // entries requests ago is stale. The table drops stale entries from its oldest end as
-  // new ones arrive (so it holds what the age window needs, not its whole bound), and a
-  // stale one taken back is forgotten: the key counts as never seen (its waiting training
-  // row, if any, is still labelled: observe looks for the row of a key never seen).
-  void remember(std::uint64_t hash, const learn::key_history& h) {
-    const std::uint64_t t = ghost_stale_before(now_);
-    if (t > 0) ghost_.forget_older_than(t, now_);
-    ghost_.put(hash, h, t, now_);
-  }
-  [[nodiscard]] std::uint64_t ghost_stale_before(std::uint64_t now) const {
-    if (cfg_.ghost_age_per_entry <= 0) return 0;
-    const auto age = static_cast<std::uint64_t>(cfg_.ghost_age_per_entry *
-                                                static_cast<double>(std::max<std::size_t>(resident_.size(), 1)));
-    return now > age ? now - age : 0;
-  }
-  void forget_if_stale(learn::key_history& h, std::uint64_t now) const {
-    if (h.seen() && h.last_time(now) < ghost_stale_before(now)) h = learn::key_history{};
-  }
+  // A key that leaves: its history goes to the ghosts (ghost_histories.hpp). Taken back
+  // stale, it counts as never seen — its waiting training row, if any, is still
+  // labelled: observe looks for the row of a key never seen.
+  void remember(std::uint64_t hash, const learn::key_history& h) { ghost_.remember(hash, h, now_, resident_.size()); }
 
   void leave(slot_id s) {
     remember(hash_[s], history_[s]);
@@ -1034,7 +1005,7 @@ class learned {
   detail::member reported_heuristic_ = detail::member::base;  // stats_.heuristic's member
   detail::member handed_to_ = detail::member::base;  // the heuristic that last chose a victim (no_member: the model)
   learn::feature_extractor features_;
-  learn::history_table ghost_;
+  detail::ghost_histories ghost_;
   learn::history_reach reach_;  // keeps the 32-bit times of history_ and ghost_ exact
   detail::training_ring ring_;
   std::uint64_t rng_;
