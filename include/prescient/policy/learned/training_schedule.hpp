@@ -7,19 +7,19 @@
 //
 // Rows. A retrain uses the newest rows of the ring (learned/training_ring.hpp), so once
 // retrains are far apart, rows sampled at the full rate would all come from the stretch
-// just before a retrain (learned_stats::last_training_span shows which stretch). With `sample_span` (the default), each offered row is kept with
-// the probability that makes the ring span `sample_span` × the coming interval, at the
-// rate of rows offered a request over the interval just ended; the ring then holds rows
-// spread over that stretch (the draws are a stream of their own, so the ranking's draws
-// are those of the unthinned policy until the rows differ; models trained on a long
-// stretch ranked better: docs/experiments.md, "Training rows spread over two retrain
-// intervals"). Without it, and with `pause_sampling`, sampling pauses until shortly
-// before the next retrain: 1.5 × the requests the ring took to fill at the rate seen
-// last, plus the censoring window — the same rows as sampling all the time, at a quarter
-// of the cost (a few rows differ: a key whose row from before the pause would still have
-// been waiting, and so blocked a second one, may now be sampled; over 18 seeds of
-// orm-busy the miss ratios agree to 0.1%). The held-out metrics see only the rows the
-// ring was given.
+// just before a retrain (learned_stats::last_training_span shows which stretch). With
+// `sample_span` (the default), each offered row is kept with the probability that makes
+// the ring span `sample_span` × the coming interval, at the rate of rows offered a
+// request over the interval just ended; the ring then holds rows spread over that
+// stretch (the draws are a stream of their own, so the ranking's draws are those of the
+// unthinned policy until the rows differ; models trained on a long stretch ranked
+// better: docs/experiments.md, "Training rows spread over two retrain intervals").
+// Without it, and with `pause_sampling`, sampling pauses until shortly before the next
+// retrain: 1.5 × the requests the ring took to fill at the rate seen last, plus the
+// censoring window — the same rows as sampling all the time, at a quarter of the cost (a
+// few rows differ: a key whose row from before the pause would still have been waiting,
+// and so blocked a second one, may now be sampled; over 18 seeds of orm-busy the miss
+// ratios agree to 0.1%). The held-out metrics see only the rows the ring was given.
 //
 // Cost: O(1) a row offered (a draw while thinning) and a retrain.
 #pragma once
