@@ -51,11 +51,11 @@
 //
 // The parts, one per header in policy/learned/: config.hpp (the parameters), stats.hpp
 // (what it did), ghost_histories.hpp (what it remembers of keys it no longer holds),
-// panel.hpp (the heuristics' key-only shadows), referee.hpp (the duel and
-// the guard), scorer.hpp (a ranking's rows screened through the forest),
-// training_ring.hpp (rows waiting for their labels), training_schedule.hpp (when to
-// retrain, and which rows to keep meanwhile), model_training.hpp (the training modes),
-// training_worker.hpp (the background trainer), shared_model.hpp (one model for a concurrent cache's shards),
+// panel.hpp (the heuristics' key-only shadows), referee.hpp (the duel and the guard),
+// scorer.hpp (a ranking's rows screened through the forest), training_ring.hpp (rows
+// waiting for their labels), training_schedule.hpp (when to retrain, and which rows to
+// keep meanwhile), model_training.hpp (the training modes), training_worker.hpp (the
+// background trainer), shared_model.hpp (one model for a concurrent cache's shards),
 // young_entries.hpp (the young candidates, and the puts in their grace), fixed_ring.hpp.
 //
 // The model is a template parameter (`compiled_forest` through forest_trainer.hpp, or
@@ -290,7 +290,7 @@ class learned {
     with_awake([&](auto& h) { h.on_insert(s, a); });
     // An entry put without a request (a prefetch, a write) is in its grace until it is
     // requested or leaves the young ring: see `in_grace`.
-    young_.inserted(s, stamp_[s], requested, resident_.size(), [this](detail::stamped_slot y) { return live(y); });
+    young_.inserted(s, stamp_[s], requested, resident_.size(), liveness());
   }
 
   void on_access(slot_id s, const access& a) {
@@ -686,6 +686,11 @@ class learned {
     return dense_pos_[y.slot] != not_resident && stamp_[y.slot] == y.stamp;
   }
 
+  // `live` as the callback young_entries.hpp takes.
+  auto liveness() const {
+    return [this](detail::stamped_slot y) { return live(y); };
+  }
+
   // ---- the duel ----
 
   // The shadow sees every request once, with its weight, like a cache of the base
@@ -756,7 +761,7 @@ class learned {
     slot_id tail = recency_.back();
     young_slots_.clear();  // young candidates come first
     if (k < n)
-      young_.take(std::min(cfg_.young_candidates, k), young_slots_, [this](detail::stamped_slot y) { return live(y); });
+      young_.take(std::min(cfg_.young_candidates, k), young_slots_, liveness());
     const std::size_t young = young_slots_.size();
     for (std::size_t i = 0; i < k; ++i) {
       slot_id s;
