@@ -52,10 +52,11 @@
 // The parts, one per header in policy/learned/: config.hpp (the parameters), stats.hpp
 // (what it did), ghost_histories.hpp (what it remembers of keys it no longer holds),
 // panel.hpp (the heuristics' key-only shadows), referee.hpp (the duel and the guard),
-// scorer.hpp (a ranking's rows screened through the forest), training_ring.hpp (rows
-// waiting for their labels), training_schedule.hpp (when to retrain, and which rows to
-// keep meanwhile), model_training.hpp (the training modes), training_worker.hpp (the
-// background trainer), shared_model.hpp (one model for a concurrent cache's shards),
+// ranking.hpp (a ranking's candidates scored, and the victims it files), scorer.hpp (a
+// ranking's rows screened through the forest), training_ring.hpp (rows waiting for their
+// labels), training_schedule.hpp (when to retrain, and which rows to keep meanwhile),
+// model_training.hpp (the training modes), training_worker.hpp (the background
+// trainer), shared_model.hpp (one model for a concurrent cache's shards),
 // young_entries.hpp (the young candidates, and the puts in their grace), fixed_ring.hpp.
 //
 // The model is a template parameter (`compiled_forest` through forest_trainer.hpp, or
@@ -116,8 +117,8 @@
 #include "prescient/policy/learned/ghost_histories.hpp"
 #include "prescient/policy/learned/model_training.hpp"
 #include "prescient/policy/learned/panel.hpp"
+#include "prescient/policy/learned/ranking.hpp"
 #include "prescient/policy/learned/referee.hpp"
-#include "prescient/policy/learned/scorer.hpp"
 #include "prescient/policy/learned/shared_model.hpp"
 #include "prescient/policy/learned/stats.hpp"
 #include "prescient/policy/learned/training_ring.hpp"
@@ -154,7 +155,8 @@ class learned {
         ghost_(detail::ghost_histories::bound(cfg_.ghost_per_entry, capacity), cfg_.ghost_age_per_entry),
         ring_(cfg_.training_rows),
         rng_(cfg_.seed),
-        scorer_(cfg_.candidates),
+        ranking_(detail::ranking_config{cfg_.candidates, cfg_.keep_victims, cfg_.keep_share, cfg_.rescore_age_factor,
+                                        detail::screen_settings{cfg_.screen_trees, cfg_.screen_keep, cfg_.classify}}),
         young_(cfg_.young_candidates, cfg_.young_depth),
         referee_(detail::referee_config{cfg_.epoch_per_entry, cfg_.probe_every, cfg_.duel_margin,
                                         cfg_.losses_to_switch, cfg_.guard, panel_wanted(capacity),
@@ -193,15 +195,7 @@ class learned {
       stats_.heuristic = std::string(member_name(awake_));
     }
     if (cfg_.model) install(cfg_.model);
-    ranked_.reserve(cfg_.keep_victims);
     young_slots_.reserve(cfg_.young_candidates);
-    candidates_.reserve(cfg_.candidates);
-    candidate_predicted_.resize(cfg_.candidates);
-    candidate_value_.resize(cfg_.candidates);
-    order_.reserve(cfg_.candidates + 1);
-    fresh_.reserve(cfg_.candidates);
-    fresh_histories_.reserve(cfg_.candidates);
-    fresh_rows_.reserve(cfg_.candidates);
   }
 
   static constexpr std::size_t max_candidates = config::max_candidates;
@@ -225,12 +219,7 @@ class learned {
       hash_.resize(n);
       weight_.resize(n);
       stamp_.resize(n, 0);
-      if (cfg_.rescore_age_factor > 0) {  // lazy rescoring's record, kept only when it is on
-        score_stamp_.resize(n, 0);
-        score_time_.resize(n, 0);
-      }
-      if (cfg_.rescore_age_factor > 0) predicted_.resize(n, 0);  // kept between rankings only to be reused
-      else last_copy_.resize(n, 0);
+      ranking_.reserve_slots(n);
       dense_pos_.resize(n, not_resident);
       resident_.reserve(n);
       young_.reserve_slots(n);
@@ -314,14 +303,10 @@ class learned {
       if (referee_.heuristic_decides() && recency_.back() != no_slot)
         return decide_by(referee_.fallback(true), incoming, true);
       for (int attempt = 0; attempt < 2 && model_ != nullptr; ++attempt) {
-        while (!ranked_.empty()) {
-          const ranked_entry& r = ranked_.back();
-          if (dense_pos_[r.slot] != not_resident && stamp_[r.slot] == r.stamp) {
-            victim_by_ = expert::model;
-            handed_to_ = no_member;
-            return r.slot;
-          }
-          ranked_.pop_back();
+        if (const detail::ranked_entry* r = ranking_.next_victim(liveness())) {
+          victim_by_ = expert::model;
+          handed_to_ = no_member;
+          return r->slot;
         }
         if (!rank()) break;  // the model failed: fall back below
       }
@@ -330,8 +315,8 @@ class learned {
   }
 
   bool admit(const access& incoming, slot_id v) {
-    if (model_ == nullptr || !cfg_.admission || victim_by_ != expert::model || ranked_.empty() ||
-        ranked_.back().slot != v) {
+    if (model_ == nullptr || !cfg_.admission || victim_by_ != expert::model || ranking_.top() == nullptr ||
+        ranking_.top()->slot != v) {
       bool admitted = true;  // the awake heuristic's admission, if it has one
       with_awake([&](auto& h) {
         if constexpr (has_admission<std::decay_t<decltype(h)>>) admitted = h.admit(incoming, v);
@@ -348,7 +333,7 @@ class learned {
       return true;
     }
     const double predicted = static_cast<double>(now_) + time_to_next(score);
-    if (predicted < ranked_.back().predicted) {
+    if (predicted < ranking_.top()->predicted) {
       ++stats_.admissions;
       return true;
     }
@@ -360,9 +345,9 @@ class learned {
   void on_evict(slot_id s) {
     switch (victim_by_) {
       case expert::model:
-        if (!ranked_.empty() && ranked_.back().slot == s) {
-          last_victim_gap_ = std::max(0.0, ranked_.back().predicted - static_cast<double>(now_));
-          ranked_.pop_back();
+        if (const detail::ranked_entry* r = ranking_.top(); r != nullptr && r->slot == s) {
+          last_victim_gap_ = std::max(0.0, r->predicted - static_cast<double>(now_));
+          ranking_.pop();
         }
         ++stats_.model_evictions;
         with_awake([&](auto& h) { h.on_erase(s); });
@@ -406,7 +391,7 @@ class learned {
     schedule_.restart_sampling(now_);
     resident_.clear();
     std::fill(dense_pos_.begin(), dense_pos_.end(), not_resident);
-    ranked_.clear();
+    ranking_.clear();
     last_victim_gap_.reset();
     young_.clear();
     links_.reset();
@@ -423,11 +408,12 @@ class learned {
   /// grows to what `ghost_age_per_entry` keeps, at most `ghost_per_entry` per unit).
   [[nodiscard]] std::size_t metadata_bytes_per_entry() const {
     // Per slot: the history; the hash (outside a cache) and the weight (once one is not 1);
-    // stamp and dense position; the place in the dense list of residents; the links.
+    // stamp and dense position; the place in the dense list of residents; the links; the
+    // ranking's record.
     return learn::key_history::bytes + hash_.bytes_per_slot() + weight_.bytes_per_index() +
            2 * sizeof(std::uint32_t) + sizeof(slot_id) +
            detail::slot_links::bytes_per_slot +
-           (cfg_.rescore_age_factor > 0 ? sizeof(double) + sizeof(std::uint64_t) + sizeof(std::uint32_t) : sizeof(std::uint8_t)) +
+           ranking_.bytes_per_slot() +
            young_.bytes_per_slot(history_.size()) +
            heuristic_bytes_per_entry() +
            (panel_ ? panel_->bytes_per_entry() : 0) +
@@ -464,9 +450,8 @@ class learned {
   /// prefetch planner weighs a prefetch against it (prefetch/planner.hpp).
   [[nodiscard]] std::optional<double> predicted_victim_gap() const {
     if (model_ == nullptr || referee_.heuristic_decides() || referee_.guarded()) return std::nullopt;
-    for (auto r = ranked_.rbegin(); r != ranked_.rend(); ++r)
-      if (dense_pos_[r->slot] != not_resident && stamp_[r->slot] == r->stamp)
-        return std::max(0.0, r->predicted - static_cast<double>(now_));
+    if (const detail::ranked_entry* r = ranking_.peek_victim(liveness()))
+      return std::max(0.0, r->predicted - static_cast<double>(now_));
     return last_victim_gap_;
   }
   [[nodiscard]] const Base& base() const { return base_; }
@@ -519,12 +504,6 @@ class learned {
     return "?";
   }
 
-  struct ranked_entry {
-    double predicted;  // absolute logical time of the predicted next request
-    slot_id slot;
-    std::uint32_t stamp;
-  };
-
   // A request of a key: label its pending training row, then record the request. Only
   // a key sampled since its last request, or whose history was forgotten (never seen,
   // as far as `h` knows), can have a row waiting: other requests skip the probe.
@@ -535,14 +514,6 @@ class learned {
       h.row_waiting = 0;
     }
     features_.record(h, now, size);
-  }
-
-  // Lazy rescoring: the entry's age is at most `rescore_age_factor` × its age when it was
-  // scored (+ 1). (Its history has not changed since: the stamp is the same.)
-  [[nodiscard]] bool within_rescore_age(slot_id s) const {
-    const std::uint64_t age = history_[s].age(now_), since_scored = now_ - score_time_[s];
-    const std::uint64_t age_when_scored = age > since_scored ? age - since_scored : 0;
-    return static_cast<double>(age) <= cfg_.rescore_age_factor * static_cast<double>(age_when_scored) + 1;
   }
 
   // Histories keep 32-bit times (learn::key_history): once every 2^30 requests, every
@@ -704,7 +675,7 @@ class learned {
   // The referee counts the request; a guard that has just tripped voids the ranking.
   void end_epoch_if_due() {
     if (!panel_) return;
-    if (referee_.end_request(model_ != nullptr, resident_.size(), *panel_, stats_)) ranked_.clear();
+    if (referee_.end_request(model_ != nullptr, resident_.size(), *panel_, stats_)) ranking_.clear();
     if (referee_panel()) wake(referee_.fallback(true));  // the panel's best stays awake
     if (const detail::member h = referee_.fallback(false); h != reported_heuristic_) {
       reported_heuristic_ = h;
@@ -737,31 +708,23 @@ class learned {
     ++stats_.samples;
   }
 
-  // The victims one ranking may decide: `keep_victims`, and no more than `keep_share` of
-  // the resident entries (at least one).
-  [[nodiscard]] std::size_t victims_per_ranking(std::size_t resident) const {
-    return std::max<std::size_t>(1, static_cast<std::size_t>(cfg_.keep_share * static_cast<double>(resident)));
-  }
-
   void sample_resident() {
     if (resident_.empty()) return;
     const slot_id s = resident_[static_cast<std::size_t>(next_random() % resident_.size())];
     add_sample(hash_[s], history_[s], now_, 1);
   }
 
-  // Scores a random sample of resident entries; keeps the predicted farthest.
+  // Offers the ranking (learned/ranking.hpp) the young candidates first, then the least
+  // recently used, then random residents (all of them when there are no more than the
+  // candidates), and files its victims.
   bool rank() {
     const std::size_t n = resident_.size();
     if (n == 0) return false;
     const std::size_t k = std::min(cfg_.candidates, n);
-    candidates_.clear();
-    fresh_.clear();
-    fresh_histories_.clear();
-    fresh_rows_.clear();
+    ranking_.begin();
     slot_id tail = recency_.back();
     young_slots_.clear();  // young candidates come first
-    if (k < n)
-      young_.take(std::min(cfg_.young_candidates, k), young_slots_, liveness());
+    if (k < n) young_.take(std::min(cfg_.young_candidates, k), young_slots_, liveness());
     const std::size_t young = young_slots_.size();
     for (std::size_t i = 0; i < k; ++i) {
       slot_id s;
@@ -775,75 +738,12 @@ class learned {
       } else {
         s = resident_[static_cast<std::size_t>(next_random() % n)];
       }
-      if (cfg_.rescore_age_factor == 0) last_copy_[s] = static_cast<std::uint8_t>(i);
-      candidates_.push_back(s);
-      if (in_grace(s)) {  // a put in its grace: requested next, as far as a ranking is concerned
-        prediction(s) = static_cast<double>(now_);
-        if (cfg_.rescore_age_factor > 0) score_time_[s] = 0;  // not a model's prediction: never reused
-        continue;
-      }
-      // Lazy rescoring: a prediction stands while the entry is untouched, not yet
-      // overdue, and no more than twice as old as when it was scored (the age column is
-      // a logarithm: the row has barely moved).
-      const bool cached = cfg_.rescore_age_factor > 0 && score_stamp_[s] == stamp_[s] && score_time_[s] != 0 &&
-                          predicted_[s] > static_cast<double>(now_) && within_rescore_age(s);
-      if (!cached) {
-        fresh_histories_.push_back(&history_[s]);
-        fresh_rows_.push_back(scorer_.row(fresh_.size()));
-        fresh_.push_back(static_cast<std::uint32_t>(i));
-      }
+      ranking_.offer(s, history_[s], stamp_[s], in_grace(s), now_);
     }
-    const std::size_t m = fresh_.size();
-    features_.write_rows(fresh_histories_.data(), m, now_, 1, fresh_rows_.data());
-    if (m > 0) {
-      const auto start = std::chrono::steady_clock::now();
-      const std::size_t completed =
-          scorer_.score(*model_, m,
-                        detail::screen_settings{cfg_.screen_trees, std::max(cfg_.screen_keep, cfg_.keep_victims),
-                                                cfg_.classify});
-      stats_.inference_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-      stats_.rows_scored += completed;
-      stats_.rows_screened_out += m - completed;
-      for (std::size_t j = 0; j < m; ++j) {
-        if (std::isnan(scorer_.score(j))) {
-          drop_model();
-          return false;
-        }
-        const slot_id s = candidates_[fresh_[j]];
-        if (!scorer_.complete(j)) {  // screened out: cannot be this ranking's victim, and keeps no score
-          prediction(s) = -std::numeric_limits<double>::infinity();
-          continue;
-        }
-        prediction(s) = static_cast<double>(now_) + time_to_next(scorer_.score(j));
-        if (cfg_.rescore_age_factor > 0) {
-          score_stamp_[s] = stamp_[s];
-          score_time_[s] = now_;
-        }
-      }
-    }
-    ++stats_.rankings;
-    const std::size_t keep = std::min({cfg_.keep_victims, k, victims_per_ranking(n)});
-    for (std::size_t i = 0; i < k; ++i) candidate_value_[i] = prediction(candidates_[i]);  // read once, compared often
-    detail::select_farthest(order_, k, keep,
-                            [&](std::uint32_t a, std::uint32_t b) { return candidate_value_[a] > candidate_value_[b]; });
-    ranked_.clear();
-    for (std::size_t j = keep; j-- > 0;) {  // ascending, so back() is the farthest
-      const slot_id s = candidates_[order_[j]];
-      ranked_.push_back(ranked_entry{candidate_value_[order_[j]], s, stamp_[s]});
-    }
-    // A slot sampled twice appears twice; harmless (the second copy is skipped once
-    // the first is evicted, since the slot is then not resident or re-stamped).
-    return true;
-  }
-
-  // The predicted time of the next request of candidate slot `s`, one value per slot (a
-  // slot drawn twice has one: the last written — which differs from an earlier copy's
-  // when the screen kept one copy of a tie and cut the other). With lazy rescoring it is
-  // kept per slot, to be reused in later rankings. Without it every candidate is scored
-  // afresh and nothing outlives the ranking: it is kept per candidate, at the slot's last
-  // candidate index (`last_copy_`, 1 byte a slot instead of 8).
-  [[nodiscard]] double& prediction(slot_id s) noexcept {
-    return cfg_.rescore_age_factor > 0 ? predicted_[s] : candidate_predicted_[last_copy_[s]];
+    if (ranking_.decide(*model_, features_, now_, n, [this](float score) { return time_to_next(score); }, stats_))
+      return true;
+    drop_model();
+    return false;
   }
 
   float timed_score(const float* row) {
@@ -973,9 +873,9 @@ class learned {
     }
     model_ = std::move(m);
     model_unit_ = unit;
-    ranked_.clear();
+    ranking_.clear();
+    ranking_.forget_scores();  // the old model's predictions
     last_victim_gap_.reset();
-    std::fill(score_time_.begin(), score_time_.end(), 0);  // the old model's predictions
     // While a model decides, the heuristic stays awake only with a panel: it takes over
     // at once when the model loses, so its state is kept warm (one O(1) update per
     // request); without one, none is kept up to date.
@@ -986,7 +886,7 @@ class learned {
 
   void drop_model() {
     model_.reset();
-    ranked_.clear();
+    ranking_.clear();
     last_victim_gap_.reset();
     ++stats_.model_failures;
     stats_.model_active = false;
@@ -1014,29 +914,17 @@ class learned {
   learn::history_reach reach_;  // keeps the 32-bit times of history_ and ghost_ exact
   detail::training_ring ring_;
   std::uint64_t rng_;
-  detail::screened_scorer<Predictor> scorer_;  // the ranking's rows and their scores
-  std::vector<slot_id> candidates_;
-  std::vector<std::uint32_t> order_;
-  std::vector<std::uint32_t> fresh_;  // candidates (by index) scored in this ranking
-  std::vector<const learn::key_history*> fresh_histories_;  // their histories and rows, written at once
-  std::vector<float*> fresh_rows_;
+  detail::ranking<Predictor> ranking_;  // a ranking's candidates, their scores, and the victims it filed
 
   std::vector<learn::key_history> history_;  // per slot
   detail::hash_column hash_;                 // per slot: key hash (to file the history in the ghost); the cache's once bound
   detail::weight_column weight_;             // per slot: weight (to wake the base heuristic)
   std::vector<std::uint32_t> stamp_;         // per slot: bumped on every request
-  std::vector<std::uint32_t> score_stamp_;   // per slot: stamp_ when last scored
-  std::vector<std::uint64_t> score_time_;    // per slot: when last scored (0: never)
-  std::vector<double> predicted_;            // per slot, with lazy rescoring: predicted time of the next request
-  std::vector<double> candidate_predicted_;  // per candidate of a ranking, without it: the same
-  std::vector<double> candidate_value_;      // per candidate of a ranking: its slot's prediction, for the selection
-  std::vector<std::uint8_t> last_copy_;      // per slot, without it: the slot's last candidate index in the ranking
   std::vector<std::uint32_t> dense_pos_;     // per slot: index in resident_, or not_resident
   std::vector<slot_id> resident_;            // dense list of resident slots (for sampling)
   detail::slot_links links_;                 // recency order, for the tail candidates
   detail::slot_list recency_;                // front: most recently used
   std::optional<double> last_victim_gap_;    // the last model victim's predicted gap, at its eviction
-  std::vector<ranked_entry> ranked_;         // ascending by prediction; back() = next victim
   detail::young_entries young_;              // the young candidates, and the puts in their grace
   std::vector<slot_id> young_slots_;         // the young candidates of one ranking
   std::vector<detail::stamped_slot> disowned_;  // residents the heuristic handed over to would not hold
