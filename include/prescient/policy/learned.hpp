@@ -51,13 +51,15 @@
 //
 // The parts, one per header in policy/learned/: config.hpp (the parameters), stats.hpp
 // (what it did), ghost_histories.hpp (what it remembers of keys it no longer holds),
-// panel.hpp (the heuristics' key-only shadows), referee.hpp (the duel and the guard),
-// ranking.hpp (a ranking's candidates scored, and the victims it files), scorer.hpp (a
-// ranking's rows screened through the forest), training_ring.hpp (rows waiting for their
-// labels), training_schedule.hpp (when to retrain, and which rows to keep meanwhile),
-// model_training.hpp (the training modes), training_worker.hpp (the background
-// trainer), shared_model.hpp (one model for a concurrent cache's shards),
-// young_entries.hpp (the young candidates, and the puts in their grace), fixed_ring.hpp.
+// heuristics.hpp (the heuristics hosted on its slots, one awake, and a hand-over's
+// disowned residents), panel.hpp (the heuristics' key-only shadows), referee.hpp (the
+// duel and the guard), ranking.hpp (a ranking's candidates scored, and the victims it
+// files), scorer.hpp (a ranking's rows screened through the forest), training_ring.hpp
+// (rows waiting for their labels), training_schedule.hpp (when to retrain, and which
+// rows to keep meanwhile), model_training.hpp (the training modes), training_worker.hpp
+// (the background trainer), shared_model.hpp (one model for a concurrent cache's
+// shards), young_entries.hpp (the young candidates, and the puts in their grace),
+// fixed_ring.hpp.
 //
 // The model is a template parameter (`compiled_forest` through forest_trainer.hpp, or
 // `linear_predictor`): scoring is a direct call on a batch, not a virtual one. Training
@@ -115,6 +117,7 @@
 #include "prescient/policy/detail/weight_column.hpp"
 #include "prescient/policy/learned/config.hpp"
 #include "prescient/policy/learned/ghost_histories.hpp"
+#include "prescient/policy/learned/heuristics.hpp"
 #include "prescient/policy/learned/model_training.hpp"
 #include "prescient/policy/learned/panel.hpp"
 #include "prescient/policy/learned/ranking.hpp"
@@ -148,9 +151,7 @@ class learned {
   explicit learned(std::uint64_t capacity = 0, config cfg = {})
       : cfg_(std::move(cfg)),
         capacity_(capacity),
-        base_(capacity, cfg_.base),
-        wtinylfu_(panel_wanted(capacity) ? capacity : 0),
-        arc_(panel_wanted(capacity) ? capacity : 0),
+        heuristics_(capacity, cfg_.base, panel_wanted(capacity)),
         features_(cfg_.features),
         ghost_(detail::ghost_histories::bound(cfg_.ghost_per_entry, capacity), cfg_.ghost_age_per_entry),
         ring_(cfg_.training_rows),
@@ -183,7 +184,7 @@ class learned {
     if (cfg_.candidates == 0 || cfg_.candidates > max_candidates)
       throw config_error("learned: candidates is " + std::to_string(cfg_.candidates) + "; it must be 1 to " +
                          std::to_string(max_candidates));
-    bind_heuristics();
+    heuristics_.use_key_hashes(hash_.view());
     if (cfg_.shared) shared_shard_ = cfg_.shared->join();
     stats_.heuristic = std::string(Base::name);
     if (cfg_.duel && capacity > 0)
@@ -191,8 +192,8 @@ class learned {
                                                      cfg_.seed);
     if (referee_panel()) {  // the first heuristic is awake from the first insert
       wake(referee_.fallback(false));
-      handed_to_ = reported_heuristic_ = awake_;
-      stats_.heuristic = std::string(member_name(awake_));
+      handed_to_ = reported_heuristic_ = heuristics_.awake();
+      stats_.heuristic = std::string(member_name(heuristics_.awake()));
     }
     if (cfg_.model) install(cfg_.model);
     young_slots_.reserve(cfg_.young_candidates);
@@ -207,12 +208,11 @@ class learned {
   /// heuristics hosted on the same slots read them too.
   void use_key_hashes(key_hash_view v) noexcept {
     hash_.bind(v);
-    bind_heuristics();
+    heuristics_.use_key_hashes(hash_.view());
   }
 
   void reserve_slots(std::size_t n) {
-    with_awake([&](auto& h) { h.reserve_slots(n); });  // a sleeping heuristic holds no slots (sleep)
-    if (referee_panel()) wtinylfu_.grow_sketch(n);       // but W-TinyLFU's sketch counts on
+    heuristics_.reserve_slots(n);  // the awake one's slots, and W-TinyLFU's sketch, which counts on
     links_.reserve_slots(n);
     if (n > history_.size()) {
       history_.resize(n);
@@ -383,9 +383,9 @@ class learned {
   }
 
   void clear() {
-    sleep();
-    if (model_ == nullptr) awake_ = referee_.fallback(false);  // empty: nothing to insert
-    with_awake([&](auto& h) { h.reserve_slots(history_.size()); });
+    heuristics_.sleep();
+    if (model_ == nullptr)  // the heuristic to decide, empty: nothing to hand it
+      heuristics_.wake(referee_.fallback(false), history_.size(), [](auto&&) {});
     ghost_.clear();
     ring_.clear();
     schedule_.restart_sampling(now_);
@@ -422,13 +422,7 @@ class learned {
 
   /// The heuristics' share: only the awake one holds metadata per slot (see sleep), so
   /// the largest of those that may wake, plus W-TinyLFU's sketch, which counts all along.
-  [[nodiscard]] std::size_t heuristic_bytes_per_entry() const {
-    if (!referee_panel()) return base_.metadata_bytes_per_entry();
-    const std::size_t sketch = wtinylfu_.sketch_bytes_per_entry();
-    return std::max({base_.metadata_bytes_per_entry(), wtinylfu_.metadata_bytes_per_entry() - sketch,
-                     arc_.metadata_bytes_per_entry()}) +
-           sketch;
-  }
+  [[nodiscard]] std::size_t heuristic_bytes_per_entry() const { return heuristics_.bytes_per_entry(); }
 
   /// The slots the policy holds, walked through its recency list (for
   /// cache::check_invariants; O(n), allocates).
@@ -454,7 +448,7 @@ class learned {
       return std::max(0.0, r->predicted - static_cast<double>(now_));
     return last_victim_gap_;
   }
-  [[nodiscard]] const Base& base() const { return base_; }
+  [[nodiscard]] const Base& base() const { return heuristics_.base(); }
   /// The model driving decisions now (null: the base heuristic decides).
   [[nodiscard]] model_ptr model() const { return model_; }
   /// The model and trainer this policy shares with the other shards of its
@@ -494,15 +488,7 @@ class learned {
     return cfg_.duel && capacity > 0 && cfg_.panel_entries > 0;
   }
   [[nodiscard]] bool referee_panel() const { return panel_ && panel_->enabled(); }
-  [[nodiscard]] static std::string_view member_name(detail::member m) {
-    switch (m) {
-      case detail::member::lru: return "lru";
-      case detail::member::base: return Base::name;
-      case detail::member::wtinylfu: return wtinylfu::name;
-      case detail::member::arc: return arc::name;
-    }
-    return "?";
-  }
+  [[nodiscard]] static std::string_view member_name(detail::member m) { return detail::hosted_heuristics<Base>::name(m); }
 
   // A request of a key: label its pending training row, then record the request. Only
   // a key sampled since its last request, or whose history was forgotten (never seen,
@@ -544,88 +530,33 @@ class learned {
     remember(pending_hash_, pending_history_);
   }
 
-  // The heuristics sleep while a model decides (their bookkeeping would cost every
-  // request and decide nothing); at most one is awake, kept up to date by every request.
-  // When one is needed — no model, the model was dropped or is out, or the guard holds —
-  // it wakes with the resident entries inserted from least to most recently used, as if
-  // it had seen them arrive in that order — without counting them as requests where the
-  // heuristic keeps a memory across sleeps (W-TinyLFU's sketch: `adopt`). ARC and
-  // S3-FIFO are also told which residents the key histories say were requested more
-  // than once: those start in T2 and in M, where the heuristic would have put them, so
-  // it does not evict the frequent ones first for lack of a hit since the hand-over
-  // (W-TinyLFU's sketch already knows). LRU needs no waking: the recency order is
-  // always kept.
+  // Wakes heuristic `m` (heuristics.hpp) when it must decide — no model, the model was
+  // dropped or is out, or the guard holds — with the residents, least recently used
+  // first, each frequent when its key's history has at least two requests. LRU needs no
+  // waking: the recency order is always kept.
   void wake(detail::member m) {
-    if (awake_ == m) return;
-    sleep();
-    awake_ = m;
-    with_awake([&](auto& h) {
-      h.reserve_slots(history_.size());
-      for (slot_id s = recency_.back(); s != no_slot; s = links_.prev(s)) {
-        const access a{hash_[s], now_, weight_[s], access::unknown};
-        if constexpr (requires { h.adopt(s, a, true); })
-          h.adopt(s, a, history_[s].count >= 2);  // what the key's history says it was
-        else if constexpr (requires { h.adopt(s, a); })
-          h.adopt(s, a);  // a resident handed over, not a request
-        else
-          h.on_insert(s, a);
-      }
+    heuristics_.wake(m, history_.size(), [&](auto&& adopt) {
+      for (slot_id s = recency_.back(); s != no_slot; s = links_.prev(s))
+        adopt(s, access{hash_[s], now_, weight_[s], access::unknown}, history_[s].count >= 2);
     });
   }
-
-  // A hand-over to a heuristic inherits contents chosen by someone else. With a panel,
-  // the heuristic's own shadow says which residents it would not hold; they are its
-  // first victims, least recently used first (unless requested since), before it is
-  // asked for any. Otherwise a heuristic that protects what it believes frequent
-  // (W-TinyLFU's admission) can keep stale entries for a long time, and every heuristic
-  // relearns by misses what its shadow already knows. Keys outside the panel's sample
-  // count as held.
+  // A hand-over: with a panel, the residents the heuristic's shadow would not hold are
+  // its first victims (heuristics.hpp). Keys outside the panel's sample count as held.
   void disown_for(detail::member m) {
-    disowned_.clear();
-    disowned_next_ = 0;
-    if (!referee_panel()) return;
-    for (slot_id s = recency_.back(); s != no_slot; s = links_.prev(s))
-      if (!panel_->holds(m, hash_[s]).value_or(true)) disowned_.push_back(detail::stamped_slot{s, stamp_[s]});
-  }
-  slot_id next_disowned() {
-    while (disowned_next_ < disowned_.size()) {
-      const detail::stamped_slot d = disowned_[disowned_next_++];
-      if (live(d)) return d.slot;
+    if (!referee_panel()) {
+      heuristics_.forget_disowned();
+      return;
     }
-    return no_slot;
-  }
-  // A heuristic that sleeps gives its memory back, so that only the awake one holds
-  // metadata for every slot: the base and ARC are rebuilt empty (as cleared; wake
-  // reserves their slots again). W-TinyLFU keeps its frequency sketch, what it remembers
-  // of keys long gone: with a panel the sketch counts every request while W-TinyLFU
-  // sleeps (`record`), so it wakes knowing the past rather than from nothing.
-  void sleep() {
-    switch (awake_) {
-      case detail::member::base: base_ = Base(capacity_, cfg_.base); break;
-      case detail::member::arc: arc_ = arc(panel_wanted(capacity_) ? capacity_ : 0); break;
-      case detail::member::wtinylfu: wtinylfu_.release_entries(); break;  // awake only with a panel
-      default: break;
-    }
-    bind_heuristics();  // the rebuilt one reads this policy's hashes again
-    awake_ = detail::member::lru;
-  }
-  // The heuristics live on this policy's slots: they read its key hashes (the cache's,
-  // or its own column) rather than keep a copy each. Allocates only the first time, from
-  // the constructor, when the policy has no cache's hashes (hash_column::view).
-  void bind_heuristics() {
-    if constexpr (has_key_hashes<Base>) base_.use_key_hashes(hash_.view());
-    wtinylfu_.use_key_hashes(hash_.view());
-    arc_.use_key_hashes(hash_.view());
+    heuristics_.disown(
+        [&](auto&& file) {
+          for (slot_id s = recency_.back(); s != no_slot; s = links_.prev(s)) file(s, stamp_[s], hash_[s]);
+        },
+        [&](std::uint64_t key_hash) { return panel_->holds(m, key_hash).value_or(true); });
   }
   // Calls f on the awake heuristic, if any.
   template <class F>
   void with_awake(F&& f) {
-    switch (awake_) {
-      case detail::member::base: f(base_); break;
-      case detail::member::wtinylfu: f(wtinylfu_); break;
-      case detail::member::arc: f(arc_); break;
-      default: break;
-    }
+    heuristics_.with_awake(std::forward<F>(f));
   }
   // The victim of heuristic `m` (LRU: the recency tail). `model_out`: the model is
   // installed but out (lost the duel) or the guard holds — for the counters.
@@ -635,7 +566,7 @@ class learned {
       handed_to_ = m;
       disown_for(m);
     }
-    if (const slot_id d = next_disowned(); d != no_slot) {
+    if (const slot_id d = heuristics_.next_disowned(liveness()); d != no_slot) {
       if (m != detail::member::lru) wake(m);
       victim_by_ = m == detail::member::lru ? expert::lru : expert::heuristic;
       return d;
@@ -669,7 +600,7 @@ class learned {
   void shadow_request(std::uint64_t key_hash, std::uint64_t weight) {
     if (!panel_) return;
     panel_->request(key_hash, weight, now_);
-    if (awake_ != detail::member::wtinylfu && panel_->enabled()) wtinylfu_.record(key_hash);
+    heuristics_.record(key_hash);  // W-TinyLFU's sketch, while it sleeps
   }
 
   // The referee counts the request; a guard that has just tripped voids the ranking.
@@ -879,7 +810,7 @@ class learned {
     // While a model decides, the heuristic stays awake only with a panel: it takes over
     // at once when the model loses, so its state is kept warm (one O(1) update per
     // request); without one, none is kept up to date.
-    if (!referee_panel()) sleep();
+    if (!referee_panel()) heuristics_.sleep();
     referee_.new_model();
     stats_.model_active = true;
   }
@@ -901,10 +832,7 @@ class learned {
 
   config cfg_;
   std::uint64_t capacity_;  // as built (the heuristics keep their proportions: cache::set_capacity)
-  Base base_;
-  wtinylfu wtinylfu_;       // the panel's other heuristics, to hand the decisions to
-  arc arc_;
-  detail::member awake_ = detail::member::base;  // the heuristic kept up to date (lru: none)
+  detail::hosted_heuristics<Base> heuristics_;  // the base, W-TinyLFU and ARC on these slots; one awake
   bool model_out_ = false;  // the last victim was chosen while the model was out or guarded
   static constexpr auto no_member = static_cast<detail::member>(0xff);
   detail::member reported_heuristic_ = detail::member::base;  // stats_.heuristic's member
@@ -927,8 +855,6 @@ class learned {
   std::optional<double> last_victim_gap_;    // the last model victim's predicted gap, at its eviction
   detail::young_entries young_;              // the young candidates, and the puts in their grace
   std::vector<slot_id> young_slots_;         // the young candidates of one ranking
-  std::vector<detail::stamped_slot> disowned_;  // residents the heuristic handed over to would not hold
-  std::size_t disowned_next_ = 0;
 
   model_ptr model_;
   double model_unit_ = 1.0;            // the unit of the model's labels (install)
