@@ -53,12 +53,13 @@
 // (what it did), ghost_histories.hpp (what it remembers of keys it no longer holds),
 // heuristics.hpp (the heuristics hosted on its slots, one awake, and a hand-over's
 // disowned residents), panel.hpp (the heuristics' key-only shadows), referee.hpp (the
-// duel and the guard), ranking.hpp (a ranking's candidates scored, and the victims it
-// files), scorer.hpp (a ranking's rows screened through the forest), training_ring.hpp
-// (rows waiting for their labels), training_schedule.hpp (when to retrain, and which
-// rows to keep meanwhile), model_training.hpp (the training modes), training_worker.hpp
-// (the background trainer), shared_model.hpp (one model for a concurrent cache's
-// shards), young_entries.hpp (the young candidates, and the puts in their grace),
+// duel and the guard), residents.hpp (which slots are resident, their recency and
+// stamps), ranking.hpp (a ranking's candidates scored, and the victims it files),
+// scorer.hpp (a ranking's rows screened through the forest), training_ring.hpp (rows
+// waiting for their labels), training_schedule.hpp (when to retrain, and which rows to
+// keep meanwhile), model_training.hpp (the training modes), training_worker.hpp (the
+// background trainer), shared_model.hpp (one model for a concurrent cache's shards),
+// young_entries.hpp (the young candidates, and the puts in their grace),
 // fixed_ring.hpp.
 //
 // The model is a template parameter (`compiled_forest` through forest_trainer.hpp, or
@@ -113,7 +114,6 @@
 #include "prescient/learn/predictor.hpp"
 #include "prescient/learn/trainer.hpp"
 #include "prescient/policy/detail/hash_column.hpp"
-#include "prescient/policy/detail/slot_list.hpp"
 #include "prescient/policy/detail/weight_column.hpp"
 #include "prescient/policy/learned/config.hpp"
 #include "prescient/policy/learned/ghost_histories.hpp"
@@ -122,6 +122,7 @@
 #include "prescient/policy/learned/panel.hpp"
 #include "prescient/policy/learned/ranking.hpp"
 #include "prescient/policy/learned/referee.hpp"
+#include "prescient/policy/learned/residents.hpp"
 #include "prescient/policy/learned/shared_model.hpp"
 #include "prescient/policy/learned/stats.hpp"
 #include "prescient/policy/learned/training_ring.hpp"
@@ -213,15 +214,12 @@ class learned {
 
   void reserve_slots(std::size_t n) {
     heuristics_.reserve_slots(n);  // the awake one's slots, and W-TinyLFU's sketch, which counts on
-    links_.reserve_slots(n);
+    residents_.reserve_slots(n);
     if (n > history_.size()) {
       history_.resize(n);
       hash_.resize(n);
       weight_.resize(n);
-      stamp_.resize(n, 0);
       ranking_.reserve_slots(n);
-      dense_pos_.resize(n, not_resident);
-      resident_.reserve(n);
       young_.reserve_slots(n);
     }
   }
@@ -245,7 +243,7 @@ class learned {
     now_ = a.time;
     pending_hash_ = a.key_hash;
     pending_valid_ = true;
-    pending_history_ = ghost_.recall(a.key_hash, a.time, resident_.size());
+    pending_history_ = ghost_.recall(a.key_hash, a.time, residents_.size());
     observe_miss(a.key_hash, pending_history_, a.time);
     with_awake([&](auto& h) {
       if constexpr (has_miss_hook<std::decay_t<decltype(h)>>) h.on_miss(a);
@@ -267,19 +265,16 @@ class learned {
       // key's history is kept, not extended, and the duel does not count it as a miss.
       settle_pending_miss();
       if (panel_) panel_->put(a.key_hash, a.weight);
-      history_[s] = ghost_.recall(a.key_hash, a.time, resident_.size());
+      history_[s] = ghost_.recall(a.key_hash, a.time, residents_.size());
     }
     features_.set_size(history_[s], a.weight);  // the function every row is written with
     hash_.set(s, a.key_hash);
     weight_.set(s, a.weight);
-    ++stamp_[s];
-    dense_pos_[s] = static_cast<std::uint32_t>(resident_.size());
-    resident_.push_back(s);
-    recency_.push_front(links_, s);
+    residents_.enter(s);  // a new stamp, the most recently used
     with_awake([&](auto& h) { h.on_insert(s, a); });
     // An entry put without a request (a prefetch, a write) is in its grace until it is
     // requested or leaves the young ring: see `in_grace`.
-    young_.inserted(s, stamp_[s], requested, resident_.size(), liveness());
+    young_.inserted(s, residents_.stamp(s), requested, residents_.size(), liveness());
   }
 
   void on_access(slot_id s, const access& a) {
@@ -287,10 +282,9 @@ class learned {
     settle_pending_miss();
     shadow_request(a.key_hash, a.weight);  // the slot's hash (the cache's lookup computed it)
     observe(a.key_hash, history_[s], a.time, a.weight);
-    ++stamp_[s];
+    residents_.touch(s);  // a new stamp, the most recently used
     young_.requested(s);  // a put's grace ends
     weight_.set(s, a.weight);
-    recency_.move_to_front(links_, s);
     with_awake([&](auto& h) { h.on_access(s, a); });
     after_request(a.time);
   }
@@ -298,9 +292,9 @@ class learned {
   [[nodiscard]] slot_id victim(const access& incoming) {
     now_ = std::max(now_, incoming.time);
     sample_resident();
-    if (referee_.guarded() && recency_.back() != no_slot) return decide_by(referee_.fallback(true), incoming, true);
+    if (referee_.guarded() && residents_.lru() != no_slot) return decide_by(referee_.fallback(true), incoming, true);
     if (model_ != nullptr) {
-      if (referee_.heuristic_decides() && recency_.back() != no_slot)
+      if (referee_.heuristic_decides() && residents_.lru() != no_slot)
         return decide_by(referee_.fallback(true), incoming, true);
       for (int attempt = 0; attempt < 2 && model_ != nullptr; ++attempt) {
         if (const detail::ranked_entry* r = ranking_.next_victim(liveness())) {
@@ -389,13 +383,10 @@ class learned {
     ghost_.clear();
     ring_.clear();
     schedule_.restart_sampling(now_);
-    resident_.clear();
-    std::fill(dense_pos_.begin(), dense_pos_.end(), not_resident);
+    residents_.clear();
     ranking_.clear();
     last_victim_gap_.reset();
     young_.clear();
-    links_.reset();
-    recency_.reset();
     if (panel_) panel_->clear();
     referee_.clear();
     pending_valid_ = false;
@@ -408,11 +399,9 @@ class learned {
   /// grows to what `ghost_age_per_entry` keeps, at most `ghost_per_entry` per unit).
   [[nodiscard]] std::size_t metadata_bytes_per_entry() const {
     // Per slot: the history; the hash (outside a cache) and the weight (once one is not 1);
-    // stamp and dense position; the place in the dense list of residents; the links; the
-    // ranking's record.
+    // the residents' stamp, places and links (residents.hpp); the ranking's record.
     return learn::key_history::bytes + hash_.bytes_per_slot() + weight_.bytes_per_index() +
-           2 * sizeof(std::uint32_t) + sizeof(slot_id) +
-           detail::slot_links::bytes_per_slot +
+           detail::residents::bytes_per_slot +
            ranking_.bytes_per_slot() +
            young_.bytes_per_slot(history_.size()) +
            heuristic_bytes_per_entry() +
@@ -427,9 +416,7 @@ class learned {
   /// The slots the policy holds, walked through its recency list (for
   /// cache::check_invariants; O(n), allocates).
   [[nodiscard]] std::vector<slot_id> resident_slots() const {
-    std::vector<slot_id> out;
-    recency_.append_to(links_, out);
-    return out;
+    return residents_.by_recency();
   }
 
   // ---- introspection ----
@@ -480,7 +467,6 @@ class learned {
   [[nodiscard]] bool in_grace(slot_id s) const { return young_.in_grace(s); }
 
  private:
-  static constexpr std::uint32_t not_resident = std::numeric_limits<std::uint32_t>::max();
   /// Who chose the victim about to be evicted.
   enum class expert : std::uint8_t { none, model, lru, heuristic };
 
@@ -536,8 +522,9 @@ class learned {
   // waking: the recency order is always kept.
   void wake(detail::member m) {
     heuristics_.wake(m, history_.size(), [&](auto&& adopt) {
-      for (slot_id s = recency_.back(); s != no_slot; s = links_.prev(s))
+      residents_.for_each_lru_first([&](slot_id s) {
         adopt(s, access{hash_[s], now_, weight_[s], access::unknown}, history_[s].count >= 2);
+      });
     });
   }
   // A hand-over: with a panel, the residents the heuristic's shadow would not hold are
@@ -549,7 +536,7 @@ class learned {
     }
     heuristics_.disown(
         [&](auto&& file) {
-          for (slot_id s = recency_.back(); s != no_slot; s = links_.prev(s)) file(s, stamp_[s], hash_[s]);
+          residents_.for_each_lru_first([&](slot_id s) { file(s, residents_.stamp(s), hash_[s]); });
         },
         [&](std::uint64_t key_hash) { return panel_->holds(m, key_hash).value_or(true); });
   }
@@ -571,9 +558,9 @@ class learned {
       victim_by_ = m == detail::member::lru ? expert::lru : expert::heuristic;
       return d;
     }
-    if (m == detail::member::lru && recency_.back() != no_slot) {
+    if (m == detail::member::lru && residents_.lru() != no_slot) {
       victim_by_ = expert::lru;
-      return recency_.back();
+      return residents_.lru();
     }
     if (m == detail::member::lru) m = detail::member::base;  // nothing resident: cannot happen in the core
     wake(m);
@@ -585,7 +572,7 @@ class learned {
 
   // Still the entry filed: resident, and not requested (nor replaced) since.
   [[nodiscard]] bool live(detail::stamped_slot y) const {
-    return dense_pos_[y.slot] != not_resident && stamp_[y.slot] == y.stamp;
+    return residents_.live(y);
   }
 
   // `live` as the callback young_entries.hpp takes.
@@ -606,7 +593,7 @@ class learned {
   // The referee counts the request; a guard that has just tripped voids the ranking.
   void end_epoch_if_due() {
     if (!panel_) return;
-    if (referee_.end_request(model_ != nullptr, resident_.size(), *panel_, stats_)) ranking_.clear();
+    if (referee_.end_request(model_ != nullptr, residents_.size(), *panel_, stats_)) ranking_.clear();
     if (referee_panel()) wake(referee_.fallback(true));  // the panel's best stays awake
     if (const detail::member h = referee_.fallback(false); h != reported_heuristic_) {
       reported_heuristic_ = h;
@@ -617,17 +604,11 @@ class learned {
   // A key that leaves: its history goes to the ghosts (ghost_histories.hpp). Taken back
   // stale, it counts as never seen — its waiting training row, if any, is still
   // labelled: observe looks for the row of a key never seen.
-  void remember(std::uint64_t hash, const learn::key_history& h) { ghost_.remember(hash, h, now_, resident_.size()); }
+  void remember(std::uint64_t hash, const learn::key_history& h) { ghost_.remember(hash, h, now_, residents_.size()); }
 
   void leave(slot_id s) {
     remember(hash_[s], history_[s]);
-    const std::uint32_t pos = dense_pos_[s];
-    const slot_id last = resident_.back();
-    resident_[pos] = last;
-    dense_pos_[last] = pos;
-    resident_.pop_back();
-    dense_pos_[s] = not_resident;
-    recency_.remove(links_, s);
+    residents_.leave(s);
   }
 
   void add_sample(std::uint64_t key_hash, learn::key_history& h, std::uint64_t now, std::uint64_t size) {
@@ -640,8 +621,8 @@ class learned {
   }
 
   void sample_resident() {
-    if (resident_.empty()) return;
-    const slot_id s = resident_[static_cast<std::size_t>(next_random() % resident_.size())];
+    if (residents_.empty()) return;
+    const slot_id s = residents_.drawn(next_random());
     add_sample(hash_[s], history_[s], now_, 1);
   }
 
@@ -649,11 +630,11 @@ class learned {
   // recently used, then random residents (all of them when there are no more than the
   // candidates), and files its victims.
   bool rank() {
-    const std::size_t n = resident_.size();
+    const std::size_t n = residents_.size();
     if (n == 0) return false;
     const std::size_t k = std::min(cfg_.candidates, n);
     ranking_.begin();
-    slot_id tail = recency_.back();
+    slot_id tail = residents_.lru();
     young_slots_.clear();  // young candidates come first
     if (k < n) young_.take(std::min(cfg_.young_candidates, k), young_slots_, liveness());
     const std::size_t young = young_slots_.size();
@@ -662,14 +643,14 @@ class learned {
       if (i < young) {
         s = young_slots_[i];
       } else if (k == n) {
-        s = resident_[i];
+        s = residents_.at(i);
       } else if (i - young < cfg_.tail_candidates && tail != no_slot) {
         s = tail;
-        tail = links_.prev(tail);
+        tail = residents_.newer(tail);
       } else {
-        s = resident_[static_cast<std::size_t>(next_random() % n)];
+        s = residents_.drawn(next_random());
       }
-      ranking_.offer(s, history_[s], stamp_[s], in_grace(s), now_);
+      ranking_.offer(s, history_[s], residents_.stamp(s), in_grace(s), now_);
     }
     if (ranking_.decide(*model_, features_, now_, n, [this](float score) { return time_to_next(score); }, stats_))
       return true;
@@ -711,14 +692,14 @@ class learned {
   }
 
   [[nodiscard]] learn::label_config labels(std::uint64_t window) const {
-    const double entries = static_cast<double>(std::max<std::size_t>(resident_.size(), 1));
+    const double entries = static_cast<double>(std::max<std::size_t>(residents_.size(), 1));
     if (cfg_.classify) return learn::label_config{std::max(window, boundary_), std::max<std::uint64_t>(1, boundary_)};
     return learn::label_config{window, std::max<std::uint64_t>(1, static_cast<std::uint64_t>(cfg_.horizon_per_entry * entries)),
                                cfg_.label_unit > 0 ? std::max(1.0, cfg_.label_unit * static_cast<double>(window)) : 1.0};
   }
   [[nodiscard]] std::uint64_t window_requests() const {
     return std::max<std::uint64_t>(1024, static_cast<std::uint64_t>(cfg_.window_per_entry *
-                                                                     static_cast<double>(resident_.size())));
+                                                                     static_cast<double>(residents_.size())));
   }
 
   void train(std::uint64_t window) {
@@ -727,7 +708,7 @@ class learned {
       // The eviction boundary: how long an entry stays, = entries / misses per request.
       const double requests = static_cast<double>(std::max<std::uint64_t>(now_ - interval_start_, 1));
       const double miss_ratio = std::max(static_cast<double>(interval_misses_) / requests, 1e-3);
-      const double entries = static_cast<double>(std::max<std::size_t>(resident_.size(), 1));
+      const double entries = static_cast<double>(std::max<std::size_t>(residents_.size(), 1));
       boundary_ = std::max<std::uint64_t>(1, static_cast<std::uint64_t>(cfg_.boundary_per_entry * entries / miss_ratio));
       interval_start_ = now_;
       interval_misses_ = 0;
@@ -847,11 +828,7 @@ class learned {
   std::vector<learn::key_history> history_;  // per slot
   detail::hash_column hash_;                 // per slot: key hash (to file the history in the ghost); the cache's once bound
   detail::weight_column weight_;             // per slot: weight (to wake the base heuristic)
-  std::vector<std::uint32_t> stamp_;         // per slot: bumped on every request
-  std::vector<std::uint32_t> dense_pos_;     // per slot: index in resident_, or not_resident
-  std::vector<slot_id> resident_;            // dense list of resident slots (for sampling)
-  detail::slot_links links_;                 // recency order, for the tail candidates
-  detail::slot_list recency_;                // front: most recently used
+  detail::residents residents_;              // which slots are resident, their recency and stamps
   std::optional<double> last_victim_gap_;    // the last model victim's predicted gap, at its eviction
   detail::young_entries young_;              // the young candidates, and the puts in their grace
   std::vector<slot_id> young_slots_;         // the young candidates of one ranking
