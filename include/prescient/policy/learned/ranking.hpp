@@ -26,6 +26,7 @@
 #pragma once
 
 #include <algorithm>
+#include <cassert>
 #include <chrono>
 #include <cmath>
 #include <cstddef>
@@ -62,14 +63,15 @@ class ranking {
   explicit ranking(const ranking_config& cfg) : cfg_(cfg), scorer_(cfg.candidates) {
     cfg_.screen.keep = std::max(cfg_.screen.keep, cfg_.keep_victims);
     victims_.reserve(cfg_.keep_victims);
-    slots_.reserve(cfg_.candidates);
-    stamps_.reserve(cfg_.candidates);
+    // Sized once: an offer writes its candidate's place, no capacity check per offer.
+    slots_.resize(cfg_.candidates);
+    stamps_.resize(cfg_.candidates);
     candidate_predicted_.resize(cfg_.candidates);
     value_.resize(cfg_.candidates);
     order_.reserve(cfg_.candidates + 1);
-    fresh_.reserve(cfg_.candidates);
-    fresh_histories_.reserve(cfg_.candidates);
-    fresh_rows_.reserve(cfg_.candidates);
+    fresh_.resize(cfg_.candidates);
+    fresh_histories_.resize(cfg_.candidates);
+    fresh_rows_.resize(cfg_.candidates);
   }
 
   void reserve_slots(std::size_t n) {
@@ -86,21 +88,19 @@ class ranking {
 
   // ---- one ranking: begin, offer each candidate, decide ----
 
-  void begin() {
-    slots_.clear();
-    stamps_.clear();
-    fresh_.clear();
-    fresh_histories_.clear();
-    fresh_rows_.clear();
+  void begin() noexcept {
+    offered_ = 0;
+    fresh_count_ = 0;
   }
 
   /// Offers resident slot `s` (its history `h`, its stamp) as the next candidate, at
   /// logical time `now`; `graced`: a put in its grace. At most `candidates` offers.
   void offer(slot_id s, const learn::key_history& h, std::uint32_t stamp, bool graced, std::uint64_t now) {
-    const auto i = static_cast<std::uint32_t>(slots_.size());
+    assert(offered_ < cfg_.candidates);
+    const auto i = static_cast<std::uint32_t>(offered_++);
     if (cfg_.rescore_age_factor == 0) last_copy_[s] = static_cast<std::uint8_t>(i);
-    slots_.push_back(s);
-    stamps_.push_back(stamp);
+    slots_[i] = s;
+    stamps_[i] = stamp;
     if (graced) {  // requested next, as far as a ranking is concerned
       prediction(s) = static_cast<double>(now);
       if (cfg_.rescore_age_factor > 0) score_time_[s] = 0;  // not a model's prediction: never reused
@@ -112,9 +112,9 @@ class ranking {
     const bool cached = cfg_.rescore_age_factor > 0 && score_stamp_[s] == stamp && score_time_[s] != 0 &&
                         predicted_[s] > static_cast<double>(now) && within_rescore_age(s, h, now);
     if (!cached) {
-      fresh_histories_.push_back(&h);
-      fresh_rows_.push_back(scorer_.row(fresh_.size()));
-      fresh_.push_back(i);
+      fresh_histories_[fresh_count_] = &h;
+      fresh_rows_[fresh_count_] = scorer_.row(fresh_count_);
+      fresh_[fresh_count_++] = i;
     }
   }
 
@@ -125,7 +125,7 @@ class ranking {
   template <class TimeToNext>
   bool decide(const Predictor& model, const learn::feature_extractor& features, std::uint64_t now,
               std::size_t residents, TimeToNext&& time_to_next, learned_stats& stats) {
-    const std::size_t m = fresh_.size();
+    const std::size_t m = fresh_count_;
     features.write_rows(fresh_histories_.data(), m, now, 1, fresh_rows_.data());
     if (m > 0) {
       const auto start = std::chrono::steady_clock::now();
@@ -152,7 +152,7 @@ class ranking {
       }
     }
     ++stats.rankings;
-    const std::size_t k = slots_.size();
+    const std::size_t k = offered_;
     const std::size_t keep = std::min({cfg_.keep_victims, k, victims_per_ranking(residents)});
     for (std::size_t i = 0; i < k; ++i) value_[i] = prediction(slots_[i]);  // read once, compared often
     select_farthest(order_, k, keep, [&](std::uint32_t a, std::uint32_t b) { return value_[a] > value_[b]; });
@@ -226,6 +226,8 @@ class ranking {
 
   ranking_config cfg_;
   screened_scorer<Predictor> scorer_;      // the fresh candidates' rows and their scores
+  std::size_t offered_ = 0;                // candidates offered to this ranking
+  std::size_t fresh_count_ = 0;            // of which to be scored
   std::vector<slot_id> slots_;             // per candidate: its slot, in the order offered
   std::vector<std::uint32_t> stamps_;      // per candidate: its slot's stamp when offered
   std::vector<double> candidate_predicted_;  // per candidate, without lazy rescoring: the prediction
