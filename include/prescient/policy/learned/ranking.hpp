@@ -6,8 +6,8 @@
 // then random residents: learned.hpp) and offers them in that order; of equal predictions
 // the earlier offered wins, so that order is the ranking's preference among ties. Each
 // candidate is
-//   - a put in its grace (young_entries.hpp): predicted to be requested now, never scored,
-//     so never a victim while any other candidate is;
+//   - a put in its grace (young_entries.hpp): predicted to be requested now and never
+//     scored, so it is a victim only when too few other candidates are predicted later;
 //   - with lazy rescoring (`rescore_age_factor` > 0), an entry scored before, untouched
 //     since, not yet overdue and at most that factor older than when it was scored: its
 //     prediction stands;
