@@ -52,8 +52,9 @@
 // The parts, one per header in policy/learned/: config.hpp (the parameters), stats.hpp
 // (what it did), ghost_histories.hpp (what it remembers of keys it no longer holds),
 // heuristics.hpp (the heuristics hosted on its slots, one awake, and a hand-over's
-// disowned residents), panel.hpp (the heuristics' key-only shadows), referee.hpp (the
-// duel and the guard), residents.hpp (which slots are resident, their recency and
+// disowned residents), labels.hpp (the labels' window and unit, a score read back as a
+// gap, the held-out check), panel.hpp (the heuristics' key-only shadows), referee.hpp
+// (the duel and the guard), residents.hpp (which slots are resident, their recency and
 // stamps), ranking.hpp (a ranking's candidates scored, and the victims it files),
 // scorer.hpp (a ranking's rows screened through the forest), training_ring.hpp (rows
 // waiting for their labels), training_schedule.hpp (when to retrain, and which rows to
@@ -118,6 +119,7 @@
 #include "prescient/policy/learned/config.hpp"
 #include "prescient/policy/learned/ghost_histories.hpp"
 #include "prescient/policy/learned/heuristics.hpp"
+#include "prescient/policy/learned/labels.hpp"
 #include "prescient/policy/learned/model_training.hpp"
 #include "prescient/policy/learned/panel.hpp"
 #include "prescient/policy/learned/ranking.hpp"
@@ -167,7 +169,9 @@ class learned {
                                         1.0 / static_cast<double>(std::max<std::size_t>(cfg_.shards, 1)),
                                         cfg_.guard_restart}),
         schedule_(detail::training_schedule_config{cfg_.first_model, cfg_.first_retrain, cfg_.retrain_every,
-                                                   cfg_.sample_span, cfg_.pause_sampling, cfg_.seed}) {
+                                                   cfg_.sample_span, cfg_.pause_sampling, cfg_.seed}),
+        scale_(detail::label_scale_config{cfg_.window_per_entry, cfg_.horizon_per_entry, cfg_.label_unit, cfg_.classify,
+                                          cfg_.boundary_per_entry}) {
     if (!cfg_.trainer) {
       if constexpr (requires { learn::default_trainer<Predictor>::train(learn::feature_matrix{}, std::span<const float>{}); }) {
         if (cfg_.classify)
@@ -235,7 +239,7 @@ class learned {
 
   void on_miss(const access& a) {
     keep_histories_within_reach(a.time);
-    ++interval_misses_;
+    scale_.miss();
     referee_.cache_miss();
     if (panel_) panel_->cache_miss(a.key_hash);
     settle_pending_miss();
@@ -681,7 +685,7 @@ class learned {
     end_epoch_if_due();
     training_.collect(now, stats_, installer());
     if (!schedule_.due(now) || cfg_.mode == training_mode::off || !cfg_.trainer) return;
-    const std::uint64_t window = window_requests();
+    const std::uint64_t window = scale_.window(residents_.size());
     stats_.labelled += ring_.sweep(now, window);
     if (stats_.labelled < cfg_.min_training_rows) {
       schedule_.retry_soon(now);
@@ -691,28 +695,11 @@ class learned {
     train(window);
   }
 
-  [[nodiscard]] learn::label_config labels(std::uint64_t window) const {
-    const double entries = static_cast<double>(std::max<std::size_t>(residents_.size(), 1));
-    if (cfg_.classify) return learn::label_config{std::max(window, boundary_), std::max<std::uint64_t>(1, boundary_)};
-    return learn::label_config{window, std::max<std::uint64_t>(1, static_cast<std::uint64_t>(cfg_.horizon_per_entry * entries)),
-                               cfg_.label_unit > 0 ? std::max(1.0, cfg_.label_unit * static_cast<double>(window)) : 1.0};
-  }
-  [[nodiscard]] std::uint64_t window_requests() const {
-    return std::max<std::uint64_t>(1024, static_cast<std::uint64_t>(cfg_.window_per_entry *
-                                                                     static_cast<double>(residents_.size())));
-  }
+  [[nodiscard]] learn::label_config labels(std::uint64_t window) const { return scale_.labels(window, residents_.size()); }
 
   void train(std::uint64_t window) {
     if (model_ != nullptr) score_held_out(labels(window));
-    if (cfg_.classify) {
-      // The eviction boundary: how long an entry stays, = entries / misses per request.
-      const double requests = static_cast<double>(std::max<std::uint64_t>(now_ - interval_start_, 1));
-      const double miss_ratio = std::max(static_cast<double>(interval_misses_) / requests, 1e-3);
-      const double entries = static_cast<double>(std::max<std::size_t>(residents_.size(), 1));
-      boundary_ = std::max<std::uint64_t>(1, static_cast<std::uint64_t>(cfg_.boundary_per_entry * entries / miss_ratio));
-      interval_start_ = now_;
-      interval_misses_ = 0;
-    }
+    if (cfg_.classify) scale_.set_boundary(now_, residents_.size());  // how long an entry stays
     const learn::label_config lc = labels(window);
     learn::feature_matrix x;
     std::vector<float> y;
@@ -748,31 +735,13 @@ class learned {
     std::vector<std::uint8_t> reused;
     ring_.collect(held_out_from_, lc, x, y, &reused);
     learn::label_config scored = lc;
-    scored.unit = model_unit_;  // the model's scores are in the unit it was trained in
-    const float threshold = learn::horizon_score(scored);
-    // Up to `held_out_rows` of them, evenly spread: the metrics' sampling error is then
-    // well under a per cent, and scoring every row cost a few per cent of a replay.
-    const auto n = static_cast<std::size_t>(x.rows());
-    const std::size_t stride = std::max<std::size_t>(1, (n + held_out_rows - 1) / held_out_rows);
-    for (std::size_t r = 0; r < n; r += stride) {
-      const float score = model_->predict_row(x.row(static_cast<Eigen::Index>(r)).data());
-      const bool predicted = cfg_.classify ? score >= 0.5f : score <= threshold;
-      const bool actual = reused[r] != 0;
-      (predicted ? (actual ? stats_.true_positives : stats_.false_positives)
-                 : (actual ? stats_.false_negatives : stats_.true_negatives))++;
-    }
+    scored.unit = scale_.model_unit();  // the model's scores are in the unit it was trained in
+    detail::score_held_out(*model_, x, reused, learn::horizon_score(scored), cfg_.classify, held_out_rows, stats_);
   }
   static constexpr std::size_t held_out_rows = 8192;
 
-  // A score as the expected time to the next request. Regression: the score is
-  // log1p(time / the unit of the model's labels). Classification: p = P(request within
-  // the boundary H); if requests were memoryless with mean τ, p = 1 − e^(−H/τ), so
-  // τ = −H / ln(1 − p).
-  [[nodiscard]] double time_to_next(float score) const {
-    if (!cfg_.classify) return learn::label_gap(score, model_unit_);
-    const double p = std::clamp(static_cast<double>(score), 1e-6, 1 - 1e-6);
-    return -static_cast<double>(boundary_) / std::log1p(-p);
-  }
+  // A score as the expected time to the next request (labels.hpp).
+  [[nodiscard]] double time_to_next(float score) const { return scale_.time_to_next(score); }
 
   // `unit`: the unit of time of the labels the model was trained on (label_config::unit;
   // 1 for a model from elsewhere, which predicts log1p of the gap in requests).
@@ -784,7 +753,7 @@ class learned {
       return;
     }
     model_ = std::move(m);
-    model_unit_ = unit;
+    scale_.set_model_unit(unit);
     ranking_.clear();
     ranking_.forget_scores();  // the old model's predictions
     last_victim_gap_.reset();
@@ -834,7 +803,6 @@ class learned {
   std::vector<slot_id> young_slots_;         // the young candidates of one ranking
 
   model_ptr model_;
-  double model_unit_ = 1.0;            // the unit of the model's labels (install)
   std::size_t shared_shard_ = 0;       // this shard's number in cfg_.shared
   std::uint64_t shared_version_ = 0;   // the shared model's version installed last
   detail::model_training<Predictor> training_;  // synchronous, background or pipelined (model_training.hpp)
@@ -852,9 +820,7 @@ class learned {
   detail::training_schedule schedule_;          // when to retrain, and which offered rows the ring keeps
   std::uint64_t held_out_from_ = 0;
   std::uint64_t admission_scores_ = 0;
-  std::uint64_t interval_misses_ = 0;  // misses since interval_start_ (boundary estimate)
-  std::uint64_t interval_start_ = 0;
-  std::uint64_t boundary_ = 1;         // the classifier's horizon, set at training
+  detail::label_scale scale_;                   // the labels' window and unit, and the scores read back
 };
 
 }  // namespace prescient::policy
