@@ -100,7 +100,6 @@
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
-#include <limits>
 #include <memory>
 #include <optional>
 #include <stdexcept>
@@ -574,14 +573,10 @@ class learned {
     return v;
   }
 
-  // Still the entry filed: resident, and not requested (nor replaced) since.
-  [[nodiscard]] bool live(detail::stamped_slot y) const {
-    return residents_.live(y);
-  }
-
-  // `live` as the callback young_entries.hpp takes.
+  // Still the entry filed — resident, and not requested (nor replaced) since — as the
+  // callback the ranking, the young entries and a hand-over's disowned list take.
   auto liveness() const {
-    return [this](detail::stamped_slot y) { return live(y); };
+    return [this](detail::stamped_slot y) { return residents_.live(y); };
   }
 
   // ---- the duel ----
@@ -781,7 +776,7 @@ class learned {
   double uniform() { return unit_interval(next_random()); }
 
   config cfg_;
-  std::uint64_t capacity_;  // as built (the heuristics keep their proportions: cache::set_capacity)
+  std::uint64_t capacity_;  // as built (the ghost table's bytes are counted per unit of it)
   detail::hosted_heuristics<Base> heuristics_;  // the base, W-TinyLFU and ARC on these slots; one awake
   bool model_out_ = false;  // the last victim was chosen while the model was out or guarded
   static constexpr auto no_member = static_cast<detail::member>(0xff);
