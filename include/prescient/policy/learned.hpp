@@ -56,12 +56,13 @@
 // gap, the held-out check), panel.hpp (the heuristics' key-only shadows), referee.hpp
 // (the duel and the guard), residents.hpp (which slots are resident, their recency and
 // stamps), ranking.hpp (a ranking's candidates scored, and the victims it files),
-// scorer.hpp (a ranking's rows screened through the forest), training_ring.hpp (rows
-// waiting for their labels), training_schedule.hpp (when to retrain, and which rows to
-// keep meanwhile), model_training.hpp (the training modes), training_worker.hpp (the
-// background trainer), shared_model.hpp (one model for a concurrent cache's shards),
-// young_entries.hpp (the young candidates, and the puts in their grace),
-// fixed_ring.hpp.
+// scorer.hpp (a ranking's rows screened through the forest), online_training.hpp (the
+// training loop: rows sampled, labelled and trained on), which holds training_ring.hpp
+// (rows waiting for their labels), training_schedule.hpp (when to retrain, and which
+// rows to keep meanwhile) and model_training.hpp (the training modes, with
+// training_worker.hpp, the background trainer); shared_model.hpp (one model for a
+// concurrent cache's shards), young_entries.hpp (the young candidates, and the puts in
+// their grace), fixed_ring.hpp.
 //
 // The model is a template parameter (`compiled_forest` through forest_trainer.hpp, or
 // `linear_predictor`): scoring is a direct call on a batch, not a virtual one. Training
@@ -119,16 +120,13 @@
 #include "prescient/policy/learned/ghost_histories.hpp"
 #include "prescient/policy/learned/heuristics.hpp"
 #include "prescient/policy/learned/labels.hpp"
-#include "prescient/policy/learned/model_training.hpp"
+#include "prescient/policy/learned/online_training.hpp"
 #include "prescient/policy/learned/panel.hpp"
 #include "prescient/policy/learned/ranking.hpp"
 #include "prescient/policy/learned/referee.hpp"
 #include "prescient/policy/learned/residents.hpp"
 #include "prescient/policy/learned/shared_model.hpp"
 #include "prescient/policy/learned/stats.hpp"
-#include "prescient/policy/learned/training_ring.hpp"
-#include "prescient/policy/learned/training_schedule.hpp"
-#include "prescient/policy/learned/training_worker.hpp"
 #include "prescient/policy/learned/young_entries.hpp"
 #include "prescient/policy/any_policy.hpp"
 #include "prescient/policy/policy.hpp"
@@ -151,12 +149,17 @@ class learned {
   static constexpr bool costly_hit = true;
 
   explicit learned(std::uint64_t capacity = 0, config cfg = {})
-      : cfg_(std::move(cfg)),
+      : cfg_(checked(std::move(cfg))),
         capacity_(capacity),
         heuristics_(capacity, cfg_.base, panel_wanted(capacity)),
         features_(cfg_.features),
         ghost_(detail::ghost_histories::bound(cfg_.ghost_per_entry, capacity), cfg_.ghost_age_per_entry),
-        ring_(cfg_.training_rows),
+        learning_(detail::online_training_config{cfg_.training_rows, cfg_.min_training_rows, cfg_.max_training_rows,
+                                                 cfg_.classify, cfg_.trainer && cfg_.mode != training_mode::off,
+                                                 detail::training_schedule_config{cfg_.first_model, cfg_.first_retrain,
+                                                                                  cfg_.retrain_every, cfg_.sample_span,
+                                                                                  cfg_.pause_sampling, cfg_.seed}},
+                  detail::model_training<Predictor>(cfg_.mode, cfg_.trainer, cfg_.lag_per_row), cfg_.shared),
         rng_(cfg_.seed),
         ranking_(detail::ranking_config{cfg_.candidates, cfg_.keep_victims, cfg_.keep_share, cfg_.rescore_age_factor,
                                         detail::screen_settings{cfg_.screen_trees, cfg_.screen_keep, cfg_.classify}}),
@@ -167,29 +170,9 @@ class learned {
                                         cfg_.wtinylfu_first ? detail::member::wtinylfu : detail::member::base,
                                         1.0 / static_cast<double>(std::max<std::size_t>(cfg_.shards, 1)),
                                         cfg_.guard_restart}),
-        schedule_(detail::training_schedule_config{cfg_.first_model, cfg_.first_retrain, cfg_.retrain_every,
-                                                   cfg_.sample_span, cfg_.pause_sampling, cfg_.seed}),
         scale_(detail::label_scale_config{cfg_.window_per_entry, cfg_.horizon_per_entry, cfg_.label_unit, cfg_.classify,
                                           cfg_.boundary_per_entry}) {
-    if (!cfg_.trainer) {
-      if constexpr (requires { learn::default_trainer<Predictor>::train(learn::feature_matrix{}, std::span<const float>{}); }) {
-        if (cfg_.classify)
-          cfg_.trainer = [](const learn::feature_matrix& x, std::span<const float> y) {
-            return learn::default_trainer<Predictor>::train_classifier(x, y);
-          };
-        else
-          cfg_.trainer = [](const learn::feature_matrix& x, std::span<const float> y) {
-            return learn::default_trainer<Predictor>::train(x, y);
-          };
-      }
-    }
-    if (!cfg_.trainer && cfg_.mode != training_mode::off) throw config_error(std::string(detail::no_trainer_message));
-    training_ = detail::model_training<Predictor>(cfg_.mode, cfg_.trainer, cfg_.lag_per_row);
-    if (cfg_.candidates == 0 || cfg_.candidates > max_candidates)
-      throw config_error("learned: candidates is " + std::to_string(cfg_.candidates) + "; it must be 1 to " +
-                         std::to_string(max_candidates));
     heuristics_.use_key_hashes(hash_.view());
-    if (cfg_.shared) shared_shard_ = cfg_.shared->join();
     stats_.heuristic = std::string(Base::name);
     if (cfg_.duel && capacity > 0)
       panel_ = std::make_unique<detail::panel<Base>>(capacity, panel_wanted(capacity) ? cfg_.panel_entries : 0, cfg_.base,
@@ -374,8 +357,7 @@ class learned {
   /// row, if any, gets the far label now: a next request after the deadline could not
   /// have been a hit, so it must not teach the model that the entry was worth keeping.
   void on_expire(slot_id s) {
-    if (history_[s].row_waiting && ring_.censor(hash_[s])) ++stats_.expired_rows;
-    history_[s].row_waiting = 0;
+    learning_.expired(hash_[s], history_[s], stats_);
     on_erase(s);
   }
 
@@ -384,8 +366,7 @@ class learned {
     if (model_ == nullptr)  // the heuristic to decide, empty: nothing to hand it
       heuristics_.wake(referee_.fallback(false), history_.size(), [](auto&&) {});
     ghost_.clear();
-    ring_.clear();
-    schedule_.restart_sampling(now_);
+    learning_.clear(now_);
     residents_.clear();
     ranking_.clear();
     last_victim_gap_.reset();
@@ -445,13 +426,13 @@ class learned {
   /// concurrent_cache (learned/shared_model.hpp); null outside one.
   [[nodiscard]] const std::shared_ptr<shared_model<Predictor>>& shared() const { return cfg_.shared; }
   /// Rows the training ring holds (`training_rows`; in a concurrent_cache, its 1/S share).
-  [[nodiscard]] std::size_t training_ring_rows() const { return ring_.capacity(); }
+  [[nodiscard]] std::size_t training_ring_rows() const { return learning_.ring_rows(); }
   /// Replaces the model (null: back to the base heuristic). Its scores are read as
   /// log1p of the gap in requests, as prescient-train's models predict.
   void set_model(model_ptr m) { m ? install(std::move(m)) : drop_model(); }
   /// Waits for a background or pipelined training in flight, then installs its model
   /// (tests; a pipelined model is then installed before the request it was due at).
-  void wait_for_training() { training_.wait(stats_, installer()); }
+  void wait_for_training() { learning_.wait(stats_, installer()); }
   /// concurrent_cache's hooks: what its shards share (learned/shared_model.hpp).
   static void prepare_shards(config& c, std::size_t shards, std::uint64_t capacity) {
     detail::prepare_shards<Predictor>(c, shards, capacity);
@@ -470,6 +451,29 @@ class learned {
   [[nodiscard]] bool in_grace(slot_id s) const { return young_.in_grace(s); }
 
  private:
+  // `cfg` with the predictor's default trainer where it names none; refused (a
+  // config_error) when training is on without a trainer, or `candidates` is not 1 to
+  // max_candidates. Checked before any part is built.
+  static config checked(config cfg) {
+    if (!cfg.trainer) {
+      if constexpr (requires { learn::default_trainer<Predictor>::train(learn::feature_matrix{}, std::span<const float>{}); }) {
+        if (cfg.classify)
+          cfg.trainer = [](const learn::feature_matrix& x, std::span<const float> y) {
+            return learn::default_trainer<Predictor>::train_classifier(x, y);
+          };
+        else
+          cfg.trainer = [](const learn::feature_matrix& x, std::span<const float> y) {
+            return learn::default_trainer<Predictor>::train(x, y);
+          };
+      }
+    }
+    if (!cfg.trainer && cfg.mode != training_mode::off) throw config_error(std::string(detail::no_trainer_message));
+    if (cfg.candidates == 0 || cfg.candidates > max_candidates)
+      throw config_error("learned: candidates is " + std::to_string(cfg.candidates) + "; it must be 1 to " +
+                         std::to_string(max_candidates));
+    return cfg;
+  }
+
   /// Who chose the victim about to be evicted.
   enum class expert : std::uint8_t { none, model, lru, heuristic };
 
@@ -479,15 +483,10 @@ class learned {
   [[nodiscard]] bool referee_panel() const { return panel_ && panel_->enabled(); }
   [[nodiscard]] static std::string_view member_name(detail::member m) { return detail::hosted_heuristics<Base>::name(m); }
 
-  // A request of a key: label its pending training row, then record the request. Only
-  // a key sampled since its last request, or whose history was forgotten (never seen,
-  // as far as `h` knows), can have a row waiting: other requests skip the probe.
+  // A request of a key: label its waiting training row, then record the request.
   void observe(std::uint64_t key_hash, learn::key_history& h, std::uint64_t now, std::uint64_t size) {
     now_ = now;
-    if (h.row_waiting || !h.seen()) {
-      if (ring_.label(key_hash, now)) ++stats_.labelled;
-      h.row_waiting = 0;
-    }
+    learning_.requested(key_hash, h, now, stats_);
     features_.record(h, now, size);
   }
 
@@ -611,12 +610,7 @@ class learned {
   }
 
   void add_sample(std::uint64_t key_hash, learn::key_history& h, std::uint64_t now, std::uint64_t size) {
-    if (!schedule_.keep_row(now)) return;  // paused or thinned (training_schedule.hpp)
-    float* row = ring_.add(key_hash, now, h.row_waiting || !h.seen());
-    if (row == nullptr) return;
-    h.row_waiting = 1;
-    features_.write(h, now, size, row);
-    ++stats_.samples;
+    learning_.sample(key_hash, h, now, size, features_, stats_);
   }
 
   void sample_resident() {
@@ -678,62 +672,14 @@ class learned {
       if (m) install(std::move(m), unit);
     }
     end_epoch_if_due();
-    training_.collect(now, stats_, installer());
-    if (!schedule_.due(now) || cfg_.mode == training_mode::off || !cfg_.trainer) return;
-    const std::uint64_t window = scale_.window(residents_.size());
-    stats_.labelled += ring_.sweep(now, window);
-    if (stats_.labelled < cfg_.min_training_rows) {
-      schedule_.retry_soon(now);
-      return;
-    }
-    schedule_.start(now, ring_.next_id(), ring_.capacity(), window);
-    train(window);
-  }
-
-  [[nodiscard]] learn::label_config labels(std::uint64_t window) const { return scale_.labels(window, residents_.size()); }
-
-  void train(std::uint64_t window) {
-    if (model_ != nullptr) score_held_out(labels(window));
-    if (cfg_.classify) scale_.set_boundary(now_, residents_.size());  // how long an entry stays
-    const learn::label_config lc = labels(window);
-    learn::feature_matrix x;
-    std::vector<float> y;
-    std::vector<std::uint8_t> reused;
-    ring_.collect(0, lc, x, y, &reused);
-    if (cfg_.classify)
-      for (std::size_t i = 0; i < y.size(); ++i) y[i] = reused[i] ? 1.0f : 0.0f;
-    held_out_from_ = ring_.next_id();
-    if (static_cast<std::size_t>(x.rows()) > cfg_.max_training_rows) {  // keep the newest rows
-      const auto keep = static_cast<Eigen::Index>(cfg_.max_training_rows);
-      x = learn::feature_matrix(x.bottomRows(keep));
-      y.erase(y.begin(), y.end() - keep);
-    }
-    if (x.rows() == 0) return;
-    stats_.last_training_rows = static_cast<std::uint64_t>(x.rows());
-    stats_.last_training_span = now_ - ring_.oldest_time();
-    if (cfg_.shared) {  // the shards' one trainer trains on every shard's rows
-      cfg_.shared->contribute(shared_shard_, std::move(x), std::move(y), cfg_.classify ? 0.0 : lc.unit);
-      return;
-    }
-    training_.train(std::move(x), std::move(y), lc.unit, now_, stats_, installer());
+    learning_.collect(now, stats_, installer());
+    learning_.retrain_if_due(now, residents_.size(), model_.get(), scale_, stats_, installer());
   }
 
   // How a trained model is installed (model_training.hpp calls it).
   auto installer() {
     return [this](model_ptr m, double unit) { install(std::move(m), unit); };
   }
-
-  // Held-out check of the current model: rows collected since it was installed.
-  void score_held_out(const learn::label_config& lc) {
-    learn::feature_matrix x;
-    std::vector<float> y;
-    std::vector<std::uint8_t> reused;
-    ring_.collect(held_out_from_, lc, x, y, &reused);
-    learn::label_config scored = lc;
-    scored.unit = scale_.model_unit();  // the model's scores are in the unit it was trained in
-    detail::score_held_out(*model_, x, reused, learn::horizon_score(scored), cfg_.classify, held_out_rows, stats_);
-  }
-  static constexpr std::size_t held_out_rows = 8192;
 
   // A score as the expected time to the next request (labels.hpp).
   [[nodiscard]] double time_to_next(float score) const { return scale_.time_to_next(score); }
@@ -785,7 +731,7 @@ class learned {
   learn::feature_extractor features_;
   detail::ghost_histories ghost_;
   learn::history_reach reach_;  // keeps the 32-bit times of history_ and ghost_ exact
-  detail::training_ring ring_;
+  detail::online_training<Predictor> learning_;  // the rows, their labels and the retrains
   std::uint64_t rng_;
   detail::ranking<Predictor> ranking_;  // a ranking's candidates, their scores, and the victims it filed
 
@@ -798,9 +744,7 @@ class learned {
   std::vector<slot_id> young_slots_;         // the young candidates of one ranking
 
   model_ptr model_;
-  std::size_t shared_shard_ = 0;       // this shard's number in cfg_.shared
   std::uint64_t shared_version_ = 0;   // the shared model's version installed last
-  detail::model_training<Predictor> training_;  // synchronous, background or pipelined (model_training.hpp)
   learned_stats stats_;
 
   learn::key_history pending_history_{};
@@ -812,8 +756,6 @@ class learned {
   detail::referee referee_;                     // who decides: the model or a heuristic
   std::uint64_t pending_weight_ = 1;
   std::uint64_t now_ = 0;
-  detail::training_schedule schedule_;          // when to retrain, and which offered rows the ring keeps
-  std::uint64_t held_out_from_ = 0;
   std::uint64_t admission_scores_ = 0;
   detail::label_scale scale_;                   // the labels' window and unit, and the scores read back
 };
