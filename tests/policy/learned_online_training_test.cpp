@@ -69,23 +69,24 @@ constexpr std::uint64_t window = 1024;  // max(1,024, 1 × residents)
 constexpr std::uint64_t first_model = 2000;
 constexpr std::uint64_t retrain_every = 1000;
 
-label_scale scale() { return label_scale(label_scale_config{1.0, 1.0, 0.0, false, 1.0}); }  // unit: one request
-
 online_training_config config(std::size_t ring_rows, std::size_t min_rows, std::size_t max_rows, bool trains = true) {
   return online_training_config{ring_rows, min_rows, max_rows, false, trains,
                                 training_schedule_config{first_model, retrain_every, retrain_every, 0.0, false, 1}};
 }
 
-online_training<fixed_model> loop(const online_training_config& cfg, trainings& t) {
-  return online_training<fixed_model>(cfg, model_training<fixed_model>(training_mode::synchronous, t.trainer(), 0.0),
-                                      nullptr);
-}
-
-// Keys' histories, as the policy would keep them, and the rows the test expects.
+// A training loop with a recording trainer (synchronous), the keys' histories as the
+// policy would keep them, and the rows the test expects.
 struct driver {
-  explicit driver(online_training<fixed_model>& l) : learning(l) {}
-  online_training<fixed_model>& learning;
+  explicit driver(const online_training_config& cfg)
+      : learning(cfg, model_training<fixed_model>(training_mode::synchronous, t.trainer(), 0.0), nullptr) {}
+  driver(const driver&) = delete;  // the trainer holds `t`'s address
+  driver& operator=(const driver&) = delete;
+
+  trainings t;
+  online_training<fixed_model> learning;
+  label_scale scale{label_scale_config{1.0, 1.0, 0.0, false, 1.0}};  // labels' unit: one request
   learned_stats stats;
+  std::vector<model_ptr> installed;
   learn::feature_extractor features{};
   std::map<std::uint64_t, learn::key_history> histories;
   std::vector<row> rows;  // each row the ring took, as the features write it
@@ -101,9 +102,11 @@ struct driver {
     learning.requested(key, histories[key], now, stats);
     features.record(histories[key], now, 1);
   }
-  template <class Install>
-  void retrain(std::uint64_t now, const fixed_model* model, label_scale& s, Install&& install) {
-    learning.retrain_if_due(now, residents, model, s, stats, install);
+  void retrain(std::uint64_t now, const fixed_model* model) {
+    learning.retrain_if_due(now, residents, model, scale, stats, [this](model_ptr m, double unit) {
+      EXPECT_EQ(unit, 1.0);
+      installed.push_back(std::move(m));
+    });
   }
 };
 
@@ -112,15 +115,8 @@ float label_of(std::optional<std::uint64_t> gap) {
 }
 
 TEST(LearnedOnlineTraining, RetrainsOnTheLabelledRowsAsAReferenceLabelsThem) {
-  trainings t;
-  auto learning = loop(config(256, 10, 256), t);
-  driver d{learning};
-  label_scale s = scale();
-  std::vector<model_ptr> installed;
-  auto install = [&](model_ptr m, double unit) {
-    EXPECT_EQ(unit, 1.0);
-    installed.push_back(std::move(m));
-  };
+  driver d(config(256, 10, 256));
+  const auto& t = d.t;
 
   // Keys 1–40 sampled at 100 + key; the even ones requested 10 × key later, the odd
   // never. Keys 41–45 sampled at 1,900, within the window of the retrain at 2,000.
@@ -134,59 +130,53 @@ TEST(LearnedOnlineTraining, RetrainsOnTheLabelledRowsAsAReferenceLabelsThem) {
   EXPECT_EQ(d.stats.samples, 45u);
   EXPECT_EQ(d.stats.labelled, 20u);
 
-  d.retrain(first_model - 1, nullptr, s, install);
+  d.retrain(first_model - 1, nullptr);
   EXPECT_TRUE(t.labels.empty()) << "not due yet";
-  d.retrain(first_model, nullptr, s, install);
+  d.retrain(first_model, nullptr);
   ASSERT_EQ(t.labels.size(), 1u);
   EXPECT_EQ(t.labels[0], expected) << "the 40 rows older than the window, in the order sampled; not the 5 waiting";
   EXPECT_TRUE(same_rows(t.rows[0], std::vector<row>(d.rows.begin(), d.rows.begin() + 40)));
   EXPECT_EQ(d.stats.labelled, 40u) << "20 labelled by a request, 20 censored by the sweep";
   EXPECT_EQ(d.stats.last_training_rows, 40u);
   EXPECT_EQ(d.stats.last_training_span, first_model - 101);
-  EXPECT_EQ(installed.size(), 1u);
+  EXPECT_EQ(d.installed.size(), 1u);
   EXPECT_EQ(d.stats.retrains, 1u);
-  EXPECT_EQ(learning.schedule().next_retrain(), first_model + retrain_every);
+  EXPECT_EQ(d.learning.schedule().next_retrain(), first_model + retrain_every);
 
   // The waiting keys are labelled by their requests, and the next retrain sees them.
   for (std::uint64_t key = 41; key <= 45; ++key) d.request(key, 1900 + key);
   for (std::uint64_t key = 41; key <= 45; ++key) expected.push_back(label_of(key));
-  d.retrain(first_model + retrain_every, installed.back().get(), s, install);
+  d.retrain(first_model + retrain_every, d.installed.back().get());
   ASSERT_EQ(t.labels.size(), 2u);
   EXPECT_EQ(t.labels[1], expected);
 }
 
 TEST(LearnedOnlineTraining, TooFewRowsRetrySoonAndTrainNothing) {
-  trainings t;
-  auto learning = loop(config(256, 10, 256), t);
-  driver d{learning};
-  label_scale s = scale();
-  auto install = [](model_ptr, double) {};
+  driver d(config(256, 10, 256));
+  const auto& t = d.t;
   for (std::uint64_t key = 1; key <= 5; ++key) {
     d.sample(key, key);
     d.request(key, key + 3);
   }
-  d.retrain(first_model, nullptr, s, install);
+  d.retrain(first_model, nullptr);
   EXPECT_TRUE(t.labels.empty());
   EXPECT_EQ(d.stats.labelled, 5u);
   const std::uint64_t retry = first_model + retrain_every / 4 + 1;
-  EXPECT_EQ(learning.schedule().next_retrain(), retry);
+  EXPECT_EQ(d.learning.schedule().next_retrain(), retry);
   for (std::uint64_t key = 6; key <= 10; ++key) {
     d.sample(key, 1000 + key);
     d.request(key, 1000 + key + 3);
   }
-  d.retrain(retry - 1, nullptr, s, install);
+  d.retrain(retry - 1, nullptr);
   EXPECT_TRUE(t.labels.empty()) << "the retry is not due yet";
-  d.retrain(retry, nullptr, s, install);
+  d.retrain(retry, nullptr);
   ASSERT_EQ(t.labels.size(), 1u);
   EXPECT_EQ(t.labels[0].size(), 10u);
 }
 
 TEST(LearnedOnlineTraining, KeepsTheNewestRowsAndChecksTheModelOnRowsItNeverSaw) {
-  trainings t;
-  auto learning = loop(config(256, 10, 8), t);
-  driver d{learning};
-  label_scale s = scale();
-  auto install = [](model_ptr, double) {};
+  driver d(config(256, 10, 8));
+  const auto& t = d.t;
   std::vector<float> expected;
   for (std::uint64_t key = 1; key <= 20; ++key) {
     d.request(key, key);  // a history of its own: each row differs
@@ -194,7 +184,7 @@ TEST(LearnedOnlineTraining, KeepsTheNewestRowsAndChecksTheModelOnRowsItNeverSaw)
     d.request(key, 10 * key + key);
     expected.push_back(label_of(key));
   }
-  d.retrain(first_model, nullptr, s, install);
+  d.retrain(first_model, nullptr);
   ASSERT_EQ(t.labels.size(), 1u);
   EXPECT_EQ(t.labels[0], std::vector<float>(expected.end() - 8, expected.end())) << "the newest 8 of 20";
   ASSERT_EQ(d.rows.size(), 20u);
@@ -210,7 +200,7 @@ TEST(LearnedOnlineTraining, KeepsTheNewestRowsAndChecksTheModelOnRowsItNeverSaw)
   for (std::uint64_t key = 101; key <= 106; ++key) d.request(key, first_model + key + 50);
   for (std::uint64_t key = 107; key <= 110; ++key) d.request(key, first_model + key + 500);
   const fixed_model near{0.5f};
-  d.retrain(first_model + retrain_every + window, &near, s, install);
+  d.retrain(first_model + retrain_every + window, &near);
   EXPECT_EQ(d.stats.true_positives, 6u);
   EXPECT_EQ(d.stats.false_positives, 7u);
   EXPECT_EQ(d.stats.true_negatives + d.stats.false_negatives, 0u);
@@ -222,7 +212,7 @@ TEST(LearnedOnlineTraining, KeepsTheNewestRowsAndChecksTheModelOnRowsItNeverSaw)
   for (std::uint64_t key = 201; key <= 204; ++key) d.sample(key, 5000 + key);
   for (std::uint64_t key = 201; key <= 202; ++key) d.request(key, 5000 + key + 10);
   const fixed_model far{10.0f};
-  d.retrain(first_model + 3 * retrain_every + 2 * window, &far, s, install);
+  d.retrain(first_model + 3 * retrain_every + 2 * window, &far);
   EXPECT_EQ(d.stats.true_positives, 6u);
   EXPECT_EQ(d.stats.false_positives, 7u);
   EXPECT_EQ(d.stats.false_negatives, 2u);
@@ -230,45 +220,39 @@ TEST(LearnedOnlineTraining, KeepsTheNewestRowsAndChecksTheModelOnRowsItNeverSaw)
 }
 
 TEST(LearnedOnlineTraining, OffSamplesAndLabelsButNeverTrains) {
-  trainings t;
-  auto learning = loop(config(256, 1, 256, false), t);
-  driver d{learning};
-  label_scale s = scale();
-  auto install = [](model_ptr, double) {};
+  driver d(config(256, 1, 256, false));
+  const auto& t = d.t;
   for (std::uint64_t key = 1; key <= 20; ++key) {
     d.sample(key, key);
     d.request(key, key + 1);
   }
-  for (std::uint64_t now = first_model; now < 10 * first_model; now += 500) d.retrain(now, nullptr, s, install);
+  for (std::uint64_t now = first_model; now < 10 * first_model; now += 500) d.retrain(now, nullptr);
   EXPECT_TRUE(t.labels.empty());
   EXPECT_EQ(d.stats.samples, 20u);
   EXPECT_EQ(d.stats.labelled, 20u);
-  EXPECT_EQ(learning.schedule().next_retrain(), first_model) << "no retrain started";
+  EXPECT_EQ(d.learning.schedule().next_retrain(), first_model) << "no retrain started";
 }
 
 TEST(LearnedOnlineTraining, AnExpiredEntrysRowIsCensoredAndClearingEmptiesTheRing) {
-  trainings t;
-  auto learning = loop(config(256, 1, 256), t);
-  driver d{learning};
-  label_scale s = scale();
-  auto install = [](model_ptr, double) {};
+  driver d(config(256, 1, 256));
+  const auto& t = d.t;
   d.sample(1, 10);
   d.sample(2, 20);
-  learning.expired(1, d.histories[1], d.stats);
+  d.learning.expired(1, d.histories[1], d.stats);
   EXPECT_EQ(d.stats.expired_rows, 1u);
   EXPECT_EQ(d.histories[1].row_waiting, 0);
-  learning.expired(1, d.histories[1], d.stats);
+  d.learning.expired(1, d.histories[1], d.stats);
   EXPECT_EQ(d.stats.expired_rows, 1u) << "no row waits any more";
   d.request(1, 30);  // after its deadline: the row stays censored
   d.request(2, 40);
-  d.retrain(first_model, nullptr, s, install);
+  d.retrain(first_model, nullptr);
   ASSERT_EQ(t.labels.size(), 1u);
   EXPECT_EQ(t.labels[0], (std::vector<float>{label_of(std::nullopt), label_of(20)}));
 
-  EXPECT_EQ(learning.ring().next_id(), 2u);
-  learning.clear(first_model + 1);
-  EXPECT_EQ(learning.ring().next_id(), 0u);
-  EXPECT_EQ(learning.schedule().sampling_from(), 0u);
+  EXPECT_EQ(d.learning.ring().next_id(), 2u);
+  d.learning.clear(first_model + 1);
+  EXPECT_EQ(d.learning.ring().next_id(), 0u);
+  EXPECT_EQ(d.learning.schedule().sampling_from(), 0u);
 }
 
 }  // namespace

@@ -12,8 +12,8 @@
 //
 // The policy keeps the model and the features, and says how a model is installed; this
 // part never decides a victim. Training is off when the mode is `off` or there is no
-// trainer: rows are still sampled and labelled (the held-out check needs them), and no
-// retrain starts.
+// trainer: rows are still sampled and labelled (the stats count them), and no retrain
+// starts — so no held-out check either, which runs at a retrain.
 //
 // Cost: a sample is a ring slot and a feature row; a request of a key with a row
 // waiting, one probe of the ring's index; a retrain, O(ring) to sweep and collect.
