@@ -219,9 +219,17 @@ TEST(LearnedPanel, TheScaleIsTheCachesMissesOverItsSampledMisses) {
   p.cache_miss(out[567]);
   EXPECT_DOUBLE_EQ(p.epoch_misses(member::arc), 10.0 * 632 / 64);
   EXPECT_DOUBLE_EQ(p.epoch_misses(member::lru), 10.0 * 632 / 64) << "LRU's miniature, the same scale";
-  EXPECT_DOUBLE_EQ(p.epoch_noise(member::lru), std::sqrt(10.0) * 632 / 64);
+  EXPECT_DOUBLE_EQ(p.epoch_noise(member::lru), std::sqrt(10.0 + 1) * 632 / 64);
   p.start_epoch();
   EXPECT_EQ(p.epoch_misses(member::base), 0.0);
+  // No sampled miss yet is no evidence of none: an epoch of sampled hits only estimates 0
+  // misses, with the error of one sampled miss, never 0 (or a rout would act on nothing).
+  for (std::size_t i = 0; i < 10; ++i) p.request(in[100 + i], 1, 20 + i);  // all held: hits
+  for (const member m : {member::lru, member::base, member::wtinylfu, member::arc}) {
+    EXPECT_EQ(p.epoch_misses(m), 0.0);
+    EXPECT_DOUBLE_EQ(p.epoch_noise(m), 1.0 * 632 / 64);
+  }
+
   p.clear();
   p.request(in[150], 1, 30);
   EXPECT_DOUBLE_EQ(p.epoch_misses(member::base), 1 / 0.05) << "cleared: the calibration starts again";

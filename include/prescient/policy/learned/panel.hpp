@@ -120,11 +120,15 @@ class panel {
   }
 
   /// The standard error of `epoch_misses(m)` from the sampling: a miniature's misses are
-  /// counted on a sample of the keys, so about √(its misses) × the scale (0 where the
-  /// shadows are exact: a cache of up to `sampled_entries`, or LRU alone).
+  /// counted on a sample of the keys, so about √(its misses + 1) × the scale (0 where the
+  /// shadows are exact: a cache of up to `sampled_entries`, or LRU alone). The + 1 (one
+  /// pseudo-count) because no sampled miss yet is no evidence of none: early in an epoch a
+  /// large cache's miniatures may have seen only a handful of requests, and √0 made their
+  /// estimate of 0 exact — the mid-epoch rout then handed over a model that missed a few
+  /// dozen times in 1,024 requests (scan mix 2 at 128,872 entries, docs/experiments.md).
   [[nodiscard]] double epoch_noise(member m) const {
     if (rate_ <= 0 || rate_ >= 1) return 0.0;
-    return std::sqrt(static_cast<double>(epoch_[static_cast<std::size_t>(m)])) * scale();
+    return std::sqrt(static_cast<double>(epoch_[static_cast<std::size_t>(m)]) + 1.0) * scale();
   }
 
   /// Starts a new epoch; the calibration keeps what it learned.
