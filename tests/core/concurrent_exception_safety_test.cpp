@@ -124,21 +124,6 @@ template <class P>
 class ConcurrentExceptionMatrix : public ::testing::Test {};
 TYPED_TEST_SUITE(ConcurrentExceptionMatrix, every_policy);
 
-// One test per (operation, profile), each over every policy.
-#define PRESCIENT_MATRIX_PROFILES(suite, run, operation)                                            \
-  TYPED_TEST(suite, operation##_value_copy) { run<TypeParam, copy_throws_value>(op::operation, value_copy_faults, 11); } \
-  TYPED_TEST(suite, operation##_copy_only) { run<TypeParam, copy_only_value>(op::operation, copy_only_faults, 12); }     \
-  TYPED_TEST(suite, operation##_value_move) {                                                       \
-    run<TypeParam, throwing_move_value>(op::operation, value_move_faults, 13);                      \
-  }                                                                                                 \
-  TYPED_TEST(suite, operation##_key) { run<TypeParam, copy_throws_value>(op::operation, key_faults, 14); }            \
-  TYPED_TEST(suite, operation##_weigher) { run<TypeParam, copy_only_value>(op::operation, weigher_faults, 15); }      \
-  TYPED_TEST(suite, operation##_listener) { run<TypeParam, copy_only_value>(op::operation, listener_faults, 16); }    \
-  TYPED_TEST(suite, operation##_callback) { run<TypeParam, copy_throws_value>(op::operation, callback_faults, 17); }  \
-  TYPED_TEST(suite, operation##_everything) {                                                       \
-    run<TypeParam, throwing_move_value>(op::operation, every_fault, 18);                            \
-  }
-
 PRESCIENT_MATRIX_PROFILES(ConcurrentExceptionMatrix, run_concurrent, get)
 PRESCIENT_MATRIX_PROFILES(ConcurrentExceptionMatrix, run_concurrent, visit)
 PRESCIENT_MATRIX_PROFILES(ConcurrentExceptionMatrix, run_concurrent, contains)

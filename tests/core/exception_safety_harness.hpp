@@ -424,3 +424,19 @@ std::string check_cache(Cache& c, const allowed_map& allowed, int key, const pro
 }
 
 }  // namespace
+
+// One typed test per (operation, fault profile), each over every policy of the suite;
+// `run<Policy, Value>(op, profile, seed)` drives the cache under test.
+#define PRESCIENT_MATRIX_PROFILES(suite, run, operation)                                            \
+  TYPED_TEST(suite, operation##_value_copy) { run<TypeParam, copy_throws_value>(op::operation, value_copy_faults, 11); } \
+  TYPED_TEST(suite, operation##_copy_only) { run<TypeParam, copy_only_value>(op::operation, copy_only_faults, 12); }     \
+  TYPED_TEST(suite, operation##_value_move) {                                                       \
+    run<TypeParam, throwing_move_value>(op::operation, value_move_faults, 13);                      \
+  }                                                                                                 \
+  TYPED_TEST(suite, operation##_key) { run<TypeParam, copy_throws_value>(op::operation, key_faults, 14); }            \
+  TYPED_TEST(suite, operation##_weigher) { run<TypeParam, copy_only_value>(op::operation, weigher_faults, 15); }      \
+  TYPED_TEST(suite, operation##_listener) { run<TypeParam, copy_only_value>(op::operation, listener_faults, 16); }    \
+  TYPED_TEST(suite, operation##_callback) { run<TypeParam, copy_throws_value>(op::operation, callback_faults, 17); }  \
+  TYPED_TEST(suite, operation##_everything) {                                                       \
+    run<TypeParam, throwing_move_value>(op::operation, every_fault, 18);                            \
+  }
