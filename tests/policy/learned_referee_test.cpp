@@ -3,14 +3,17 @@
 // panel's best heuristic (not a member within the switch margin, unless the panel's
 // shadows are exact), hands the decisions to it when the model loses the duel and
 // probes the model again, lets a model that is ahead overall ride out a bad epoch, and
-// bounds the run by the best member (the guard).
+// bounds the run by the best member (the guard). One test drives a real sampled panel:
+// the mid-epoch rout allows an empty sample's sampling error.
 #include "prescient/policy/learned/referee.hpp"
+#include "prescient/policy/learned/panel.hpp"
 
 #include <gtest/gtest.h>
 
 #include <array>
 #include <random>
 #include <utility>
+#include <vector>
 
 #include "prescient/hash.hpp"
 #include "prescient/policy/s3fifo.hpp"
@@ -340,6 +343,41 @@ TEST(LearnedReferee, ANewModelIsProbedAtTheNextEpoch) {
   h.run(4096 * 2, true, 0.10);  // the next epoch ends: the new model takes over
   EXPECT_FALSE(h.ref.heuristic_decides());
   EXPECT_GT(h.stats.model_epochs, epochs);
+}
+
+// The referee with a real sampled panel (a cache of 100,000 entries: ~1% of the keys in
+// its miniatures). 1,024 requests into an epoch, the sampled requests have all been
+// hits in every miniature: each member's estimate is 0, and its sampling error that of
+// one sampled miss (~98 misses), not 0. A model that missed 63 times is within that and
+// keeps deciding; one that missed 400 times is not and is routed at once.
+TEST(LearnedReferee, AnEmptySampleRoutsNoModelButAFarWorseOneIsRouted) {
+  for (const std::uint64_t model_misses : {63, 400}) {
+    detail::panel<s3fifo> p(100000, 1024);
+    std::vector<std::uint64_t> sampled;
+    for (std::uint64_t k = 1; sampled.size() < 100; ++k) {
+      const std::uint64_t kh = k * 0x9e3779b97f4a7c15ULL;
+      if (p.holds(member::base, kh).has_value()) sampled.push_back(kh);
+    }
+    std::uint64_t t = 0;
+    for (const auto kh : sampled) p.request(kh, 1, t++);  // now held by every miniature
+    p.start_epoch();
+    detail::referee ref(panel_config());
+    learned_stats stats;
+    for (std::uint64_t i = 0; i < detail::referee::guard_check_every; ++i) {
+      p.request(sampled[i % sampled.size()], 1, t++);
+      if (i < model_misses) ref.cache_miss();
+      ref.end_request(true, 500, p, stats);  // epochs of 4,096 requests: this is the first check
+    }
+    ASSERT_EQ(p.epoch_misses(member::base), 0.0);
+    ASSERT_EQ(p.epoch_misses(member::arc), 0.0);
+    if (model_misses == 63) {
+      EXPECT_EQ(stats.routs, 0u) << "no sampled miss is no evidence of none";
+      EXPECT_FALSE(ref.heuristic_decides());
+    } else {
+      EXPECT_EQ(stats.routs, 1u) << "400 misses against an estimate of 0 ± 98: routed";
+      EXPECT_TRUE(ref.heuristic_decides());
+    }
+  }
 }
 
 }  // namespace
